@@ -1,0 +1,40 @@
+# `make run` serves the API on an embedded dqlite node; `make test` runs every check.
+# Both install what they need first (scripts/setup), so they work on a fresh machine.
+UV := scripts/uv
+RUN := $(UV) run --locked
+
+.PHONY: help setup run test lint unit-without-dqlite pytest format migration
+
+help:
+	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
+	@echo "make test    lint, type-check, layer rules, and every test"
+	@echo "make format  apply ruff's formatting and fixes"
+	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
+
+setup:
+	@scripts/setup
+
+run: setup
+	$(RUN) python -m entrypoints
+
+test: setup lint unit-without-dqlite pytest
+
+lint:
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+# The unit tests must pass on a machine without libdqlite or the dqlite Python packages.
+unit-without-dqlite:
+	$(RUN) python -m pytest -p tests.without_dqlite tests/unit -q
+
+pytest:
+	$(RUN) python -m pytest -q
+
+format:
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+migration: setup
+	$(RUN) python scripts/new_migration.py "$(name)"

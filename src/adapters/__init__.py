@@ -1,0 +1,1 @@
+"""SQLAlchemy-on-dqlite and in-memory implementations of the domain's ports."""

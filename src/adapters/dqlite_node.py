@@ -1,0 +1,114 @@
+"""An embedded dqlite node: libdqlite's C API, driven through ctypes in this process."""
+
+import ctypes
+import errno
+import socket
+from pathlib import Path
+from typing import NoReturn
+
+LIBRARY_NAME = "libdqlite.so.0"
+
+
+class NodeError(RuntimeError):
+    """The node could not be created, started or stopped."""
+
+
+class LibraryMissing(NodeError):
+    def __init__(self, cause: OSError) -> None:
+        super().__init__(
+            f"cannot load {LIBRARY_NAME} ({cause}); install Debian's libdqlite0 package "
+            "(apt-get install libdqlite0), or run `make run`, which installs it"
+        )
+
+
+class AddressInUse(NodeError):
+    def __init__(self, address: str) -> None:
+        super().__init__(
+            f"dqlite address {address} is already in use by another process; "
+            "stop that process or choose another port (APP_NODE_ADDRESS)"
+        )
+
+
+def _load_library() -> ctypes.CDLL:
+    try:
+        lib = ctypes.CDLL(LIBRARY_NAME)
+    except OSError as error:
+        raise LibraryMissing(error) from error
+    handle = ctypes.c_void_p
+    lib.dqlite_node_create.argtypes = [
+        ctypes.c_ulonglong,
+        ctypes.c_char_p,
+        ctypes.c_char_p,
+        ctypes.POINTER(handle),
+    ]
+    lib.dqlite_node_set_bind_address.argtypes = [handle, ctypes.c_char_p]
+    lib.dqlite_node_start.argtypes = [handle]
+    lib.dqlite_node_stop.argtypes = [handle]
+    lib.dqlite_node_destroy.argtypes = [handle]
+    lib.dqlite_node_destroy.restype = None
+    lib.dqlite_node_errmsg.argtypes = [handle]
+    lib.dqlite_node_errmsg.restype = ctypes.c_char_p
+    return lib
+
+
+def _check_port_free(address: str) -> None:
+    # libdqlite 1.11 aborts the whole process when it starts without a listener, so a
+    # taken port must be found before it is handed the address.
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), int(port)))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise AddressInUse(address) from error
+            raise NodeError(f"cannot bind dqlite address {address}: {error}") from error
+
+
+class DqliteNode:
+    """One dqlite node serving `address`, keeping its raft log and snapshots in `data_dir`."""
+
+    def __init__(self, node_id: int, address: str, data_dir: Path) -> None:
+        self.node_id = node_id
+        self.address = address
+        self.data_dir = data_dir
+        self._lib: ctypes.CDLL | None = None
+        self._handle: ctypes.c_void_p | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        lib = _load_library()
+        _check_port_free(self.address)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = ctypes.c_void_p()
+        address = self.address.encode()
+        if lib.dqlite_node_create(self.node_id, address, str(self.data_dir).encode(), handle):
+            message = lib.dqlite_node_errmsg(handle) if handle.value else b"out of memory"
+            lib.dqlite_node_destroy(handle)
+            raise NodeError(f"cannot create dqlite node {self.node_id}: {message.decode()}")
+        if lib.dqlite_node_set_bind_address(handle, address) != 0:
+            self._give_up(lib, handle, "bind")
+        if lib.dqlite_node_start(handle) != 0:
+            self._give_up(lib, handle, "start")
+        self._lib, self._handle = lib, handle
+
+    def _give_up(self, lib: ctypes.CDLL, handle: ctypes.c_void_p, step: str) -> NoReturn:
+        message = lib.dqlite_node_errmsg(handle).decode() or "no detail given"
+        lib.dqlite_node_destroy(handle)
+        raise NodeError(f"cannot {step} dqlite node at {self.address}: {message}")
+
+    def stop(self) -> None:
+        """Stop serving, wait for in-flight requests, release the node."""
+        if self._lib is None or self._handle is None:
+            return
+        lib, handle = self._lib, self._handle
+        self._lib, self._handle = None, None
+        failed = lib.dqlite_node_stop(handle)
+        lib.dqlite_node_destroy(handle)
+        if failed:
+            raise NodeError(f"dqlite node {self.node_id} did not stop cleanly")

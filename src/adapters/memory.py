@@ -1,0 +1,52 @@
+"""Building blocks of the in-memory twins: committed rows plus one unit of work's changes."""
+
+import copy
+from collections.abc import Hashable
+
+
+class InMemoryTable[K: Hashable, V]:
+    """Rows shared by every unit of work, seen through this unit's uncommitted changes.
+
+    Values are copied in and out, so an entity changed but not saved is not stored,
+    exactly as with the SQL repositories.
+    """
+
+    def __init__(self, committed: dict[K, V], *, read_only: bool = False) -> None:
+        self._committed = committed
+        self._pending: dict[K, V | None] = {}
+        self._read_only = read_only
+
+    def get(self, key: K) -> V | None:
+        value = self._pending[key] if key in self._pending else self._committed.get(key)
+        return copy.deepcopy(value)
+
+    def put(self, key: K, value: V) -> None:
+        self._check_writable()
+        self._pending[key] = copy.deepcopy(value)
+
+    def remove(self, key: K) -> None:
+        self._check_writable()
+        self._pending[key] = None
+
+    def values(self) -> list[V]:
+        merged: dict[K, V | None] = {**self._committed, **self._pending}
+        return [copy.deepcopy(v) for v in merged.values() if v is not None]
+
+    def commit(self) -> None:
+        for key, value in self._pending.items():
+            if value is None:
+                self._committed.pop(key, None)
+            else:
+                self._committed[key] = value
+        self._pending.clear()
+
+    def rollback(self) -> None:
+        self._pending.clear()
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise ReadOnlyTransaction("a read-only unit of work cannot write")
+
+
+class ReadOnlyTransaction(RuntimeError):
+    """A write was attempted inside `uow.read_only()`: a bug in the use case."""

@@ -1,0 +1,40 @@
+"""Alembic glue: teaches Alembic the dqlite dialect and runs the project's migrations."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.ddl.sqlite import SQLiteImpl
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+class DqliteImpl(SQLiteImpl):
+    """dqlite speaks SQLite's SQL; registering the dialect name is all Alembic needs."""
+
+    __dialect__ = "dqlite"
+
+
+def alembic_config(sync_url: str) -> Config:
+    config = Config(ALEMBIC_INI)
+    config.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False  # keep the running app's logging as it is
+    return config
+
+
+def upgrade_to_head(sync_url: str) -> None:
+    command.upgrade(alembic_config(sync_url), "head")
+
+
+def is_at_head(sync_url: str) -> bool:
+    heads = set(ScriptDirectory.from_config(alembic_config(sync_url)).get_heads())
+    engine = create_engine(sync_url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return current == heads

@@ -1,0 +1,98 @@
+"""Todo repositories: SQLAlchemy on dqlite, and its in-memory twin."""
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import FlushError
+
+from adapters.memory import InMemoryTable
+from adapters.orm import TodoRow
+from domain.errors import AlreadyExists
+from domain.todos import AbstractTodoRepository, Todo, TodoFilter, TodoKey, TodoValue
+
+
+class SqlAlchemyTodoRepository(AbstractTodoRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, todo: Todo) -> None:
+        self._session.add(TodoRow(key=todo.key.text, value=todo.value.text, done=todo.done))
+        try:
+            await self._session.flush()
+        except (IntegrityError, FlushError):  # the key is the table's only constraint
+            raise AlreadyExists("todo", todo.key.text) from None
+
+    async def get(self, key: TodoKey) -> Todo | None:
+        row = await self._session.get(TodoRow, key.text)
+        return None if row is None else _to_entity(row)
+
+    async def update(self, todo: Todo) -> None:
+        row = await self._session.get_one(TodoRow, todo.key.text)
+        row.value, row.done = todo.value.text, todo.done
+        await self._session.flush()
+
+    async def delete(self, key: TodoKey) -> None:
+        row = await self._session.get(TodoRow, key.text)
+        if row is not None:
+            await self._session.delete(row)
+            await self._session.flush()
+
+    async def find(self, query: TodoFilter) -> list[Todo]:
+        statement = (
+            select(TodoRow)
+            .where(*_conditions(query))
+            .order_by(TodoRow.key)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        rows = await self._session.scalars(statement)
+        return [_to_entity(row) for row in rows]
+
+    async def count(self, query: TodoFilter) -> int:
+        statement = select(func.count()).select_from(TodoRow).where(*_conditions(query))
+        return await self._session.scalar(statement) or 0
+
+
+def _conditions(query: TodoFilter) -> list[ColumnElement[bool]]:
+    # instr() rather than LIKE: LIKE ignores ASCII case and treats % and _ as wildcards.
+    conditions: list[ColumnElement[bool]] = []
+    if query.key_contains is not None:
+        conditions.append(func.instr(TodoRow.key, query.key_contains) > 0)
+    if query.value_contains is not None:
+        conditions.append(func.instr(TodoRow.value, query.value_contains) > 0)
+    if query.done is not None:
+        conditions.append(TodoRow.done.is_(query.done))
+    return conditions
+
+
+def _to_entity(row: TodoRow) -> Todo:
+    return Todo(TodoKey(row.key), TodoValue(row.value), done=row.done)
+
+
+class InMemoryTodoRepository(AbstractTodoRepository):
+    def __init__(self, table: InMemoryTable[str, Todo]) -> None:
+        self._table = table
+
+    async def add(self, todo: Todo) -> None:
+        if self._table.get(todo.key.text) is not None:
+            raise AlreadyExists("todo", todo.key.text)
+        self._table.put(todo.key.text, todo)
+
+    async def get(self, key: TodoKey) -> Todo | None:
+        return self._table.get(key.text)
+
+    async def update(self, todo: Todo) -> None:
+        self._table.put(todo.key.text, todo)
+
+    async def delete(self, key: TodoKey) -> None:
+        self._table.remove(key.text)
+
+    async def find(self, query: TodoFilter) -> list[Todo]:
+        matching = sorted(self._matching(query), key=lambda todo: todo.key.text)
+        return matching[query.offset : query.offset + query.limit]
+
+    async def count(self, query: TodoFilter) -> int:
+        return len(self._matching(query))
+
+    def _matching(self, query: TodoFilter) -> list[Todo]:
+        return [todo for todo in self._table.values() if query.matches(todo)]

@@ -1,0 +1,1 @@
+"""Entities, value objects, query objects and repository interfaces. Imports no framework."""

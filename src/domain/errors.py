@@ -1,0 +1,34 @@
+"""Errors the domain raises on purpose; the API maps each kind to one HTTP status."""
+
+
+class DomainError(Exception):
+    """Base of every error a use case may raise on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    def __init__(self, entity: str, identity: object) -> None:
+        super().__init__(f"{entity} {identity!r} does not exist")
+        self.entity = entity
+        self.identity = identity
+
+
+class Conflict(DomainError):
+    """The request is valid but clashes with what is stored."""
+
+
+class AlreadyExists(Conflict):
+    def __init__(self, entity: str, identity: object) -> None:
+        super().__init__(f"{entity} {identity!r} already exists")
+        self.entity = entity
+        self.identity = identity
+
+
+class InvalidValue(DomainError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

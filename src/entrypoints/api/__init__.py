@@ -1,0 +1,1 @@
+"""One router per resource. Routers import the service layer and the domain, never adapters."""

@@ -1,0 +1,15 @@
+"""FastAPI dependencies shared by the routers, as typed aliases."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+
+
+def get_unit_of_work(request: Request) -> AbstractUnitOfWork:
+    factory: UnitOfWorkFactory = request.app.state.unit_of_work_factory
+    return factory()
+
+
+UnitOfWorkDep = Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)]

@@ -1,0 +1,71 @@
+"""Every error leaves the API as an RFC 9457 problem+json body; this is the one mapping."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+
+logger = logging.getLogger(__name__)
+
+STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], HTTPStatus] = {
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    InvalidValue: HTTPStatus.UNPROCESSABLE_ENTITY,
+}
+
+
+def problem(status: HTTPStatus, detail: str, **extensions: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": status.phrase, "status": status.value, "detail": detail}
+    return JSONResponse(
+        jsonable_encoder({**body, **extensions}),
+        status_code=status.value,
+        media_type="application/problem+json",
+    )
+
+
+def _status_of(error: DomainError) -> HTTPStatus:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF_DOMAIN_ERROR:
+            return STATUS_OF_DOMAIN_ERROR[kind]
+    return HTTPStatus.BAD_REQUEST
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    extensions = {"field": error.field} if isinstance(error, InvalidValue) else {}
+    return problem(_status_of(error), error.detail, **extensions)
+
+
+async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"location": list(e["loc"]), "message": e["msg"], "type": e["type"]} for e in error.errors()
+    ]
+    details = "; ".join(f"{'.'.join(map(str, e['location']))}: {e['message']}" for e in errors)
+    return problem(HTTPStatus.UNPROCESSABLE_ENTITY, details, errors=errors)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    response = problem(HTTPStatus(error.status_code), str(error.detail))
+    response.headers.update(error.headers or {})
+    return response
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed; nothing was reported")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

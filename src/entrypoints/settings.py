@@ -1,0 +1,28 @@
+"""Settings read from the environment (prefix APP_), e.g. APP_NODE_ADDRESS=127.0.0.1:9001."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APP_", env_file=".env", extra="ignore")
+
+    storage: Literal["dqlite", "memory"] = "dqlite"
+    embedded_node: bool = Field(True, description="Run a dqlite node inside this process.")
+    node_id: int = Field(1, ge=1)
+    node_address: str = "127.0.0.1:9001"
+    data_dir: Path = Path(".data/node1")
+    database: str = "app"
+    db_pool_size: int = Field(10, ge=1)
+    startup_timeout: float = Field(15.0, gt=0)
+    migrate_on_startup: bool = True
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+
+    @property
+    def sync_database_url(self) -> str:
+        """The URL Alembic uses (the sync dialect)."""
+        return f"dqlite://{self.node_address}/{self.database}"

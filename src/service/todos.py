@@ -1,0 +1,55 @@
+"""Todo use cases."""
+
+from domain.errors import NotFound
+from domain.paging import Page
+from domain.todos import Todo, TodoFilter, TodoKey
+from service.unit_of_work import AbstractUnitOfWork
+
+
+async def create_todo(uow: AbstractUnitOfWork, key: str, value: str) -> Todo:
+    todo = Todo.create(key, value)
+    async with uow:
+        await uow.todos.add(todo)
+        await uow.commit()
+    return todo
+
+
+async def get_todo(uow: AbstractUnitOfWork, key: str) -> Todo:
+    async with uow.read_only():
+        return await _existing(uow, TodoKey(key))
+
+
+async def list_todos(uow: AbstractUnitOfWork, query: TodoFilter) -> Page[Todo]:
+    async with uow.read_only():
+        items = await uow.todos.find(query)
+        total = await uow.todos.count(query)
+    return Page(tuple(items), total)
+
+
+async def update_todo(
+    uow: AbstractUnitOfWork, key: str, *, value: str | None = None, done: bool | None = None
+) -> Todo:
+    """Change a todo's value, its done flag, or both."""
+    async with uow:
+        todo = await _existing(uow, TodoKey(key))
+        if value is not None:
+            todo.change_value(value)
+        if done is not None:
+            todo.mark_done(done)
+        await uow.todos.update(todo)
+        await uow.commit()
+    return todo
+
+
+async def delete_todo(uow: AbstractUnitOfWork, key: str) -> None:
+    async with uow:
+        await _existing(uow, TodoKey(key))
+        await uow.todos.delete(TodoKey(key))
+        await uow.commit()
+
+
+async def _existing(uow: AbstractUnitOfWork, key: TodoKey) -> Todo:
+    todo = await uow.todos.get(key)
+    if todo is None:
+        raise NotFound("todo", key.text)
+    return todo

@@ -1,0 +1,51 @@
+"""The unit of work: one transaction, carrying the repositories that work inside it."""
+
+import abc
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+from domain.todos import AbstractTodoRepository
+
+
+class AbstractUnitOfWork(abc.ABC):
+    """`async with uow:` opens a transaction; only `await uow.commit()` makes it durable.
+
+    Leaving the block without committing, normally or by an exception, rolls back.
+    `async with uow.read_only():` opens a transaction that only reads: on dqlite it does
+    not wait for the single writer's lock, and any attempt to write fails.
+    """
+
+    todos: AbstractTodoRepository
+    reading_only: bool = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    @asynccontextmanager
+    async def read_only(self) -> AsyncIterator[Self]:
+        self.reading_only = True
+        try:
+            async with self:
+                yield self
+        finally:
+            self.reading_only = False
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None:
+        """Discard what was not committed; harmless after a commit."""
+
+
+type UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]

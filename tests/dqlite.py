@@ -1,0 +1,49 @@
+"""Real dqlite nodes for tests: free loopback ports, temporary data dirs, always stopped."""
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.database import dqlite_url, wait_until_serving
+from adapters.dqlite_node import DqliteNode
+from adapters.orm import Base
+
+
+def free_address() -> str:
+    """A 127.0.0.1 address no one listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.fixture(scope="session")
+def dqlite_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DqliteNode]:
+    """One embedded node for the whole session; each test uses a database of its own on it."""
+    node = DqliteNode(1, free_address(), tmp_path_factory.mktemp("dqlite") / "node1")
+    node.start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@asynccontextmanager
+async def fresh_database(node: DqliteNode) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new, empty database of `node`, with the current schema created."""
+    engine = create_async_engine(dqlite_url(node.address, f"test_{uuid.uuid4().hex}"))
+    try:
+        await wait_until_serving(engine, within_seconds=10)
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def node_in(tmp_path: Path, node_id: int = 1) -> DqliteNode:
+    return DqliteNode(node_id, free_address(), tmp_path / f"node{node_id}")

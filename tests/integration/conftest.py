@@ -1,0 +1,3 @@
+from tests.dqlite import dqlite_node
+
+__all__ = ["dqlite_node"]

@@ -1,0 +1,147 @@
+"""The app as an operator runs it: `python -m entrypoints` in a subprocess, always stopped.
+
+Every process gets free 127.0.0.1 ports for its dqlite node and its API, and writes its
+output to a file (a pipe nobody reads could fill up and block it).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.dqlite import free_address
+
+STARTUP_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    return int(free_address().rpartition(":")[2])
+
+
+class AppProcess:
+    """One `python -m entrypoints` with an embedded node; start() again after stop() restarts it."""
+
+    def __init__(self, workdir: Path, *, node_address: str | None = None) -> None:
+        self.workdir = workdir
+        self.data_dir = workdir / "data"
+        self.node_address = node_address or free_address()
+        self.api_port = free_port()
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._launches = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._popen is not None, "the process was never launched"
+        return self._popen.pid
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"launch{self._launches}.log"
+
+    def env(self) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
+        return {
+            **inherited,
+            "PYTHONUNBUFFERED": "1",
+            "APP_STORAGE": "dqlite",
+            "APP_EMBEDDED_NODE": "true",
+            "APP_MIGRATE_ON_STARTUP": "true",
+            "APP_NODE_ADDRESS": self.node_address,
+            "APP_DATA_DIR": str(self.data_dir),
+            "APP_DATABASE": "app",
+            "APP_API_HOST": "127.0.0.1",
+            "APP_API_PORT": str(self.api_port),
+        }
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to serve."""
+        assert not self.running, "the process is already running"
+        self._launches += 1
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            # cwd is the work dir, so no developer's .env file is read by the settings.
+            self._popen = subprocess.Popen(
+                [sys.executable, "-m", "entrypoints"],
+                cwd=self.workdir,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def start(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Launch and return once GET /health answers 200; fail the test with the output if not."""
+        self.launch()
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
+            while True:
+                code = self.exit_code
+                if code is not None:
+                    pytest.fail(f"the app exited with code {code} before serving:\n{self.output()}")
+                try:
+                    if client.get("/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() >= deadline:
+                    self.stop()
+                    pytest.fail(f"the app did not serve within {timeout:.0f}s:\n{self.output()}")
+                time.sleep(0.1)
+
+    @property
+    def running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The latest launch's exit code; None while it runs."""
+        assert self._popen is not None, "the process was never launched"
+        return self._popen.poll()
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to end by itself; raise subprocess.TimeoutExpired if it does not."""
+        assert self._popen is not None, "the process was never launched"
+        return self._popen.wait(timeout)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int:
+        """Send `signum` to the pid, wait, SIGKILL if it is still there; return the exit code."""
+        if self._popen is None:
+            return 0
+        if self._popen.poll() is None:
+            try:
+                os.kill(self._popen.pid, signum)
+                return self._popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self._popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it ended between poll() and kill()
+        return self._popen.wait(timeout)
+
+    def output(self) -> str:
+        """What the latest launch wrote to stdout and stderr so far."""
+        if not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def running_app(workdir: Path) -> Iterator[AppProcess]:
+    """An app serving on free ports with its data in `workdir`; stopped whatever happens."""
+    app = AppProcess(workdir)
+    try:
+        app.start()
+        yield app
+    finally:
+        app.stop()

@@ -1,0 +1,36 @@
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from dependency_injector import providers
+from fastapi import FastAPI
+
+from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from entrypoints.app import create_app
+from entrypoints.container import Container
+from entrypoints.settings import Settings
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+@pytest.fixture
+def uow(store: InMemoryStore) -> InMemoryUnitOfWork:
+    return InMemoryUnitOfWork(store)
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    container = Container()
+    container.settings.override(providers.Object(Settings(storage="memory")))
+    return create_app(container)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client

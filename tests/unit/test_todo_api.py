@@ -1,0 +1,104 @@
+"""The /todos API on the in-memory container: statuses, bodies, and nothing lost on bad input."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+PROBLEM = "application/problem+json"
+
+
+async def snapshot(client: httpx.AsyncClient) -> Any:
+    response = await client.get("/todos", params={"limit": 1000})
+    assert response.status_code == 200
+    return response.json()
+
+
+async def test_a_posted_todo_is_returned_by_its_location(client: httpx.AsyncClient) -> None:
+    created = await client.post("/todos", json={"key": "shop/milk", "value": "2 l"})
+
+    assert created.status_code == 201
+    assert created.json() == {"key": "shop/milk", "value": "2 l", "done": False}
+    fetched = await client.get(created.headers["location"])
+    assert fetched.status_code == 200
+    assert fetched.json() == created.json()
+
+
+async def test_a_todo_can_be_marked_done_changed_and_deleted(client: httpx.AsyncClient) -> None:
+    await client.post("/todos", json={"key": "k"})
+
+    patched = await client.patch("/todos/k", json={"done": True, "value": "new"})
+    assert patched.json() == {"key": "k", "value": "new", "done": True}
+    assert (await client.delete("/todos/k")).status_code == 204
+    assert (await client.get("/todos/k")).status_code == 404
+
+
+async def test_the_list_takes_its_query_object_from_query_parameters(
+    client: httpx.AsyncClient,
+) -> None:
+    for key in ["a1", "a2", "b1", "a3"]:
+        await client.post("/todos", json={"key": key, "value": key.upper()})
+    await client.patch("/todos/a3", json={"done": True})
+
+    response = await client.get(
+        "/todos", params={"key_contains": "a", "value_contains": "A", "done": "false", "limit": 1}
+    )
+
+    assert response.json() == {"items": [{"key": "a1", "value": "A1", "done": False}], "total": 2}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "detail"),
+    [
+        ("post", "/todos", {"key": "k" * 129}, 422, "body.key"),
+        ("post", "/todos", {"key": 5}, 422, "body.key"),
+        ("post", "/todos", {"key": "k", "value": None}, 422, "body.value"),
+        ("post", "/todos", {"key": "k", "extra": 1}, 422, "body.extra"),
+        ("post", "/todos", {"key": "nul\u0000"}, 422, "NUL"),
+        ("post", "/todos", {"key": "existing", "value": "other"}, 409, "already exists"),
+        ("patch", "/todos/existing", {"done": "yes"}, 422, "body.done"),
+        ("patch", "/todos/existing", {"value": "v" * 129}, 422, "body.value"),
+        ("patch", "/todos/unknown", {"done": True}, 404, "'unknown' does not exist"),
+        ("get", "/todos/unknown", None, 404, "'unknown' does not exist"),
+        ("get", "/todos/" + "k" * 129, None, 422, "key"),
+        ("delete", "/todos/unknown", None, 404, "does not exist"),
+        ("get", "/todos?limit=0", None, 422, "query.limit"),
+        ("get", "/todos?limit=5000", None, 422, "query.limit"),
+        ("get", "/todos?offset=-1", None, 422, "query.offset"),
+        ("get", "/todos?done=maybe", None, 422, "query.done"),
+        ("get", "/todos?colour=red", None, 422, "query.colour"),
+        ("get", "/nowhere", None, 404, "Not Found"),
+    ],
+)
+async def test_bad_input_gets_a_problem_saying_what_is_wrong_and_changes_nothing(
+    client: httpx.AsyncClient, method: str, url: str, body: Any, status: int, detail: str
+) -> None:
+    await client.post("/todos", json={"key": "existing", "value": "original"})
+    before = await snapshot(client)
+
+    response = await client.request(method, url, json=body)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == status
+    assert detail in problem["detail"]
+    assert await snapshot(client) == before
+
+
+async def test_a_malformed_json_body_is_a_problem_not_a_crash(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/todos", content=b"{not json", headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_the_health_endpoint_answers(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_every_request_gets_a_unit_of_work_of_its_own(client: httpx.AsyncClient) -> None:
+    factory = client._transport.app.state.unit_of_work_factory  # type: ignore[attr-defined]
+    assert factory() is not factory()

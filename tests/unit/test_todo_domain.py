@@ -1,0 +1,88 @@
+from typing import Any
+
+import pytest
+
+from domain.errors import InvalidValue
+from domain.paging import MAX_LIMIT, MAX_OFFSET
+from domain.todos import Todo, TodoFilter, TodoKey, TodoValue
+
+
+@pytest.mark.parametrize("text", ["k", "k" * 128, "ünï €😀", " "])
+def test_a_key_of_1_to_128_storable_characters_is_accepted(text: str) -> None:
+    assert TodoKey(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "1 to 128 characters"),
+        ("k" * 129, "1 to 128 characters"),
+        ("a\x00b", "NUL"),
+        ("\ud800", "surrogate"),
+        (5, "must be a string"),
+    ],
+)
+def test_an_unstorable_key_is_rejected_with_the_reason(text: object, reason: str) -> None:
+    with pytest.raises(InvalidValue, match=reason) as error:
+        TodoKey(text)  # type: ignore[arg-type]
+    assert error.value.field == "key"
+
+
+def test_a_value_may_be_empty_but_not_longer_than_128_characters() -> None:
+    assert TodoValue("").text == ""
+    with pytest.raises(InvalidValue, match="value"):
+        TodoValue("v" * 129)
+
+
+def test_a_new_todo_is_not_done_and_can_be_marked_done_and_undone() -> None:
+    todo = Todo.create("k", "v")
+    assert not todo.done
+    todo.mark_done()
+    assert todo.done
+    todo.mark_done(False)
+    assert not todo.done
+
+
+@pytest.mark.parametrize("done", [1, "true", None])
+def test_done_must_be_a_real_boolean(done: object) -> None:
+    with pytest.raises(InvalidValue, match="true or false"):
+        Todo(TodoKey("k"), TodoValue(""), done)  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue, match="true or false"):
+        Todo.create("k", "").mark_done(done)  # type: ignore[arg-type]
+
+
+def test_changing_the_value_validates_it() -> None:
+    todo = Todo.create("k", "old")
+    with pytest.raises(InvalidValue):
+        todo.change_value("x" * 129)
+    assert todo.value.text == "old"
+
+
+@pytest.mark.parametrize(
+    ("window", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": MAX_LIMIT + 1}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": MAX_OFFSET + 1}, "offset"),
+    ],
+)
+def test_a_filter_window_out_of_bounds_is_rejected(window: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidValue) as error:
+        TodoFilter(**window)
+    assert error.value.field == field
+
+
+def test_a_filter_defaults_to_the_first_100_todos() -> None:
+    query = TodoFilter()
+    assert (query.limit, query.offset) == (100, 0)
+
+
+def test_a_filter_matches_only_when_every_condition_holds() -> None:
+    todo = Todo.create("shopping", "Milk")
+    todo.mark_done()
+    assert TodoFilter(key_contains="shop", value_contains="Milk", done=True).matches(todo)
+    assert not TodoFilter(key_contains="shop", done=False).matches(todo)
+    assert not TodoFilter(value_contains="milk").matches(todo)  # case-sensitive
+    assert TodoFilter(key_contains="", value_contains="").matches(todo)
