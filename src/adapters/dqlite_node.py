@@ -52,8 +52,8 @@ def _load_library() -> ctypes.CDLL:
 
 
 def _check_port_free(address: str) -> None:
-    # libdqlite 1.11 aborts the whole process when it starts without a listener, so a
-    # taken port must be found before it is handed the address.
+    # libdqlite's own bind failure says nothing of why (and starting after it aborts the
+    # process), so look first and name the cause.
     host, _, port = address.rpartition(":")
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

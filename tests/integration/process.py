@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -134,14 +132,3 @@ class AppProcess:
         if not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")
-
-
-@contextmanager
-def running_app(workdir: Path) -> Iterator[AppProcess]:
-    """An app serving on free ports with its data in `workdir`; stopped whatever happens."""
-    app = AppProcess(workdir)
-    try:
-        app.start()
-        yield app
-    finally:
-        app.stop()

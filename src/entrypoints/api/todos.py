@@ -1,6 +1,7 @@
 """/todos: create, read, list, update and delete todos."""
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,7 +59,7 @@ class TodoQuery(BaseModel):
 async def create_todo(body: TodoIn, uow: UnitOfWorkDep, response: Response) -> TodoOut:
     """Create a todo; 409 if the key is taken."""
     todo = await use_cases.create_todo(uow, body.key, body.value)
-    response.headers["Location"] = f"/todos/{todo.key.text}"
+    response.headers["Location"] = f"/todos/{quote(todo.key.text, safe='')}"
     return TodoOut.of(todo)
 
 

@@ -1,0 +1,173 @@
+"""The DqliteNode adapter: libdqlite's C API in this process, on real sockets and disks."""
+
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+import adapters.dqlite_node
+from adapters.database import dqlite_url, wait_until_serving
+from adapters.dqlite_node import DqliteNode, LibraryMissing
+from tests.dqlite import node_in
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[DqliteNode]:
+    node = node_in(tmp_path)
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def accepts_connections(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def run_isolated(script: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a Python of its own: if libdqlite aborts, only that process dies."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_rows_written_through_an_engine_survive_a_node_restart_on_the_same_data_dir(
+    node: DqliteNode,
+) -> None:
+    url = dqlite_url(node.address, "survivor")
+    node.start()
+    engine = create_async_engine(url)
+    try:
+        await wait_until_serving(engine, 10)
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+            await connection.execute(text("INSERT INTO notes VALUES (1, 'one'), (2, 'two')"))
+    finally:
+        await engine.dispose()
+    node.stop()
+    assert not accepts_connections(node.address)
+
+    restarted = DqliteNode(node.node_id, node.address, node.data_dir)
+    restarted.start()
+    engine = create_async_engine(url)
+    try:
+        await wait_until_serving(engine, 10)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT id, body FROM notes ORDER BY id"))).all()
+    finally:
+        await engine.dispose()
+        restarted.stop()
+
+    assert [tuple(row) for row in rows] == [(1, "one"), (2, "two")]
+
+
+def test_a_node_on_an_address_another_socket_listens_on_raises_address_in_use_without_aborting(
+    tmp_path: Path,
+) -> None:
+    result = run_isolated(
+        f"""
+        import socket
+        from pathlib import Path
+        from adapters.dqlite_node import AddressInUse, DqliteNode
+
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen()
+            address = "127.0.0.1:%d" % listener.getsockname()[1]
+            node = DqliteNode(1, address, Path({str(tmp_path / "node1")!r}))
+            try:
+                node.start()
+            except AddressInUse as error:
+                print("raised:", error)
+            print("running:", node.running)
+            print("still alive")
+        """
+    )
+
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "raised: dqlite address 127.0.0.1:" in result.stdout
+    assert "is already in use" in result.stdout
+    assert "running: False" in result.stdout
+    assert "still alive" in result.stdout
+
+
+def test_a_node_whose_address_was_busy_starts_once_the_address_is_free(tmp_path: Path) -> None:
+    result = run_isolated(
+        f"""
+        import socket
+        from pathlib import Path
+        from adapters.dqlite_node import AddressInUse, DqliteNode
+
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = "127.0.0.1:%d" % listener.getsockname()[1]
+        node = DqliteNode(1, address, Path({str(tmp_path / "node1")!r}))
+        try:
+            node.start()
+        except AddressInUse:
+            print("busy")
+        listener.close()
+        node.start()
+        print("running:", node.running)
+        node.stop()
+        """
+    )
+
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert result.stdout.splitlines() == ["busy", "running: True"]
+
+
+def test_a_missing_library_raises_library_missing_telling_to_install_libdqlite0(
+    node: DqliteNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(adapters.dqlite_node, "LIBRARY_NAME", "libdqlite-not-here.so.0")
+
+    with pytest.raises(LibraryMissing) as raised:
+        node.start()
+
+    message = str(raised.value)
+    assert "libdqlite-not-here.so.0" in message
+    assert "install" in message
+    assert "libdqlite0" in message
+    assert not node.running
+    assert not accepts_connections(node.address)
+
+
+def test_stopping_a_node_twice_or_before_it_started_is_harmless(node: DqliteNode) -> None:
+    node.stop()  # never started
+    node.start()
+    assert accepts_connections(node.address)
+
+    node.stop()
+    node.stop()
+
+    assert not node.running
+    assert not accepts_connections(node.address)
+
+
+def test_starting_a_running_node_again_changes_nothing(node: DqliteNode) -> None:
+    node.start()
+
+    # Not a no-op would mean a second node on the same address: AddressInUse, or an abort.
+    node.start()
+
+    assert node.running
+    assert accepts_connections(node.address)
+    node.stop()
+    assert not accepts_connections(node.address), "the first start's node was leaked"
