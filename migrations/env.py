@@ -1,9 +1,11 @@
 """Alembic environment: the sync dqlite dialect, batch mode so ALTERs work on SQLite."""
 
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
-from sqlalchemy import create_engine
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy import TypeDecorator, create_engine
 
 import adapters.migrations  # noqa: F401  (registers Alembic's implementation for dqlite)
 from adapters.orm import Base
@@ -18,8 +20,19 @@ def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or Settings().sync_database_url
 
 
+def _render_item(kind: str, item: Any, autogen: AutogenContext) -> str | bool:
+    """Write the project's column types as the SQL types they store, so that a migration
+    never imports application code that may change after it."""
+    if kind == "type" and isinstance(item, TypeDecorator):
+        return f"sa.{item.impl_instance!r}"
+    return False
+
+
+OPTIONS = {"target_metadata": Base.metadata, "render_as_batch": True, "render_item": _render_item}
+
+
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=Base.metadata, render_as_batch=True)
+    context.configure(url=_url(), **OPTIONS)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,9 +41,7 @@ def run_migrations_online() -> None:
     engine = create_engine(_url())
     try:
         with engine.connect() as connection:
-            context.configure(
-                connection=connection, target_metadata=Base.metadata, render_as_batch=True
-            )
+            context.configure(connection=connection, **OPTIONS)
             with context.begin_transaction():
                 context.run_migrations()
     finally:

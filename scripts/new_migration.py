@@ -16,6 +16,12 @@ from adapters.dqlite_node import DqliteNode
 from adapters.migrations import alembic_config
 
 
+def _next_rev_id() -> str:
+    """Revisions are numbered 0001, 0002, ... so their order shows in a directory listing."""
+    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+    return f"{len(list(versions.glob('[0-9][0-9][0-9][0-9]_*.py'))) + 1:04d}"
+
+
 def main(message: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -26,7 +32,7 @@ def main(message: str) -> None:
         try:
             config = alembic_config(dqlite_url(address, "scratch", driver=""))
             command.upgrade(config, "head")
-            command.revision(config, message=message, autogenerate=True)
+            command.revision(config, message=message, autogenerate=True, rev_id=_next_rev_id())
         finally:
             node.stop()
 

@@ -48,5 +48,13 @@ class InMemoryTable[K: Hashable, V]:
             raise ReadOnlyTransaction("a read-only unit of work cannot write")
 
 
+class InMemoryIdTable[V](InMemoryTable[int, V]):
+    """A table keyed by integer ids, handing out the next one as SQL's MAX(id) + 1 does."""
+
+    def next_id(self) -> int:
+        merged = {**self._committed, **self._pending}
+        return max((key for key, value in merged.items() if value is not None), default=0) + 1
+
+
 class ReadOnlyTransaction(RuntimeError):
     """A write was attempted inside `uow.read_only()`: a bug in the use case."""

@@ -1,12 +1,10 @@
 """Todo repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import FlushError
 
 from adapters.memory import InMemoryTable
-from adapters.orm import TodoRow
+from adapters.orm import TodoRow, insert
 from domain.errors import AlreadyExists
 from domain.todos import AbstractTodoRepository, Todo, TodoFilter, TodoKey, TodoValue
 
@@ -16,11 +14,8 @@ class SqlAlchemyTodoRepository(AbstractTodoRepository):
         self._session = session
 
     async def add(self, todo: Todo) -> None:
-        self._session.add(TodoRow(key=todo.key.text, value=todo.value.text, done=todo.done))
-        try:
-            await self._session.flush()
-        except (IntegrityError, FlushError):  # the key is the table's only constraint
-            raise AlreadyExists("todo", todo.key.text) from None
+        row = TodoRow(key=todo.key.text, value=todo.value.text, done=todo.done)
+        await insert(self._session, row, AlreadyExists("todo", todo.key.text))
 
     async def get(self, key: TodoKey) -> Todo | None:
         row = await self._session.get(TodoRow, key.text)
@@ -61,7 +56,7 @@ def _conditions(query: TodoFilter) -> list[ColumnElement[bool]]:
     if query.value_contains is not None:
         conditions.append(func.instr(TodoRow.value, query.value_contains) > 0)
     if query.done is not None:
-        conditions.append(TodoRow.done.is_(query.done))
+        conditions.append(TodoRow.done == query.done)
     return conditions
 
 

@@ -32,3 +32,12 @@ class InvalidValue(DomainError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class StaleWrite(Conflict):
+    """Someone else changed the entity since it was read; the use case may retry."""
+
+    def __init__(self, entity: str, identity: object) -> None:
+        super().__init__(f"{entity} {identity!r} was changed by someone else")
+        self.entity = entity
+        self.identity = identity

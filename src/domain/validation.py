@@ -1,5 +1,7 @@
 """Checks shared by value objects and query objects of every aggregate."""
 
+from datetime import datetime
+
 from domain.errors import InvalidValue
 
 
@@ -23,4 +25,19 @@ def check_bool(field: str, value: object) -> bool:
     # The engine aborts when a non-boolean is read back from a BOOLEAN column: stop it here.
     if not isinstance(value, bool):
         raise InvalidValue(field, f"must be true or false, not {type(value).__name__}")
+    return value
+
+
+MAX_ID = 2**63 - 1
+
+
+def check_id(field: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
+        raise InvalidValue(field, f"must be a whole number from 1 to {MAX_ID}")
+    return value
+
+
+def check_moment(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidValue(field, "must be a date and time with a timezone")
     return value

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from entrypoints.api import todos
+from entrypoints.api import accounts, posts, todos, transfers, users
 from entrypoints.container import Container
 from entrypoints.problems import install_problem_handlers
 
@@ -32,7 +32,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app = FastAPI(title="DDD on dqlite", lifespan=_lifespan)
     app.state.container = container
     app.state.unit_of_work_factory = container.unit_of_work
-    app.include_router(todos.router)
+    for resource in (todos, users, posts, accounts, transfers):
+        app.include_router(resource.router)
     install_problem_handlers(app)
 
     @app.get("/health", tags=["operations"])

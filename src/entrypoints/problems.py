@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+from service.unit_of_work import OutcomeUnknown, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,22 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     return response
 
 
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    response = problem(
+        HTTPStatus.SERVICE_UNAVAILABLE, f"the database could not take the request now: {error}"
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+async def _outcome_unknown(request: Request, error: Exception) -> JSONResponse:
+    detail = (
+        "the outcome is unknown: the change was sent to the database but its answer was lost, "
+        "so it may or may not have been applied; read the resource before retrying"
+    )
+    return problem(HTTPStatus.SERVICE_UNAVAILABLE, detail, outcome="unknown")
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed; nothing was reported")
@@ -68,4 +85,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(OutcomeUnknown, _outcome_unknown)
     app.add_exception_handler(Exception, _unexpected)

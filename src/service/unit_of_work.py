@@ -6,7 +6,11 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
+from domain.accounts import AbstractAccountRepository
+from domain.posts import AbstractPostRepository
 from domain.todos import AbstractTodoRepository
+from domain.transfers import AbstractTransferRepository
+from domain.users import AbstractUserRepository
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -18,6 +22,10 @@ class AbstractUnitOfWork(abc.ABC):
     """
 
     todos: AbstractTodoRepository
+    users: AbstractUserRepository
+    posts: AbstractPostRepository
+    accounts: AbstractAccountRepository
+    transfers: AbstractTransferRepository
     reading_only: bool = False
 
     async def __aenter__(self) -> Self:
@@ -49,3 +57,13 @@ class AbstractUnitOfWork(abc.ABC):
 
 
 type UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]
+
+
+class StoreUnavailable(Exception):
+    """The store refused the transaction before writing anything (busy, no leader): nothing
+    changed, and the same request may be sent again later."""
+
+
+class OutcomeUnknown(Exception):
+    """The commit was sent but its result was lost (e.g. leadership changed during it): the
+    changes may or may not be stored."""

@@ -1,20 +1,21 @@
 """The Todo repository contract, run on every backend, plus memory-versus-dqlite differential."""
 
-import asyncio
-from collections.abc import Coroutine
-from contextlib import AsyncExitStack
-from typing import Any
-
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+from hypothesis.stateful import rule
 
 from adapters.dqlite_node import DqliteNode
 from domain.errors import AlreadyExists
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter, TodoKey, TodoValue
 from service.unit_of_work import UnitOfWorkFactory
-from tests.contract.backends import Backend, dqlite_backend, memory_backend
+from tests.contract.backends import Backend
+from tests.contract.harness import (
+    DIFFERENTIAL_SETTINGS,
+    BackendMachine,
+    on_memory_and_dqlite,
+    run_machine,
+)
 from tests.contract.strategies import keys, todo_filters, values
 
 
@@ -154,24 +155,12 @@ async def test_substring_filters_are_case_sensitive_and_literal(
     ]
 
 
-class TodoRepositoryMachine(RuleBasedStateMachine):
+class TodoRepositoryMachine(BackendMachine):
     """Random add/get/update/delete/find sequences, checked against a plain dict."""
-
-    backend: Backend
 
     def __init__(self) -> None:
         super().__init__()
-        self.runner = asyncio.Runner()
-        self.resources = AsyncExitStack()
-        self.uow_factory = self.run(self.resources.enter_async_context(self.backend.open()))
         self.model: dict[str, tuple[str, bool]] = {}
-
-    def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self.runner.run(coroutine)
-
-    def teardown(self) -> None:
-        self.run(self.resources.aclose())
-        self.runner.close()
 
     @rule(key=keys, value=values)
     def add(self, key: str, value: str) -> None:
@@ -251,22 +240,13 @@ class TodoRepositoryMachine(RuleBasedStateMachine):
         assert [(t.key.text, t.value.text, t.done) for t in items] == window
 
 
-STATEFUL_RUNS = {
-    "memory": settings(max_examples=60, stateful_step_count=25, deadline=None),
-    "dqlite": settings(max_examples=15, stateful_step_count=25, deadline=None),
-}
-
-
 def test_the_repository_behaves_like_a_plain_dict_under_random_operations(
     backend: Backend,
 ) -> None:
-    machine = type("Machine", (TodoRepositoryMachine,), {"backend": backend})
-    run_state_machine_as_test(machine, settings=STATEFUL_RUNS[backend.name])
+    run_machine(TodoRepositoryMachine, backend)
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@DIFFERENTIAL_SETTINGS
 @given(
     todos=st.lists(st.builds(Todo.create, keys, values), max_size=15, unique_by=lambda t: t.key),
     done_flags=st.lists(st.booleans(), min_size=15, max_size=15),
@@ -278,14 +258,9 @@ def test_memory_and_dqlite_return_the_same_todos_in_the_same_order(
     for todo, done in zip(todos, done_flags, strict=False):
         todo.mark_done(done)
 
-    async def compare() -> None:
-        async with (
-            memory_backend().open() as memory,
-            dqlite_backend(dqlite_node).open() as dqlite,
-        ):
-            await add_all(memory, *todos)
-            await add_all(dqlite, *todos)
-            for query in queries:
-                assert await find(dqlite, query) == await find(memory, query), query
+    async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[Todo], int]]:
+        await add_all(uow_factory, *todos)
+        return [await find(uow_factory, query) for query in queries]
 
-    asyncio.run(compare())
+    memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
+    assert dqlite == memory

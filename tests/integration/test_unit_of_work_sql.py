@@ -18,6 +18,7 @@ from adapters.dqlite_node import DqliteNode
 from adapters.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
 from domain.todos import Todo, TodoFilter, TodoKey
+from service.unit_of_work import StoreUnavailable
 from tests.dqlite import fresh_database
 
 
@@ -127,13 +128,13 @@ async def test_a_unit_of_work_that_loses_a_race_for_a_key_keeps_none_of_its_writ
     assert await rows_in_table(engine) == [("contested", "winner")]
 
 
-async def test_uncommitted_writes_are_invisible_to_a_unit_of_work_opened_at_the_same_time(
+async def test_a_reader_sees_no_uncommitted_write_and_does_not_wait_for_the_writer(
     engine: AsyncEngine,
 ) -> None:
     writer, reader = unit_of_work(engine), unit_of_work(engine)
 
     async def look() -> tuple[Todo | None, int, list[Todo]]:
-        async with reader:
+        async with reader.read_only():
             return (
                 await reader.todos.get(TodoKey("draft")),
                 await reader.todos.count(TodoFilter()),
@@ -142,10 +143,29 @@ async def test_uncommitted_writes_are_invisible_to_a_unit_of_work_opened_at_the_
 
     async with writer:
         await writer.todos.add(Todo.create("draft", "never committed"))
-        assert await writer.todos.get(TodoKey("draft")) is not None
-        peek = asyncio.create_task(look())
-        await asyncio.sleep(0.2)  # the reader runs while the write is pending
+        # Had the reader queued behind the write lock it would wait for this very task:
+        # the bound (below the 5 s busy timeout) turns that deadlock into a failure.
+        seen = await asyncio.wait_for(look(), timeout=4)
         # leaving without commit rolls the write back
 
-    assert await peek == (None, 0, [])
+    assert seen == (None, 0, [])
     assert await rows_in_table(engine) == []
+
+
+async def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_the_store_is_unavailable(
+    engine: AsyncEngine,
+) -> None:
+    impatient_engine = create_async_engine(engine.url, connect_args={"busy_timeout": 0.2})
+    holder, impatient = unit_of_work(engine), unit_of_work(impatient_engine)
+    try:
+        async with holder:
+            await holder.todos.add(Todo.create("first", "1"))
+            with pytest.raises(StoreUnavailable, match="locked"):
+                async with impatient:
+                    await impatient.todos.add(Todo.create("second", "2"))
+                    await impatient.commit()
+            await holder.commit()
+    finally:
+        await impatient_engine.dispose()
+
+    assert await rows_in_table(engine) == [("first", "1")]

@@ -1,0 +1,68 @@
+"""Account repositories: SQLAlchemy on dqlite, and its in-memory twin."""
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.memory import InMemoryIdTable
+from adapters.orm import AccountRow, insert, next_id
+from domain.accounts import AbstractAccountRepository, Account, Owner
+from domain.errors import AlreadyExists, StaleWrite
+
+
+class SqlAlchemyAccountRepository(AbstractAccountRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def next_id(self) -> int:
+        return await next_id(self._session, AccountRow.id)
+
+    async def add(self, account: Account) -> None:
+        row = AccountRow(
+            id=account.id,
+            owner=account.owner.text,
+            balance_cents=account.balance_cents,
+            version=account.version,
+        )
+        await insert(self._session, row, AlreadyExists("account", account.id))
+
+    async def get(self, id: int) -> Account | None:
+        # populate_existing: the conditional UPDATE below bypasses the session's copy.
+        row = await self._session.get(AccountRow, id, populate_existing=True)
+        if row is None:
+            return None
+        return Account(row.id, Owner(row.owner), row.balance_cents, row.version)
+
+    async def update(self, account: Account) -> None:
+        statement = (
+            update(AccountRow)
+            .where(AccountRow.id == account.id, AccountRow.version == account.version)
+            .values(balance_cents=account.balance_cents, version=account.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleWrite("account", account.id)
+        account.version += 1
+
+
+class InMemoryAccountRepository(AbstractAccountRepository):
+    def __init__(self, table: InMemoryIdTable[Account]) -> None:
+        self._table = table
+
+    async def next_id(self) -> int:
+        return self._table.next_id()
+
+    async def add(self, account: Account) -> None:
+        if self._table.get(account.id) is not None:
+            raise AlreadyExists("account", account.id)
+        self._table.put(account.id, account)
+
+    async def get(self, id: int) -> Account | None:
+        return self._table.get(id)
+
+    async def update(self, account: Account) -> None:
+        stored = self._table.get(account.id)
+        if stored is None or stored.version != account.version:
+            raise StaleWrite("account", account.id)
+        account.version += 1
+        self._table.put(account.id, account)

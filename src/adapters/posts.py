@@ -1,0 +1,108 @@
+"""Post repositories: SQLAlchemy on dqlite, and its in-memory twin."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.memory import InMemoryIdTable
+from adapters.orm import PostRow, insert, next_id
+from domain.errors import AlreadyExists
+from domain.posts import AbstractPostRepository, Post, PostContent, PostFilter, PostTitle
+
+
+class SqlAlchemyPostRepository(AbstractPostRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def next_id(self) -> int:
+        return await next_id(self._session, PostRow.id)
+
+    async def add(self, post: Post) -> None:
+        await insert(self._session, _to_row(post), AlreadyExists("post", post.id))
+
+    async def get(self, id: int) -> Post | None:
+        row = await self._session.get(PostRow, id)
+        return None if row is None else _to_post(row)
+
+    async def find(self, query: PostFilter) -> list[Post]:
+        statement = (
+            select(PostRow)
+            .where(*_conditions(query))
+            .order_by(PostRow.id)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        return [_to_post(row) for row in await self._session.scalars(statement)]
+
+    async def count(self, query: PostFilter) -> int:
+        statement = select(func.count()).select_from(PostRow).where(*_conditions(query))
+        return await self._session.scalar(statement) or 0
+
+    async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
+        if not author_ids:
+            return {}
+        statement = select(PostRow).where(PostRow.author_id.in_(author_ids)).order_by(PostRow.id)
+        return _group_by_author(_to_post(row) for row in await self._session.scalars(statement))
+
+
+def _conditions(query: PostFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.author_id is not None:
+        conditions.append(PostRow.author_id == query.author_id)
+    if query.published is not None:
+        conditions.append(PostRow.published == query.published)
+    return conditions
+
+
+def _group_by_author(posts: Iterable[Post]) -> dict[int, list[Post]]:
+    grouped: dict[int, list[Post]] = defaultdict(list)
+    for post in posts:
+        grouped[post.author_id].append(post)
+    return dict(grouped)
+
+
+def _to_row(post: Post) -> PostRow:
+    return PostRow(
+        id=post.id,
+        author_id=post.author_id,
+        title=post.title.text,
+        content=None if post.content is None else post.content.text,
+        published=post.published,
+        created_at=post.created_at,
+    )
+
+
+def _to_post(row: PostRow) -> Post:
+    content = None if row.content is None else PostContent(row.content)
+    return Post(row.id, row.author_id, PostTitle(row.title), content, row.created_at, row.published)
+
+
+class InMemoryPostRepository(AbstractPostRepository):
+    def __init__(self, table: InMemoryIdTable[Post]) -> None:
+        self._table = table
+
+    async def next_id(self) -> int:
+        return self._table.next_id()
+
+    async def add(self, post: Post) -> None:
+        if self._table.get(post.id) is not None:
+            raise AlreadyExists("post", post.id)
+        self._table.put(post.id, post)
+
+    async def get(self, id: int) -> Post | None:
+        return self._table.get(id)
+
+    async def find(self, query: PostFilter) -> list[Post]:
+        return self._matching(query)[query.offset : query.offset + query.limit]
+
+    async def count(self, query: PostFilter) -> int:
+        return len(self._matching(query))
+
+    async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
+        wanted = set(author_ids)
+        return _group_by_author(p for p in self._matching(PostFilter()) if p.author_id in wanted)
+
+    def _matching(self, query: PostFilter) -> list[Post]:
+        return sorted((p for p in self._table.values() if query.matches(p)), key=lambda p: p.id)

@@ -1,0 +1,93 @@
+"""User repositories: SQLAlchemy on dqlite, and its in-memory twin."""
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.memory import InMemoryIdTable
+from adapters.orm import UserRow, insert, next_id
+from domain.errors import AlreadyExists
+from domain.users import AbstractUserRepository, Email, User, UserFilter, UserName
+
+
+def _email_taken(user: User) -> AlreadyExists:
+    return AlreadyExists("user with email", user.email.text)
+
+
+class SqlAlchemyUserRepository(AbstractUserRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def next_id(self) -> int:
+        return await next_id(self._session, UserRow.id)
+
+    async def add(self, user: User) -> None:
+        await insert(self._session, _to_row(user), _email_taken(user))
+
+    async def get(self, id: int) -> User | None:
+        row = await self._session.get(UserRow, id)
+        return None if row is None else to_user(row)
+
+    async def find(self, query: UserFilter) -> list[User]:
+        statement = (
+            select(UserRow)
+            .where(*_conditions(query))
+            .order_by(UserRow.id)
+            .limit(query.limit)
+            .offset(query.offset)
+        )
+        return [to_user(row) for row in await self._session.scalars(statement)]
+
+    async def count(self, query: UserFilter) -> int:
+        statement = select(func.count()).select_from(UserRow).where(*_conditions(query))
+        return await self._session.scalar(statement) or 0
+
+
+def _conditions(query: UserFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.active is not None:
+        conditions.append(UserRow.is_active == query.active)
+    if query.name_contains is not None:
+        conditions.append(func.instr(UserRow.name, query.name_contains) > 0)
+    if query.email_contains is not None:
+        conditions.append(func.instr(UserRow.email_key, query.email_contains.lower()) > 0)
+    return conditions
+
+
+def _to_row(user: User) -> UserRow:
+    return UserRow(
+        id=user.id,
+        name=user.name.text,
+        email=user.email.text,
+        email_key=user.email.key,
+        is_active=user.is_active,
+        created_at=user.created_at,
+    )
+
+
+def to_user(row: UserRow) -> User:
+    return User(row.id, UserName(row.name), Email(row.email), row.created_at, row.is_active)
+
+
+class InMemoryUserRepository(AbstractUserRepository):
+    def __init__(self, table: InMemoryIdTable[User]) -> None:
+        self._table = table
+
+    async def next_id(self) -> int:
+        return self._table.next_id()
+
+    async def add(self, user: User) -> None:
+        if any(other.email.key == user.email.key for other in self._table.values()):
+            raise _email_taken(user)
+        self._table.put(user.id, user)
+
+    async def get(self, id: int) -> User | None:
+        return self._table.get(id)
+
+    async def find(self, query: UserFilter) -> list[User]:
+        return self._matching(query)[query.offset : query.offset + query.limit]
+
+    async def count(self, query: UserFilter) -> int:
+        return len(self._matching(query))
+
+    def _matching(self, query: UserFilter) -> list[User]:
+        return sorted((u for u in self._table.values() if query.matches(u)), key=lambda u: u.id)

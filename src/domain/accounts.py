@@ -1,0 +1,77 @@
+"""The Account aggregate: a balance in integer cents that never goes negative."""
+
+import abc
+from dataclasses import dataclass
+
+from domain.errors import Conflict, InvalidValue
+from domain.validation import check_id, check_text
+
+OWNER_MAX_LENGTH = 100
+MAX_CENTS = 10**15  # far below 2**63, so no sum of two balances overflows the column
+
+
+class InsufficientFunds(Conflict):
+    def __init__(self, account_id: int, balance_cents: int, amount_cents: int) -> None:
+        super().__init__(
+            f"account {account_id} holds {balance_cents} cents, less than {amount_cents}"
+        )
+
+
+def check_cents(field: str, value: object, *, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= MAX_CENTS:
+        raise InvalidValue(field, f"must be a whole number of cents from {minimum} to {MAX_CENTS}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    text: str
+
+    def __post_init__(self) -> None:
+        check_text("owner", self.text, min_length=1, max_length=OWNER_MAX_LENGTH)
+
+
+@dataclass(slots=True)
+class Account:
+    """`version` counts stored changes; the repository bumps it and refuses stale writes."""
+
+    id: int
+    owner: Owner
+    balance_cents: int
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        check_id("id", self.id)
+        check_cents("balance_cents", self.balance_cents, minimum=0)
+
+    @classmethod
+    def open(cls, id: int, owner: str, balance_cents: int) -> "Account":
+        return cls(id, Owner(owner), balance_cents)
+
+    def withdraw(self, amount_cents: int) -> None:
+        check_cents("amount_cents", amount_cents, minimum=1)
+        if amount_cents > self.balance_cents:
+            raise InsufficientFunds(self.id, self.balance_cents, amount_cents)
+        self.balance_cents -= amount_cents
+
+    def deposit(self, amount_cents: int) -> None:
+        check_cents("amount_cents", amount_cents, minimum=1)
+        if self.balance_cents + amount_cents > MAX_CENTS:
+            raise Conflict(f"account {self.id} cannot hold more than {MAX_CENTS} cents")
+        self.balance_cents += amount_cents
+
+
+class AbstractAccountRepository(abc.ABC):
+    @abc.abstractmethod
+    async def next_id(self) -> int: ...
+
+    @abc.abstractmethod
+    async def add(self, account: Account) -> None: ...
+
+    @abc.abstractmethod
+    async def get(self, id: int) -> Account | None: ...
+
+    @abc.abstractmethod
+    async def update(self, account: Account) -> None:
+        """Store the new balance if `account.version` is still the stored one, and bump it;
+        raise StaleWrite otherwise."""

@@ -1,0 +1,108 @@
+"""The Post aggregate: a text written by an existing user."""
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.paging import DEFAULT_LIMIT, check_window
+from domain.users import User
+from domain.validation import check_bool, check_id, check_moment, check_text
+
+TITLE_MAX_LENGTH = 200
+CONTENT_MAX_LENGTH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class PostTitle:
+    text: str
+
+    def __post_init__(self) -> None:
+        check_text("title", self.text, min_length=1, max_length=TITLE_MAX_LENGTH)
+
+
+@dataclass(frozen=True, slots=True)
+class PostContent:
+    text: str
+
+    def __post_init__(self) -> None:
+        check_text("content", self.text, min_length=0, max_length=CONTENT_MAX_LENGTH)
+
+
+@dataclass(slots=True)
+class Post:
+    id: int
+    author_id: int
+    title: PostTitle
+    content: PostContent | None  # None (never written) is not the same as ""
+    created_at: datetime
+    published: bool = False
+
+    def __post_init__(self) -> None:
+        check_id("id", self.id)
+        check_id("author_id", self.author_id)
+        check_moment("created_at", self.created_at)
+        check_bool("published", self.published)
+
+    @classmethod
+    def write(
+        cls, id: int, author_id: int, title: str, content: str | None, now: datetime
+    ) -> "Post":
+        body = None if content is None else PostContent(content)
+        return cls(id, author_id, PostTitle(title), body, now)
+
+
+@dataclass(frozen=True, slots=True)
+class PostFilter:
+    """Which posts to list: one author's, or everyone's; ordered by id."""
+
+    author_id: int | None = None
+    published: bool | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.author_id is not None:
+            check_id("author_id", self.author_id)
+        if self.published is not None:
+            check_bool("published", self.published)
+        check_window(self.limit, self.offset)
+
+    def matches(self, post: Post) -> bool:
+        return (self.author_id is None or post.author_id == self.author_id) and (
+            self.published is None or post.published == self.published
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostWithAuthor:
+    post: Post
+    author: User
+
+
+@dataclass(frozen=True, slots=True)
+class UserWithPosts:
+    user: User
+    posts: tuple[Post, ...]
+
+
+class AbstractPostRepository(abc.ABC):
+    @abc.abstractmethod
+    async def next_id(self) -> int: ...
+
+    @abc.abstractmethod
+    async def add(self, post: Post) -> None: ...
+
+    @abc.abstractmethod
+    async def get(self, id: int) -> Post | None: ...
+
+    @abc.abstractmethod
+    async def find(self, query: PostFilter) -> list[Post]:
+        """One window of the posts that match, ordered by id."""
+
+    @abc.abstractmethod
+    async def count(self, query: PostFilter) -> int: ...
+
+    @abc.abstractmethod
+    async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
+        """Every post of each author, ordered by id, fetched at once (no query per author)."""

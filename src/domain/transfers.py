@@ -1,0 +1,92 @@
+"""The Transfer aggregate: money moved between two accounts, once per idempotency key."""
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.accounts import check_cents
+from domain.errors import InvalidValue
+from domain.paging import DEFAULT_LIMIT, check_window
+from domain.validation import check_id, check_moment, check_text
+
+KEY_MAX_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    text: str
+
+    def __post_init__(self) -> None:
+        check_text("idempotency_key", self.text, min_length=1, max_length=KEY_MAX_LENGTH)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequest:
+    """What the client asked for; a replayed key must come with the same request."""
+
+    from_account: int
+    to_account: int
+    amount_cents: int
+
+    def __post_init__(self) -> None:
+        check_id("from_account", self.from_account)
+        check_id("to_account", self.to_account)
+        check_cents("amount_cents", self.amount_cents, minimum=1)
+        if self.from_account == self.to_account:
+            raise InvalidValue("to_account", "must differ from from_account")
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    id: int
+    request: TransferRequest
+    idempotency_key: IdempotencyKey
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        check_id("id", self.id)
+        check_moment("created_at", self.created_at)
+
+
+class IdempotencyKeyReused(InvalidValue):
+    def __init__(self, key: IdempotencyKey) -> None:
+        super().__init__("idempotency_key", f"{key.text!r} was used for a different transfer")
+
+
+@dataclass(frozen=True, slots=True)
+class TransferFilter:
+    """Transfers from or to one account (or all), oldest first."""
+
+    account_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if self.account_id is not None:
+            check_id("account", self.account_id)
+        check_window(self.limit, self.offset)
+
+    def matches(self, transfer: Transfer) -> bool:
+        return self.account_id is None or self.account_id in (
+            transfer.request.from_account,
+            transfer.request.to_account,
+        )
+
+
+class AbstractTransferRepository(abc.ABC):
+    @abc.abstractmethod
+    async def next_id(self) -> int: ...
+
+    @abc.abstractmethod
+    async def add(self, transfer: Transfer) -> None:
+        """Store a new transfer; raise AlreadyExists if its idempotency key is taken."""
+
+    @abc.abstractmethod
+    async def get_by_key(self, key: IdempotencyKey) -> Transfer | None: ...
+
+    @abc.abstractmethod
+    async def find(self, query: TransferFilter) -> list[Transfer]:
+        """One window of the transfers that match, ordered by id."""
+
+    @abc.abstractmethod
+    async def count(self, query: TransferFilter) -> int: ...

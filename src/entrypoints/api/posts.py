@@ -1,0 +1,96 @@
+"""/users/{id}/posts and /posts: write, read and list posts."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter, PostWithAuthor
+from domain.validation import MAX_ID
+from entrypoints.dependencies import UnitOfWorkDep
+from service import posts as use_cases
+
+router = APIRouter(tags=["posts"])
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class PostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    title: str = Field(min_length=1, max_length=TITLE_MAX_LENGTH)
+    content: str | None = Field(None, max_length=CONTENT_MAX_LENGTH)
+
+
+class PostOut(BaseModel):
+    id: int
+    author_id: int
+    title: str
+    content: str | None
+    published: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, post: Post) -> "PostOut":
+        content = None if post.content is None else post.content.text
+        return cls(
+            id=post.id,
+            author_id=post.author_id,
+            title=post.title.text,
+            content=content,
+            published=post.published,
+            created_at=post.created_at,
+        )
+
+
+class AuthorOut(BaseModel):
+    id: int
+    name: str
+    email: str
+
+
+class PostWithAuthorOut(PostOut):
+    author: AuthorOut
+
+    @classmethod
+    def of_pair(cls, pair: PostWithAuthor) -> "PostWithAuthorOut":
+        author = AuthorOut(
+            id=pair.author.id, name=pair.author.name.text, email=pair.author.email.text
+        )
+        return cls(**PostOut.of(pair.post).model_dump(), author=author)
+
+
+class PostPage(BaseModel):
+    items: list[PostOut]
+    total: int
+
+
+class PostQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    published: bool | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+@router.post("/users/{user_id}/posts", status_code=status.HTTP_201_CREATED)
+async def write_post(user_id: Id, body: PostIn, uow: UnitOfWorkDep, response: Response) -> PostOut:
+    """Write a post as an existing user; 404 if there is no such user."""
+    post = await use_cases.write_post(uow, user_id, body.title, body.content)
+    response.headers["Location"] = f"/posts/{post.id}"
+    return PostOut.of(post)
+
+
+@router.get("/users/{user_id}/posts")
+async def list_posts_of_user(
+    user_id: Id, query: Annotated[PostQuery, Query()], uow: UnitOfWorkDep
+) -> PostPage:
+    """One user's posts, oldest first."""
+    page = await use_cases.list_posts(uow, PostFilter(author_id=user_id, **query.model_dump()))
+    return PostPage(items=[PostOut.of(post) for post in page.items], total=page.total)
+
+
+@router.get("/posts/{post_id}")
+async def get_post(post_id: Id, uow: UnitOfWorkDep) -> PostWithAuthorOut:
+    """A post with its author."""
+    return PostWithAuthorOut.of_pair(await use_cases.get_post(uow, post_id))

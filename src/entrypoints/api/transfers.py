@@ -1,0 +1,98 @@
+"""/transfers: move money between accounts, once per Idempotency-Key; list them."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.accounts import MAX_CENTS
+from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from domain.transfers import (
+    KEY_MAX_LENGTH,
+    IdempotencyKey,
+    Transfer,
+    TransferFilter,
+    TransferRequest,
+)
+from domain.validation import MAX_ID
+from entrypoints.dependencies import UnitOfWorkDep
+from service import transfers as use_cases
+
+router = APIRouter(prefix="/transfers", tags=["transfers"])
+
+IdempotencyKeyHeader = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=KEY_MAX_LENGTH,
+        description="Sending the same key again returns the first result and moves no money.",
+    ),
+]
+AccountId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    from_account: AccountId
+    to_account: AccountId
+    amount_cents: int = Field(ge=1, le=MAX_CENTS)
+
+
+class TransferOut(BaseModel):
+    id: int
+    from_account: int
+    to_account: int
+    amount_cents: int
+    idempotency_key: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, transfer: Transfer) -> "TransferOut":
+        return cls(
+            id=transfer.id,
+            from_account=transfer.request.from_account,
+            to_account=transfer.request.to_account,
+            amount_cents=transfer.request.amount_cents,
+            idempotency_key=transfer.idempotency_key.text,
+            created_at=transfer.created_at,
+        )
+
+
+class TransferPage(BaseModel):
+    items: list[TransferOut]
+    total: int
+
+
+class TransferQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    account: AccountId | None = None
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def make_transfer(
+    body: TransferIn, key: IdempotencyKeyHeader, uow: UnitOfWorkDep, response: Response
+) -> TransferOut:
+    """Debit one account and credit another, atomically.
+
+    409 on insufficient funds; 422 for the same account twice, a non-positive amount, or a
+    key already used for a different transfer.
+    """
+    request = TransferRequest(body.from_account, body.to_account, body.amount_cents)
+    outcome = await use_cases.make_transfer(uow, request, IdempotencyKey(key))
+    response.headers["Location"] = f"/transfers?account={request.from_account}"
+    response.headers["Idempotent-Replayed"] = str(outcome.replayed).lower()
+    return TransferOut.of(outcome.transfer)
+
+
+@router.get("")
+async def list_transfers(
+    query: Annotated[TransferQuery, Query()], uow: UnitOfWorkDep
+) -> TransferPage:
+    """Transfers from or to an account (or all), oldest first."""
+    query_object = TransferFilter(query.account, query.limit, query.offset)
+    page = await use_cases.list_transfers(uow, query_object)
+    return TransferPage(items=[TransferOut.of(t) for t in page.items], total=page.total)

@@ -1,0 +1,84 @@
+"""/users: register users, read one, list them (optionally with their posts)."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
+from domain.validation import MAX_ID
+from entrypoints.api.posts import PostOut
+from entrypoints.dependencies import UnitOfWorkDep
+from service import users as use_cases
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    email: str = Field(min_length=3, max_length=EMAIL_MAX_LENGTH)
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    is_active: bool
+    created_at: datetime
+    posts: list[PostOut] | None = Field(None, description="Only when include_posts=true.")
+
+    @classmethod
+    def of(cls, user: User, posts: list[PostOut] | None = None) -> "UserOut":
+        return cls(
+            id=user.id,
+            name=user.name.text,
+            email=user.email.text,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            posts=posts,
+        )
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    total: int
+
+
+class UserQuery(BaseModel):
+    """The list endpoint's query parameters; every one narrows the result."""
+
+    model_config = ConfigDict(extra="forbid")
+    active: bool | None = None
+    name_contains: str | None = Field(None, max_length=NAME_MAX_LENGTH)
+    email_contains: str | None = Field(None, max_length=EMAIL_MAX_LENGTH)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    include_posts: bool = False
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def register_user(body: UserIn, uow: UnitOfWorkDep, response: Response) -> UserOut:
+    """Register a user; 409 if the email is taken, in any letter case."""
+    user = await use_cases.register_user(uow, body.name, body.email)
+    response.headers["Location"] = f"/users/{user.id}"
+    return UserOut.of(user)
+
+
+@router.get("")
+async def list_users(query: Annotated[UserQuery, Query()], uow: UnitOfWorkDep) -> UserPage:
+    """Users ordered by id, with the total that match; with their posts if asked."""
+    query_object = UserFilter(**query.model_dump(exclude={"include_posts"}))
+    if not query.include_posts:
+        page = await use_cases.list_users(uow, query_object)
+        return UserPage(items=[UserOut.of(user) for user in page.items], total=page.total)
+    with_posts = await use_cases.list_users_with_posts(uow, query_object)
+    items = [UserOut.of(i.user, [PostOut.of(p) for p in i.posts]) for i in with_posts.items]
+    return UserPage(items=items, total=with_posts.total)
+
+
+@router.get("/{user_id}")
+async def get_user(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], uow: UnitOfWorkDep) -> UserOut:
+    return UserOut.of(await use_cases.get_user(uow, user_id))

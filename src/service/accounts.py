@@ -1,0 +1,26 @@
+"""Account use cases."""
+
+from domain.accounts import Account
+from domain.errors import NotFound
+from domain.validation import check_id
+from service.unit_of_work import AbstractUnitOfWork
+
+
+async def open_account(uow: AbstractUnitOfWork, owner: str, balance_cents: int) -> Account:
+    async with uow:
+        account = Account.open(await uow.accounts.next_id(), owner, balance_cents)
+        await uow.accounts.add(account)
+        await uow.commit()
+    return account
+
+
+async def get_account(uow: AbstractUnitOfWork, account_id: int) -> Account:
+    async with uow.read_only():
+        return await existing_account(uow, account_id)
+
+
+async def existing_account(uow: AbstractUnitOfWork, account_id: int) -> Account:
+    account = await uow.accounts.get(check_id("account_id", account_id))
+    if account is None:
+        raise NotFound("account", account_id)
+    return account

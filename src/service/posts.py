@@ -1,0 +1,37 @@
+"""Post use cases."""
+
+from datetime import UTC, datetime
+
+from domain.errors import NotFound
+from domain.paging import Page
+from domain.posts import Post, PostFilter, PostWithAuthor
+from domain.validation import check_id
+from service.unit_of_work import AbstractUnitOfWork
+from service.users import existing_user
+
+
+async def write_post(
+    uow: AbstractUnitOfWork, author_id: int, title: str, content: str | None
+) -> Post:
+    async with uow:
+        author = await existing_user(uow, author_id)
+        post = Post.write(await uow.posts.next_id(), author.id, title, content, datetime.now(UTC))
+        await uow.posts.add(post)
+        await uow.commit()
+    return post
+
+
+async def get_post(uow: AbstractUnitOfWork, post_id: int) -> PostWithAuthor:
+    async with uow.read_only():
+        post = await uow.posts.get(check_id("post_id", post_id))
+        if post is None:
+            raise NotFound("post", post_id)
+        return PostWithAuthor(post, await existing_user(uow, post.author_id))
+
+
+async def list_posts(uow: AbstractUnitOfWork, query: PostFilter) -> Page[Post]:
+    """Posts that match; 404 when they are asked for by an author who does not exist."""
+    async with uow.read_only():
+        if query.author_id is not None:
+            await existing_user(uow, query.author_id)
+        return Page(tuple(await uow.posts.find(query)), await uow.posts.count(query))

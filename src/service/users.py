@@ -1,0 +1,45 @@
+"""User use cases."""
+
+from datetime import UTC, datetime
+
+from domain.errors import NotFound
+from domain.paging import Page
+from domain.posts import UserWithPosts
+from domain.users import User, UserFilter
+from domain.validation import check_id
+from service.unit_of_work import AbstractUnitOfWork
+
+
+async def register_user(uow: AbstractUnitOfWork, name: str, email: str) -> User:
+    async with uow:
+        user = User.register(await uow.users.next_id(), name, email, datetime.now(UTC))
+        await uow.users.add(user)
+        await uow.commit()
+    return user
+
+
+async def get_user(uow: AbstractUnitOfWork, user_id: int) -> User:
+    async with uow.read_only():
+        return await existing_user(uow, user_id)
+
+
+async def list_users(uow: AbstractUnitOfWork, query: UserFilter) -> Page[User]:
+    async with uow.read_only():
+        return Page(tuple(await uow.users.find(query)), await uow.users.count(query))
+
+
+async def list_users_with_posts(uow: AbstractUnitOfWork, query: UserFilter) -> Page[UserWithPosts]:
+    """A page of users, each with all its posts: three queries whatever the page size."""
+    async with uow.read_only():
+        users = await uow.users.find(query)
+        posts = await uow.posts.by_authors([user.id for user in users])
+        total = await uow.users.count(query)
+    items = tuple(UserWithPosts(user, tuple(posts.get(user.id, []))) for user in users)
+    return Page(items, total)
+
+
+async def existing_user(uow: AbstractUnitOfWork, user_id: int) -> User:
+    user = await uow.users.get(check_id("user_id", user_id))
+    if user is None:
+        raise NotFound("user", user_id)
+    return user

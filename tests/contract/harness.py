@@ -1,0 +1,57 @@
+"""What every aggregate's contract tests share: a state machine bound to one backend, and
+a scenario run on memory and dqlite side by side."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AsyncExitStack
+from typing import Any, ClassVar
+
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+
+from adapters.dqlite_node import DqliteNode
+from service.unit_of_work import UnitOfWorkFactory
+from tests.contract.backends import Backend, dqlite_backend, memory_backend
+
+# dqlite examples cost real round trips: fewer of them, same depth.
+STATEFUL_SETTINGS = {
+    "memory": settings(max_examples=60, stateful_step_count=25, deadline=None),
+    "dqlite": settings(max_examples=15, stateful_step_count=25, deadline=None),
+}
+DIFFERENTIAL_SETTINGS = settings(max_examples=40, deadline=None)
+
+
+class BackendMachine(RuleBasedStateMachine):
+    """A state machine whose rules run async code against a fresh store of `backend`."""
+
+    backend: ClassVar[Backend]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runner = asyncio.Runner()
+        self._resources = AsyncExitStack()
+        self.uow_factory = self.run(self._resources.enter_async_context(self.backend.open()))
+
+    def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self._runner.run(coroutine)
+
+    def teardown(self) -> None:
+        self.run(self._resources.aclose())
+        self._runner.close()
+
+
+def run_machine(machine: type[BackendMachine], backend: Backend) -> None:
+    bound = type(machine.__name__, (machine,), {"backend": backend})
+    run_state_machine_as_test(bound, settings=STATEFUL_SETTINGS[backend.name])
+
+
+def on_memory_and_dqlite[T](
+    node: DqliteNode, scenario: Callable[[UnitOfWorkFactory], Awaitable[T]]
+) -> tuple[T, T]:
+    """Run `scenario` on a fresh in-memory store and a fresh dqlite database."""
+
+    async def both() -> tuple[T, T]:
+        async with memory_backend().open() as memory, dqlite_backend(node).open() as dqlite:
+            return await scenario(memory), await scenario(dqlite)
+
+    return asyncio.run(both())

@@ -1,0 +1,207 @@
+"""The Account and Transfer repository contracts and the transfer use case, on every backend,
+plus a differential test of transfer queries."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+from adapters.dqlite_node import DqliteNode
+from domain.accounts import MAX_CENTS, Account, InsufficientFunds
+from domain.errors import AlreadyExists, Conflict, StaleWrite
+from domain.transfers import (
+    IdempotencyKey,
+    IdempotencyKeyReused,
+    Transfer,
+    TransferFilter,
+    TransferRequest,
+)
+from service.transfers import make_transfer
+from service.unit_of_work import UnitOfWorkFactory
+from tests.contract.aggregates import WRITTEN_AT
+from tests.contract.backends import Backend
+from tests.contract.harness import (
+    DIFFERENTIAL_SETTINGS,
+    BackendMachine,
+    on_memory_and_dqlite,
+    run_machine,
+)
+from tests.contract.strategies import amounts, balances, idempotency_keys, transfer_filters
+
+
+async def open_accounts(uow_factory: UnitOfWorkFactory, *balances: int) -> None:
+    async with uow_factory() as uow:
+        for balance in balances:
+            await uow.accounts.add(Account.open(await uow.accounts.next_id(), "o", balance))
+        await uow.commit()
+
+
+async def balance_of(uow_factory: UnitOfWorkFactory, account_id: int) -> tuple[int, int]:
+    async with uow_factory().read_only() as uow:
+        account = await uow.accounts.get(account_id)
+    assert account is not None
+    return account.balance_cents, account.version
+
+
+def transfer(n: int, source: int, target: int, amount: int) -> Transfer:
+    return Transfer(n, TransferRequest(source, target, amount), IdempotencyKey(f"k{n}"), WRITTEN_AT)
+
+
+async def record(uow_factory: UnitOfWorkFactory, *transfers: Transfer) -> None:
+    async with uow_factory() as uow:
+        for item in transfers:
+            await uow.transfers.add(item)
+        await uow.commit()
+
+
+async def find_transfers(
+    uow_factory: UnitOfWorkFactory, query: TransferFilter
+) -> tuple[list[Transfer], int]:
+    async with uow_factory().read_only() as uow:
+        return await uow.transfers.find(query), await uow.transfers.count(query)
+
+
+async def test_an_update_stores_the_balance_and_bumps_the_version(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await open_accounts(uow_factory, 500)
+    async with uow_factory() as uow:
+        account = await uow.accounts.get(1)
+        assert account is not None
+        account.withdraw(200)
+        await uow.accounts.update(account)
+        assert account.version == 2
+        await uow.commit()
+
+    assert await balance_of(uow_factory, 1) == (300, 2)
+
+
+async def test_writing_a_stale_copy_fails_and_keeps_the_newer_balance(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await open_accounts(uow_factory, 500)
+    async with uow_factory().read_only() as uow:
+        stale = await uow.accounts.get(1)
+    async with uow_factory() as uow:
+        fresh = await uow.accounts.get(1)
+        assert fresh is not None
+        fresh.deposit(1)
+        await uow.accounts.update(fresh)
+        await uow.commit()
+
+    assert stale is not None
+    stale.withdraw(500)
+    with pytest.raises(StaleWrite):
+        async with uow_factory() as uow:
+            await uow.accounts.update(stale)
+            await uow.commit()
+    assert await balance_of(uow_factory, 1) == (501, 2)
+
+
+async def test_an_idempotency_key_is_stored_once(uow_factory: UnitOfWorkFactory) -> None:
+    await open_accounts(uow_factory, 0, 0)
+    await record(uow_factory, transfer(1, 1, 2, 5))
+
+    with pytest.raises(AlreadyExists):
+        await record(
+            uow_factory, Transfer(2, TransferRequest(2, 1, 1), IdempotencyKey("k1"), WRITTEN_AT)
+        )
+
+    async with uow_factory().read_only() as uow:
+        assert await uow.transfers.get_by_key(IdempotencyKey("k1")) == transfer(1, 1, 2, 5)
+        assert await uow.transfers.get_by_key(IdempotencyKey("k2")) is None
+
+
+async def test_an_accounts_transfers_are_both_ways_oldest_first_and_counted(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await open_accounts(uow_factory, 0, 0, 0)
+    moves = [transfer(1, 1, 2, 5), transfer(2, 2, 3, 5), transfer(3, 3, 1, 5), transfer(4, 2, 1, 5)]
+    await record(uow_factory, *moves)
+
+    assert await find_transfers(uow_factory, TransferFilter(account_id=1, offset=1)) == (
+        [moves[2], moves[3]],
+        3,
+    )
+
+
+class BankMachine(BackendMachine):
+    """Random accounts and transfers through the use case, checked against plain numbers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.balances: dict[int, int] = {}
+        self.done: dict[str, TransferRequest] = {}  # idempotency key -> request applied
+
+    @rule(balance=balances)
+    def open(self, balance: int) -> None:
+        self.run(open_accounts(self.uow_factory, balance))
+        self.balances[len(self.balances) + 1] = balance
+
+    @precondition(lambda self: len(self.balances) >= 2)
+    @rule(data=st.data(), amount=amounts, key=idempotency_keys)
+    def move(self, data: st.DataObject, amount: int, key: str) -> None:
+        source, target = data.draw(
+            st.lists(st.sampled_from(sorted(self.balances)), min_size=2, max_size=2, unique=True)
+        )
+        request = TransferRequest(source, target, amount)
+        outcome = make_transfer(self.uow_factory(), request, IdempotencyKey(key))
+        if key in self.done and self.done[key] != request:
+            with pytest.raises(IdempotencyKeyReused):
+                self.run(outcome)
+        elif key in self.done:
+            assert self.run(outcome).replayed
+        elif amount > self.balances[source]:
+            with pytest.raises(InsufficientFunds):
+                self.run(outcome)
+        elif self.balances[target] + amount > MAX_CENTS:
+            with pytest.raises(Conflict, match="cannot hold more"):
+                self.run(outcome)
+        else:
+            assert not self.run(outcome).replayed
+            self.done[key] = request
+            self.balances[source] -= amount
+            self.balances[target] += amount
+
+    @rule()
+    def balances_match(self) -> None:
+        for account_id, balance in self.balances.items():
+            assert self.run(balance_of(self.uow_factory, account_id))[0] == balance
+
+    @rule(query=transfer_filters)
+    def find(self, query: TransferFilter) -> None:
+        items, total = self.run(find_transfers(self.uow_factory, query))
+        expected = [
+            (key, request)
+            for key, request in self.done.items()
+            if query.account_id in (None, request.from_account, request.to_account)
+        ]
+        assert total == len(expected)
+        window = expected[query.offset : query.offset + query.limit]
+        assert [(t.idempotency_key.text, t.request) for t in items] == window
+
+
+def test_transfers_move_money_once_per_key_and_conserve_it(backend: Backend) -> None:
+    run_machine(BankMachine, backend)
+
+
+@DIFFERENTIAL_SETTINGS
+@given(
+    moves=st.lists(
+        st.tuples(st.integers(1, 5), st.integers(1, 5), amounts).filter(lambda m: m[0] != m[1]),
+        max_size=15,
+    ),
+    queries=st.lists(transfer_filters, min_size=1, max_size=6),
+)
+def test_memory_and_dqlite_find_the_same_transfers_in_the_same_order(
+    dqlite_node: DqliteNode, moves: list[tuple[int, int, int]], queries: list[TransferFilter]
+) -> None:
+    transfers = [transfer(n, *move) for n, move in enumerate(moves, start=1)]
+
+    async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[Transfer], int]]:
+        await open_accounts(uow_factory, *[0] * 5)
+        await record(uow_factory, *transfers)
+        return [await find_transfers(uow_factory, query) for query in queries]
+
+    memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
+    assert dqlite == memory

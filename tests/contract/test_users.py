@@ -1,0 +1,231 @@
+"""The User and Post repository contracts, run on every backend, plus differential tests."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+from adapters.dqlite_node import DqliteNode
+from domain.errors import AlreadyExists
+from domain.posts import Post, PostFilter
+from domain.users import User, UserFilter
+from service.unit_of_work import UnitOfWorkFactory
+from tests.contract.aggregates import WRITTEN_AT, sample_user
+from tests.contract.backends import Backend
+from tests.contract.harness import (
+    DIFFERENTIAL_SETTINGS,
+    BackendMachine,
+    on_memory_and_dqlite,
+    run_machine,
+)
+from tests.contract.strategies import contents, emails, moments, names, titles, user_filters
+
+
+async def store(uow_factory: UnitOfWorkFactory, *items: User | Post) -> None:
+    async with uow_factory() as uow:
+        for item in items:
+            if isinstance(item, User):
+                await uow.users.add(item)
+            else:
+                await uow.posts.add(item)
+        await uow.commit()
+
+
+async def find_users(uow_factory: UnitOfWorkFactory, query: UserFilter) -> tuple[list[User], int]:
+    async with uow_factory().read_only() as uow:
+        return await uow.users.find(query), await uow.users.count(query)
+
+
+async def test_optional_fields_and_times_read_back_exactly_as_written(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    inactive = User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT)
+    inactive.is_active = False
+    in_india = datetime(2026, 5, 6, 7, 8, 9, 1, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    posts = [
+        Post.write(1, 1, "no content", None, WRITTEN_AT),
+        Post.write(2, 1, "empty content", "", datetime(2026, 1, 1, tzinfo=UTC)),
+        Post.write(3, 1, "published", "body", in_india),
+    ]
+    posts[2].published = True
+    await store(uow_factory, inactive, *posts)
+
+    async with uow_factory().read_only() as uow:
+        user = await uow.users.get(1)
+        stored = [await uow.posts.get(post.id) for post in posts]
+
+    assert user == inactive
+    assert user is not None
+    assert user.is_active is False
+    assert stored == posts
+    assert [p.content for p in stored if p] == [None, posts[1].content, posts[2].content]
+    assert [p.created_at.utcoffset() for p in stored if p] == [
+        timedelta(hours=2),
+        timedelta(0),
+        timedelta(hours=5, minutes=30),
+    ]
+
+
+async def test_an_email_is_taken_whatever_its_letter_case(uow_factory: UnitOfWorkFactory) -> None:
+    await store(uow_factory, User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT))
+
+    with pytest.raises(AlreadyExists):
+        await store(uow_factory, User.register(2, "Other", "ann@EXAMPLE.ORG", WRITTEN_AT))
+
+    assert [u.name.text for u in (await find_users(uow_factory, UserFilter()))[0]] == ["Ann"]
+
+
+async def test_next_id_follows_the_highest_id_including_uncommitted_ones(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        assert await uow.users.next_id() == 1
+        await uow.users.add(sample_user(7))
+        assert await uow.users.next_id() == 8
+    async with uow_factory() as uow:
+        assert await uow.users.next_id() == 1  # the add above was rolled back
+
+
+async def test_users_are_filtered_together_ordered_by_id_and_counted(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    users = [
+        User.register(i, name, f"{name}{i}@Mail.org", WRITTEN_AT)
+        for i, name in [(3, "anna"), (1, "ANNA"), (2, "bob"), (4, "hanna"), (5, "annabel")]
+    ]
+    users[4].is_active = False
+    await store(uow_factory, *users)
+
+    query = UserFilter(active=True, name_contains="nna", email_contains="MAIL", limit=1, offset=1)
+    items, total = await find_users(uow_factory, query)
+
+    assert total == 2  # anna and hanna: names are case-sensitive, annabel is inactive
+    assert [user.id for user in items] == [4]
+
+
+async def test_posts_of_many_authors_come_back_grouped_and_ordered(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    authors = [sample_user(n) for n in (1, 2, 3)]
+    posts = [
+        Post.write(i, author, f"t{i}", None, WRITTEN_AT)
+        for i, author in [(1, 2), (2, 1), (3, 2), (4, 3)]
+    ]
+    await store(uow_factory, *authors, *posts)
+
+    async with uow_factory().read_only() as uow:
+        grouped = await uow.posts.by_authors([2, 1, 99])
+        nothing = await uow.posts.by_authors([])
+        of_two = await uow.posts.find(PostFilter(author_id=2, limit=1, offset=1))
+
+    assert grouped == {2: [posts[0], posts[2]], 1: [posts[1]]}
+    assert nothing == {}
+    assert of_two == [posts[2]]
+
+
+class UserPostMachine(BackendMachine):
+    """Random registrations, posts and queries, checked against plain dicts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users: dict[int, User] = {}
+        self.posts: dict[int, Post] = {}
+
+    @rule(name=names, email=emails, active=st.booleans(), at=moments)
+    def register(self, name: str, email: str, active: bool, at: datetime) -> None:
+        async def attempt() -> int:
+            async with self.uow_factory() as uow:
+                user_id = await uow.users.next_id()
+                user = User.register(user_id, name, email, at)
+                user.is_active = active
+                await uow.users.add(user)
+                await uow.commit()
+                return user_id
+
+        taken = {user.email.key for user in self.users.values()}
+        if email.lower() in taken:
+            with pytest.raises(AlreadyExists):
+                self.run(attempt())
+            return
+        user_id = self.run(attempt())
+        assert user_id == max(self.users, default=0) + 1
+        self.users[user_id] = User.register(user_id, name, email, at)
+        self.users[user_id].is_active = active
+
+    @precondition(lambda self: bool(self.users))
+    @rule(data=st.data(), title=titles, content=contents, published=st.booleans(), at=moments)
+    def write(
+        self, data: st.DataObject, title: str, content: str | None, published: bool, at: datetime
+    ) -> None:
+        author = data.draw(st.sampled_from(sorted(self.users)))
+
+        async def attempt() -> Post:
+            async with self.uow_factory() as uow:
+                post = Post.write(await uow.posts.next_id(), author, title, content, at)
+                post.published = published
+                await uow.posts.add(post)
+                await uow.commit()
+                return post
+
+        post = self.run(attempt())
+        assert post.id == max(self.posts, default=0) + 1
+        self.posts[post.id] = post
+
+    @rule(query=user_filters)
+    def find(self, query: UserFilter) -> None:
+        matching = [
+            user
+            for _, user in sorted(self.users.items())
+            if (query.active is None or user.is_active == query.active)
+            and (query.name_contains is None or query.name_contains in user.name.text)
+            and (query.email_contains is None or query.email_contains.lower() in user.email.key)
+        ]
+        assert self.run(find_users(self.uow_factory, query)) == (
+            matching[query.offset : query.offset + query.limit],
+            len(matching),
+        )
+
+    @rule(ids=st.lists(st.integers(1, 6), max_size=4))
+    def posts_of(self, ids: list[int]) -> None:
+        async def read() -> dict[int, list[Post]]:
+            async with self.uow_factory().read_only() as uow:
+                return await uow.posts.by_authors(ids)
+
+        expected: dict[int, list[Post]] = {}
+        for _, post in sorted(self.posts.items()):
+            if post.author_id in ids:
+                expected.setdefault(post.author_id, []).append(post)
+        assert self.run(read()) == expected
+
+
+def test_users_and_posts_behave_like_plain_dicts_under_random_operations(
+    backend: Backend,
+) -> None:
+    run_machine(UserPostMachine, backend)
+
+
+@DIFFERENTIAL_SETTINGS
+@given(
+    people=st.lists(st.tuples(names, emails, st.booleans(), moments), max_size=12),
+    queries=st.lists(user_filters, min_size=1, max_size=6),
+)
+def test_memory_and_dqlite_find_the_same_users_in_the_same_order(
+    dqlite_node: DqliteNode,
+    people: list[tuple[str, str, bool, datetime]],
+    queries: list[UserFilter],
+) -> None:
+    users: dict[str, User] = {}
+    for name, email, active, at in people:
+        if email.lower() not in users:
+            user = User.register(len(users) + 1, name, email, at)
+            user.is_active = active
+            users[email.lower()] = user
+
+    async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[User], int]]:
+        await store(uow_factory, *users.values())
+        return [await find_users(uow_factory, query) for query in queries]
+
+    memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
+    assert dqlite == memory

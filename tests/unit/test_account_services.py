@@ -1,0 +1,123 @@
+import pytest
+
+from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from domain.accounts import Account, InsufficientFunds
+from domain.errors import Conflict, NotFound
+from domain.transfers import IdempotencyKey, IdempotencyKeyReused, TransferFilter, TransferRequest
+from service import accounts, transfers
+from service.transfers import MAX_ATTEMPTS
+
+
+class InterferedUnitOfWork(InMemoryUnitOfWork):
+    """Someone else changes every account the use case writes, the first `times` times."""
+
+    def __init__(self, store: InMemoryStore, times: int) -> None:
+        super().__init__(store)
+        self.interferences_left = times
+
+    async def __aenter__(self) -> "InterferedUnitOfWork":
+        await super().__aenter__()
+        update = self.accounts.update
+
+        async def update_after_someone_else(account: Account) -> None:
+            if self.interferences_left > 0:
+                self.interferences_left -= 1
+                self._store.accounts[account.id].version += 1
+            await update(account)
+
+        self.accounts.update = update_after_someone_else  # type: ignore[method-assign]
+        return self
+
+
+async def balances(uow: InMemoryUnitOfWork) -> list[int]:
+    return [(await accounts.get_account(uow, n)).balance_cents for n in (1, 2)]
+
+
+@pytest.fixture
+async def two_accounts(uow: InMemoryUnitOfWork) -> InMemoryUnitOfWork:
+    await accounts.open_account(uow, "Ann", 1000)
+    await accounts.open_account(uow, "Bob", 0)
+    return uow
+
+
+async def test_a_transfer_moves_money_and_is_listed_for_both_accounts(
+    two_accounts: InMemoryUnitOfWork,
+) -> None:
+    outcome = await transfers.make_transfer(
+        two_accounts, TransferRequest(1, 2, 300), IdempotencyKey("k")
+    )
+
+    assert not outcome.replayed
+    assert await balances(two_accounts) == [700, 300]
+    for account_id in (1, 2):
+        page = await transfers.list_transfers(two_accounts, TransferFilter(account_id=account_id))
+        assert page.items == (outcome.transfer,)
+
+
+async def test_a_replayed_key_returns_the_first_transfer_and_moves_nothing(
+    two_accounts: InMemoryUnitOfWork,
+) -> None:
+    request, key = TransferRequest(1, 2, 300), IdempotencyKey("k")
+    first = await transfers.make_transfer(two_accounts, request, key)
+
+    again = await transfers.make_transfer(two_accounts, request, key)
+
+    assert again.replayed
+    assert again.transfer == first.transfer
+    assert await balances(two_accounts) == [700, 300]
+
+
+async def test_a_key_reused_for_another_transfer_is_refused(
+    two_accounts: InMemoryUnitOfWork,
+) -> None:
+    await transfers.make_transfer(two_accounts, TransferRequest(1, 2, 300), IdempotencyKey("k"))
+
+    with pytest.raises(IdempotencyKeyReused):
+        await transfers.make_transfer(two_accounts, TransferRequest(1, 2, 301), IdempotencyKey("k"))
+    assert await balances(two_accounts) == [700, 300]
+
+
+async def test_insufficient_funds_change_no_balance_and_record_nothing(
+    two_accounts: InMemoryUnitOfWork,
+) -> None:
+    with pytest.raises(InsufficientFunds):
+        await transfers.make_transfer(
+            two_accounts, TransferRequest(1, 2, 1001), IdempotencyKey("k")
+        )
+
+    assert await balances(two_accounts) == [1000, 0]
+    assert (await transfers.list_transfers(two_accounts, TransferFilter())).total == 0
+
+
+async def test_a_transfer_to_an_unknown_account_is_not_found(
+    two_accounts: InMemoryUnitOfWork,
+) -> None:
+    with pytest.raises(NotFound, match="account 3"):
+        await transfers.make_transfer(two_accounts, TransferRequest(1, 3, 5), IdempotencyKey("k"))
+    assert await balances(two_accounts) == [1000, 0]
+
+
+async def test_a_stale_write_is_retried_and_then_succeeds_once(
+    two_accounts: InMemoryUnitOfWork, store: InMemoryStore
+) -> None:
+    interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS - 1)
+
+    outcome = await transfers.make_transfer(
+        interfered, TransferRequest(1, 2, 300), IdempotencyKey("k")
+    )
+
+    assert interfered.interferences_left == 0
+    assert not outcome.replayed
+    assert await balances(two_accounts) == [700, 300]
+    assert (await transfers.list_transfers(two_accounts, TransferFilter())).total == 1
+
+
+async def test_stale_writes_past_the_retry_budget_end_in_a_conflict_that_changes_nothing(
+    two_accounts: InMemoryUnitOfWork, store: InMemoryStore
+) -> None:
+    interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS)
+
+    with pytest.raises(Conflict, match=f"gave up after {MAX_ATTEMPTS} attempts"):
+        await transfers.make_transfer(interfered, TransferRequest(1, 2, 300), IdempotencyKey("k"))
+    assert await balances(two_accounts) == [1000, 0]
+    assert (await transfers.list_transfers(two_accounts, TransferFilter())).total == 0
