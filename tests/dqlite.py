@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.database import dqlite_url, wait_until_serving
+from adapters.database import create_dqlite_engine, dqlite_url, wait_until_serving
 from adapters.dqlite_node import DqliteNode
 from adapters.orm import Base
 
@@ -35,7 +35,7 @@ def dqlite_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DqliteNode
 @asynccontextmanager
 async def fresh_database(node: DqliteNode) -> AsyncIterator[AsyncEngine]:
     """An engine on a new, empty database of `node`, with the current schema created."""
-    engine = create_async_engine(dqlite_url(node.address, f"test_{uuid.uuid4().hex}"))
+    engine = create_dqlite_engine(dqlite_url(node.address, f"test_{uuid.uuid4().hex}"))
     try:
         await wait_until_serving(engine, within_seconds=10)
         async with engine.begin() as connection:

@@ -3,8 +3,9 @@
 import asyncio
 import logging
 import time
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,6 +19,38 @@ from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, SqlAlchemyU
 from service.unit_of_work import AbstractUnitOfWork
 
 logger = logging.getLogger(__name__)
+
+
+MAX_BOUND_PARAMETERS = 255
+
+
+class TooManyParameters(RuntimeError):
+    """A statement binds more parameters than libdqlite 1.11 reads correctly."""
+
+
+def _refuse_too_many_parameters(
+    connection: object,
+    cursor: object,
+    statement: str,
+    parameters: Any,
+    context: object,
+    executemany: bool,
+) -> None:
+    # libdqlite 1.11.1 misreads the parameter count of a statement with more than 255: the
+    # statement then matches nothing, or fails with "not an error". Refuse it loudly instead.
+    for row in parameters if executemany else [parameters]:
+        if row is not None and len(row) > MAX_BOUND_PARAMETERS:
+            raise TooManyParameters(
+                f"{len(row)} bound parameters; dqlite reads at most {MAX_BOUND_PARAMETERS} "
+                "correctly (pass long lists as one JSON parameter, with json_each)"
+            )
+
+
+def create_dqlite_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine on dqlite that refuses statements the engine would misread."""
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_too_many_parameters)
+    return engine
 
 
 def dqlite_url(address: str, database: str, *, driver: str = "aio") -> str:
@@ -57,7 +90,7 @@ class DqliteDatabase:
         self._sync_url = dqlite_url(address, database, driver="")
         self._startup_timeout = startup_timeout
         self._migrate = migrate
-        self.engine = create_async_engine(
+        self.engine = create_dqlite_engine(
             dqlite_url(address, database), pool_size=pool_size, max_overflow=pool_size
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -1,5 +1,6 @@
 """Post repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -43,7 +44,12 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
     async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
         if not author_ids:
             return {}
-        statement = select(PostRow).where(PostRow.author_id.in_(author_ids)).order_by(PostRow.id)
+        # One JSON parameter, not one per id: libdqlite 1.11 misreads a statement with more
+        # than 255 parameters (see adapters/database.py).
+        ids = func.json_each(json.dumps(list(author_ids))).table_valued("value")
+        statement = (
+            select(PostRow).where(PostRow.author_id.in_(select(ids.c.value))).order_by(PostRow.id)
+        )
         return _group_by_author(_to_post(row) for row in await self._session.scalars(statement))
 
 
