@@ -3,10 +3,11 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run test lint unit-without-dqlite pytest format migration
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
+	@echo "make cluster three app processes forming a dqlite cluster (API on 8001-8003)"
 	@echo "make test    lint, type-check, layer rules, and every test"
 	@echo "make format  apply ruff's formatting and fixes"
 	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
@@ -16,6 +17,9 @@ setup:
 
 run: setup
 	$(RUN) python -m entrypoints
+
+cluster: setup
+	$(RUN) python scripts/cluster.py $(if $(only),--only $(only))
 
 test: setup lint unit-without-dqlite pytest
 

@@ -3,9 +3,10 @@
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import QueuePool, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,10 +14,18 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from adapters.dqlite_node import DqliteNode
-from adapters.migrations import upgrade_to_head
+from adapters.cluster import (
+    LeaderTracker,
+    Membership,
+    cluster_already_running,
+    hand_over,
+    join,
+)
+from adapters.dqlite_node import DqliteNode, NodeError
+from adapters.migrations import head_revisions, upgrade_to_head
 from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, SqlAlchemyUnitOfWork
-from service.unit_of_work import AbstractUnitOfWork
+from service.operations import Readiness, StoreStatus
+from service.unit_of_work import AbstractUnitOfWork, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +67,11 @@ def dqlite_url(address: str, database: str, *, driver: str = "aio") -> str:
     return f"{scheme}://{address}/{database}"
 
 
-async def wait_until_serving(engine: AsyncEngine, within_seconds: float) -> None:
+async def wait_until_serving(
+    engine: AsyncEngine,
+    within_seconds: float,
+    between_attempts: Callable[[], Awaitable[object]] | None = None,
+) -> None:
     """Return once a statement runs on the cluster's leader, or raise TimeoutError."""
     deadline = time.monotonic() + within_seconds
     while True:
@@ -71,53 +84,135 @@ async def wait_until_serving(engine: AsyncEngine, within_seconds: float) -> None
                 message = f"dqlite was not serving after {within_seconds:.1f}s: {error}"
                 raise TimeoutError(message) from error
             await asyncio.sleep(0.1)
+            if between_attempts is not None:
+                await between_attempts()
 
 
 class DqliteDatabase:
-    """An embedded node (optional), the async engine on it, and the schema at head."""
+    """The store on dqlite: an embedded node (optional) in its cluster, the async engine
+    that follows the leader among every known node, and the schema at head."""
 
     def __init__(
         self,
         *,
         address: str,
         database: str,
+        peers: list[str],
         node: DqliteNode | None,
         pool_size: int,
         startup_timeout: float,
         migrate: bool,
+        retry_policy: RetryPolicy,
     ) -> None:
         self._node = node
-        self._sync_url = dqlite_url(address, database, driver="")
+        self._address = address
+        self._database = database
         self._startup_timeout = startup_timeout
         self._migrate = migrate
+        self._retry_policy = retry_policy
+        self._membership: Membership | None = None
+        self.tracker = LeaderTracker([address, *peers])
         self.engine = create_dqlite_engine(
-            dqlite_url(address, database), pool_size=pool_size, max_overflow=pool_size
+            dqlite_url(address, database),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"async_creator_fn": self.tracker.connect},
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def start(self) -> None:
         if self._node is not None:
-            await asyncio.to_thread(self._node.start)
-            logger.info("dqlite node %s serving %s", self._node.node_id, self._node.address)
-        await wait_until_serving(self.engine, self._startup_timeout)
+            await self._start_node(self._node)
+        await wait_until_serving(self.engine, self._startup_timeout, self.tracker.refresh)
         if self._migrate:
-            await asyncio.to_thread(upgrade_to_head, self._sync_url)
+            await self._migrate_to_head()
+        if self._membership is not None:
+            await self._remember_peers(self._membership)
 
     async def stop(self) -> None:
         await self.engine.dispose()
-        if self._node is not None:
-            await asyncio.to_thread(self._node.stop)
-            logger.info("dqlite node %s stopped", self._node.node_id)
+        if self._node is None:
+            return
+        if self._membership is not None and len(self.tracker.addresses) > 1:
+            try:
+                await asyncio.wait_for(hand_over(self._membership, self.tracker), 10)
+            except (Exception, TimeoutError) as error:  # stopping matters more than handing over
+                logger.warning("node %s stops without handing over: %s", self._node.node_id, error)
+        await asyncio.to_thread(self._node.stop)
+        logger.info("dqlite node %s stopped", self._node.node_id)
 
     def unit_of_work(self) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._sessions)
+        return SqlAlchemyUnitOfWork(self._sessions, self._retry_policy, self.tracker.refresh)
+
+    async def readiness(self) -> Readiness:
+        checks = {"node": "ok" if self._node is None or self._node.running else "not running"}
+        leader = await self.tracker.refresh()
+        checks["leader"] = "ok" if leader else "no leader known"
+        try:
+            async with self.engine.connect() as connection:
+                current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            checks["database"] = "ok"
+            checks["schema"] = "ok" if current in head_revisions() else f"at {current}, not head"
+        except (DBAPIError, OSError, TimeoutError) as error:
+            checks["database"] = f"no round trip: {getattr(error, 'orig', error)}"
+        return Readiness(all(v == "ok" for v in checks.values()), checks)
+
+    async def status(self) -> StoreStatus:
+        pool = self.engine.pool
+        size, in_use = (pool.size(), pool.checkedout()) if isinstance(pool, QueuePool) else (0, 0)
+        try:
+            view = await self.tracker.view()
+        except Exception:  # no leader right now: report what is known locally
+            return StoreStatus(pool_size=size, connections_in_use=in_use)
+        node_id = None if self._node is None else self._node.node_id
+        roles = {n.node_id: n.role for n in view.nodes}
+        return StoreStatus(node_id, roles.get(node_id or 0), view.leader_id, size, in_use, roles)
+
+    async def _start_node(self, node: DqliteNode) -> None:
+        membership = Membership.load(node.data_dir)
+        if membership is None:
+            membership = Membership(node.node_id, node.address, self.tracker.addresses)
+            if node.node_id == 1 and (leader := await cluster_already_running(membership)):
+                raise NodeError(
+                    f"a cluster led by {leader} already runs: a new node 1 would start a second "
+                    "one. Give this node another id and data dir to join it."
+                )
+        elif (membership.node_id, membership.address) != (node.node_id, node.address):
+            raise NodeError(
+                f"{node.data_dir} belongs to node {membership.node_id} at {membership.address}, "
+                f"not node {node.node_id} at {node.address}"
+            )
+        self.tracker.learn(membership.peers)
+        await asyncio.to_thread(node.start)
+        logger.info("dqlite node %s serving %s", node.node_id, node.address)
+        if node.node_id != 1:  # node 1 bootstraps the cluster; the others are added to it
+            await join(membership, self._startup_timeout)
+        membership.save(node.data_dir)
+        self._membership = membership
+
+    async def _migrate_to_head(self) -> None:
+        await self.tracker.refresh()
+        url = dqlite_url(self.tracker.leader, self._database, driver="")
+        await asyncio.to_thread(upgrade_to_head, url)
+
+    async def _remember_peers(self, membership: Membership) -> None:
+        try:
+            view = await self.tracker.view()
+        except Exception as error:
+            logger.warning("could not read the cluster's members: %s", error)
+            return
+        membership.peers = sorted({*membership.peers, *(n.address for n in view.nodes)})
+        self.tracker.learn(membership.peers)
+        if self._node is not None:
+            membership.save(self._node.data_dir)
 
 
 class InMemoryDatabase:
     """Keeps everything in this process: for unit tests and trying the API without dqlite."""
 
-    def __init__(self) -> None:
+    def __init__(self, retry_policy: RetryPolicy | None = None) -> None:
         self.store = InMemoryStore()
+        self._retry_policy = retry_policy
 
     async def start(self) -> None:
         """Nothing to start."""
@@ -126,4 +221,10 @@ class InMemoryDatabase:
         """Nothing to stop."""
 
     def unit_of_work(self) -> AbstractUnitOfWork:
-        return InMemoryUnitOfWork(self.store)
+        return InMemoryUnitOfWork(self.store, self._retry_policy)
+
+    async def readiness(self) -> Readiness:
+        return Readiness(True, {"store": "ok"})
+
+    async def status(self) -> StoreStatus:
+        return StoreStatus()

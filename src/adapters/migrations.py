@@ -1,5 +1,6 @@
 """Alembic glue: teaches Alembic the dqlite dialect and runs the project's migrations."""
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -13,9 +14,14 @@ ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
 class DqliteImpl(SQLiteImpl):
-    """dqlite speaks SQLite's SQL; registering the dialect name is all Alembic needs."""
+    """dqlite speaks SQLite's SQL; registering the dialect name is all Alembic needs.
+
+    DDL in SQLite is transactional: running each upgrade in one transaction means that
+    nodes starting together migrate one after another, the later ones finding head.
+    """
 
     __dialect__ = "dqlite"
+    transactional_ddl = True
 
 
 def alembic_config(sync_url: str) -> Config:
@@ -29,8 +35,14 @@ def upgrade_to_head(sync_url: str) -> None:
     command.upgrade(alembic_config(sync_url), "head")
 
 
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The revisions the migration scripts lead to (read once: they do not change at run time)."""
+    return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
+
+
 def is_at_head(sync_url: str) -> bool:
-    heads = set(ScriptDirectory.from_config(alembic_config(sync_url)).get_heads())
+    heads = head_revisions()
     engine = create_engine(sync_url)
     try:
         with engine.connect() as connection:

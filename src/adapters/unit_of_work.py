@@ -1,9 +1,10 @@
 """Units of work: a SQLAlchemy session on dqlite, and an in-memory twin."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import NoReturn, Self
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,21 +20,42 @@ from domain.posts import Post
 from domain.todos import Todo
 from domain.transfers import Transfer
 from domain.users import User
-from service.unit_of_work import AbstractUnitOfWork, OutcomeUnknown, StoreUnavailable
+from service.unit_of_work import (
+    AbstractUnitOfWork,
+    OutcomeUnknown,
+    RetryPolicy,
+    StoreUnavailable,
+)
 
 SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
-    """One AsyncSession, hence one dqlite transaction, per `async with`."""
+    """One AsyncSession, hence one dqlite transaction, per `async with`.
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    The driver's errors that a use case can act on leave as StoreUnavailable (nothing was
+    written: dqlite replicates a transaction only at COMMIT) or, for a COMMIT whose answer
+    was lost, OutcomeUnknown; `on_failure` (e.g. looking for the new leader) runs first.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        retry_policy: RetryPolicy | None = None,
+        on_failure: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        super().__init__(retry_policy)
         self._session_factory = session_factory
+        self._on_failure = on_failure
 
     async def __aenter__(self) -> Self:
         self._session = session = self._session_factory()
-        if self.reading_only:  # a deferred BEGIN and PRAGMA query_only, instead of IMMEDIATE
-            await session.connection(execution_options={"dqlite_session_mode": "read_only"})
+        try:
+            if self.reading_only:  # a deferred BEGIN and PRAGMA query_only, not IMMEDIATE
+                await session.connection(execution_options={"dqlite_session_mode": "read_only"})
+        except DBAPIError as error:
+            await session.close()
+            await self._reraise(error, during_commit=False)
         self.todos = SqlAlchemyTodoRepository(session)
         self.users = SqlAlchemyUserRepository(session)
         self.posts = SqlAlchemyPostRepository(session)
@@ -49,26 +71,45 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     ) -> None:
         try:
             await super().__aexit__(exc_type, exc, traceback)
+        except DBAPIError as rollback_error:
+            if exc is None:  # otherwise the error that made us roll back is the one to report
+                await self._reraise(rollback_error, during_commit=False)
         finally:
             await self._session.close()
         if isinstance(exc, DBAPIError):
-            _raise_as_unit_of_work_error(exc)
+            await self._reraise(exc, during_commit=False)
 
     async def commit(self) -> None:
-        await self._session.commit()
+        try:
+            await self._session.commit()
+        except DBAPIError as error:
+            await self._reraise(error, during_commit=True)
 
     async def rollback(self) -> None:
         await self._session.rollback()
 
+    async def _reraise(self, error: DBAPIError, *, during_commit: bool) -> NoReturn:
+        translated = classify(error, during_commit=during_commit)
+        if translated is None:
+            raise error
+        if self._on_failure is not None:
+            await self._on_failure()
+        raise translated from error
 
-def _raise_as_unit_of_work_error(error: DBAPIError) -> None:
-    """Turn the driver's errors that the service can act on into its own exceptions."""
+
+def classify(error: DBAPIError, *, during_commit: bool) -> Exception | None:
+    """The service-layer exception for a driver error, or None when the service cannot act."""
     kinds = {kind.__name__ for kind in type(error.orig).__mro__}
-    if "AmbiguousCommitError" in kinds:
-        raise OutcomeUnknown(str(error.orig)) from error
     code = getattr(error.orig, "code", None)
     if isinstance(code, int) and code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED):
-        raise StoreUnavailable(str(error.orig)) from error
+        return StoreUnavailable(str(error.orig))  # refused before anything was written
+    if "AmbiguousCommitError" in kinds:
+        return OutcomeUnknown(str(error.orig))
+    # The dialect flags lost connections, lost leadership and "no leader" as disconnects.
+    if error.connection_invalidated:
+        kind = OutcomeUnknown if during_commit else StoreUnavailable
+        return kind(str(error.orig))
+    return None
 
 
 @dataclass
@@ -89,7 +130,8 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
 
     lock_wait_seconds = 5.0  # as long as dqlite's busy timeout
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, retry_policy: RetryPolicy | None = None) -> None:
+        super().__init__(retry_policy)
         self._store = store
         self._holds_writer = False
 

@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from entrypoints.api import accounts, posts, todos, transfers, users
+from entrypoints.api import accounts, operations, posts, todos, transfers, users
 from entrypoints.container import Container
+from entrypoints.metrics import Metrics
 from entrypoints.problems import install_problem_handlers
 
 logger = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    database = app.state.container.database()
+    database = app.state.store
     try:
         await database.start()
     except Exception as error:
@@ -32,13 +33,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     app = FastAPI(title="DDD on dqlite", lifespan=_lifespan)
     app.state.container = container
     app.state.unit_of_work_factory = container.unit_of_work
-    for resource in (todos, users, posts, accounts, transfers):
+    app.state.store = container.database()
+    app.state.metrics = Metrics(container.retry_policy())
+    app.state.metrics.install(app)
+    for resource in (operations, todos, users, posts, accounts, transfers):
         app.include_router(resource.router)
     install_problem_handlers(app)
-
-    @app.get("/health", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """The process is up and serving HTTP."""
-        return {"status": "ok"}
-
     return app

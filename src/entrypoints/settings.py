@@ -14,13 +14,22 @@ class Settings(BaseSettings):
     embedded_node: bool = Field(True, description="Run a dqlite node inside this process.")
     node_id: int = Field(1, ge=1)
     node_address: str = "127.0.0.1:9001"
-    data_dir: Path = Path(".data/node1")
+    peers: str = Field("", description="Other nodes' dqlite addresses, comma-separated.")
+    network_latency_ms: int | None = Field(
+        10, ge=1, le=3_600_000, description="Raft timeouts scale with it; None: libdqlite's 20."
+    )
+    data_dir: Path = Path(".data/single-node")
     database: str = "app"
     db_pool_size: int = Field(10, ge=1)
     startup_timeout: float = Field(15.0, gt=0)
     migrate_on_startup: bool = True
+    retry_budget_seconds: float = Field(8.0, ge=0, description="How long a use case retries.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+
+    @property
+    def peer_addresses(self) -> list[str]:
+        return [peer.strip() for peer in self.peers.split(",") if peer.strip()]
 
     @property
     def sync_database_url(self) -> str:

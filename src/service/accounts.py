@@ -3,9 +3,11 @@
 from domain.accounts import Account
 from domain.errors import NotFound
 from domain.validation import check_id
+from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
 
+@retried(idempotent=False)
 async def open_account(uow: AbstractUnitOfWork, owner: str, balance_cents: int) -> Account:
     async with uow:
         account = Account.open(await uow.accounts.next_id(), owner, balance_cents)
@@ -14,6 +16,7 @@ async def open_account(uow: AbstractUnitOfWork, owner: str, balance_cents: int) 
     return account
 
 
+@retried(idempotent=True)
 async def get_account(uow: AbstractUnitOfWork, account_id: int) -> Account:
     async with uow.read_only():
         return await existing_account(uow, account_id)

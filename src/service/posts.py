@@ -6,10 +6,12 @@ from domain.errors import NotFound
 from domain.paging import Page
 from domain.posts import Post, PostFilter, PostWithAuthor
 from domain.validation import check_id
+from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 from service.users import existing_user
 
 
+@retried(idempotent=False)
 async def write_post(
     uow: AbstractUnitOfWork, author_id: int, title: str, content: str | None
 ) -> Post:
@@ -21,6 +23,7 @@ async def write_post(
     return post
 
 
+@retried(idempotent=True)
 async def get_post(uow: AbstractUnitOfWork, post_id: int) -> PostWithAuthor:
     async with uow.read_only():
         post = await uow.posts.get(check_id("post_id", post_id))
@@ -29,6 +32,7 @@ async def get_post(uow: AbstractUnitOfWork, post_id: int) -> PostWithAuthor:
         return PostWithAuthor(post, await existing_user(uow, post.author_id))
 
 
+@retried(idempotent=True)
 async def list_posts(uow: AbstractUnitOfWork, query: PostFilter) -> Page[Post]:
     """Posts that match; 404 when they are asked for by an author who does not exist."""
     async with uow.read_only():

@@ -3,9 +3,11 @@
 from domain.errors import NotFound
 from domain.paging import Page
 from domain.todos import Todo, TodoFilter, TodoKey
+from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
 
+@retried(idempotent=False)
 async def create_todo(uow: AbstractUnitOfWork, key: str, value: str) -> Todo:
     todo = Todo.create(key, value)
     async with uow:
@@ -14,11 +16,13 @@ async def create_todo(uow: AbstractUnitOfWork, key: str, value: str) -> Todo:
     return todo
 
 
+@retried(idempotent=True)
 async def get_todo(uow: AbstractUnitOfWork, key: str) -> Todo:
     async with uow.read_only():
         return await _existing(uow, TodoKey(key))
 
 
+@retried(idempotent=True)
 async def list_todos(uow: AbstractUnitOfWork, query: TodoFilter) -> Page[Todo]:
     async with uow.read_only():
         items = await uow.todos.find(query)
@@ -26,6 +30,7 @@ async def list_todos(uow: AbstractUnitOfWork, query: TodoFilter) -> Page[Todo]:
     return Page(tuple(items), total)
 
 
+@retried(idempotent=True)  # it sets values, so applying it twice leaves the same todo
 async def update_todo(
     uow: AbstractUnitOfWork, key: str, *, value: str | None = None, done: bool | None = None
 ) -> Todo:
@@ -41,6 +46,7 @@ async def update_todo(
     return todo
 
 
+@retried(idempotent=False)
 async def delete_todo(uow: AbstractUnitOfWork, key: str) -> None:
     async with uow:
         await _existing(uow, TodoKey(key))

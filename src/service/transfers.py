@@ -13,6 +13,7 @@ from domain.transfers import (
     TransferRequest,
 )
 from service.accounts import existing_account
+from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
 MAX_ATTEMPTS = 5
@@ -24,6 +25,7 @@ class TransferOutcome:
     replayed: bool  # True when the key was seen before and nothing was applied now
 
 
+@retried(idempotent=True)  # a retried key finds the first transfer instead of moving money
 async def make_transfer(
     uow: AbstractUnitOfWork, request: TransferRequest, key: IdempotencyKey
 ) -> TransferOutcome:
@@ -57,6 +59,7 @@ async def _transfer_once(
     return TransferOutcome(transfer, replayed=False)
 
 
+@retried(idempotent=True)
 async def list_transfers(uow: AbstractUnitOfWork, query: TransferFilter) -> Page[Transfer]:
     async with uow.read_only():
         if query.account_id is not None:

@@ -3,6 +3,7 @@
 import abc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
@@ -11,6 +12,19 @@ from domain.posts import AbstractPostRepository
 from domain.todos import AbstractTodoRepository
 from domain.transfers import AbstractTransferRepository
 from domain.users import AbstractUserRepository
+
+
+@dataclass
+class RetryPolicy:
+    """How long use cases keep trying while the store is unavailable, and what happened so
+    far (the counters feed /metrics)."""
+
+    budget_seconds: float = 8.0
+    first_delay: float = 0.05
+    max_delay: float = 1.0
+    retries: int = 0
+    unknown_outcomes: int = 0
+    gave_up: int = 0
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -27,6 +41,9 @@ class AbstractUnitOfWork(abc.ABC):
     accounts: AbstractAccountRepository
     transfers: AbstractTransferRepository
     reading_only: bool = False
+
+    def __init__(self, retry_policy: RetryPolicy | None = None) -> None:
+        self.retry_policy = retry_policy or RetryPolicy()
 
     async def __aenter__(self) -> Self:
         return self

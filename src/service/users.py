@@ -7,9 +7,11 @@ from domain.paging import Page
 from domain.posts import UserWithPosts
 from domain.users import User, UserFilter
 from domain.validation import check_id
+from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
 
+@retried(idempotent=False)
 async def register_user(uow: AbstractUnitOfWork, name: str, email: str) -> User:
     async with uow:
         user = User.register(await uow.users.next_id(), name, email, datetime.now(UTC))
@@ -18,16 +20,19 @@ async def register_user(uow: AbstractUnitOfWork, name: str, email: str) -> User:
     return user
 
 
+@retried(idempotent=True)
 async def get_user(uow: AbstractUnitOfWork, user_id: int) -> User:
     async with uow.read_only():
         return await existing_user(uow, user_id)
 
 
+@retried(idempotent=True)
 async def list_users(uow: AbstractUnitOfWork, query: UserFilter) -> Page[User]:
     async with uow.read_only():
         return Page(tuple(await uow.users.find(query)), await uow.users.count(query))
 
 
+@retried(idempotent=True)
 async def list_users_with_posts(uow: AbstractUnitOfWork, query: UserFilter) -> Page[UserWithPosts]:
     """A page of users, each with all its posts: three queries whatever the page size."""
     async with uow.read_only():

@@ -27,10 +27,13 @@ def free_port() -> int:
 class AppProcess:
     """One `python -m entrypoints` with an embedded node; start() again after stop() restarts it."""
 
-    def __init__(self, workdir: Path, *, node_address: str | None = None) -> None:
+    def __init__(self, workdir: Path, *, node_address: str | None = None, node_id: int = 1) -> None:
         self.workdir = workdir
         self.data_dir = workdir / "data"
         self.node_address = node_address or free_address()
+        self.node_id = node_id
+        self.peers: list[str] = []  # the other nodes' dqlite addresses, for a cluster
+        self.extra_env: dict[str, str] = {}
         self.api_port = free_port()
         self._popen: subprocess.Popen[bytes] | None = None
         self._launches = 0
@@ -56,11 +59,14 @@ class AppProcess:
             "APP_STORAGE": "dqlite",
             "APP_EMBEDDED_NODE": "true",
             "APP_MIGRATE_ON_STARTUP": "true",
+            "APP_NODE_ID": str(self.node_id),
             "APP_NODE_ADDRESS": self.node_address,
+            "APP_PEERS": ",".join(self.peers),
             "APP_DATA_DIR": str(self.data_dir),
             "APP_DATABASE": "app",
             "APP_API_HOST": "127.0.0.1",
             "APP_API_PORT": str(self.api_port),
+            **self.extra_env,
         }
 
     def launch(self) -> None:

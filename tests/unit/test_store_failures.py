@@ -7,9 +7,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, _raise_as_unit_of_work_error
+from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, classify
 from domain.todos import Todo, TodoKey
-from service.unit_of_work import OutcomeUnknown, StoreUnavailable
+from service.unit_of_work import OutcomeUnknown, RetryPolicy, StoreUnavailable
 
 
 class LockedError(Exception):
@@ -20,27 +20,35 @@ class AmbiguousCommitError(Exception):
     """Named as dqlite-dbapi's: the unit of work classifies by class name, not by import."""
 
 
+def lost_connection(statement: str) -> OperationalError:
+    return OperationalError(statement, {}, ConnectionResetError(), connection_invalidated=True)
+
+
 @pytest.mark.parametrize(
-    ("driver_error", "expected"),
+    ("error", "during_commit", "expected"),
     [
-        (LockedError("database is locked"), StoreUnavailable),
-        (AmbiguousCommitError(), OutcomeUnknown),
+        (
+            OperationalError("INSERT", {}, LockedError("database is locked")),
+            False,
+            StoreUnavailable,
+        ),
+        (OperationalError("COMMIT", {}, LockedError("database is locked")), True, StoreUnavailable),
+        (OperationalError("COMMIT", {}, AmbiguousCommitError()), True, OutcomeUnknown),
+        (lost_connection("SELECT 1"), False, StoreUnavailable),
+        (lost_connection("COMMIT"), True, OutcomeUnknown),
+        (OperationalError("SELECT", {}, ValueError("syntax error")), False, type(None)),
     ],
+    ids=["busy", "busy-at-commit", "ambiguous", "lost-before-commit", "lost-at-commit", "other"],
 )
-def test_the_drivers_errors_become_the_service_layers(
-    driver_error: Exception, expected: type[Exception]
+def test_a_driver_error_is_unavailable_before_commit_and_of_unknown_outcome_during_it(
+    error: OperationalError, during_commit: bool, expected: type
 ) -> None:
-    with pytest.raises(expected):
-        _raise_as_unit_of_work_error(OperationalError("COMMIT", {}, driver_error))
-
-
-def test_other_driver_errors_are_left_as_they_are() -> None:
-    _raise_as_unit_of_work_error(OperationalError("SELECT", {}, ValueError("syntax error")))
+    assert type(classify(error, during_commit=during_commit)) is expected
 
 
 class FailingUnitOfWork(InMemoryUnitOfWork):
-    def __init__(self, error: Exception) -> None:
-        super().__init__(InMemoryStore())
+    def __init__(self, error: Exception, policy: RetryPolicy) -> None:
+        super().__init__(InMemoryStore(), policy)
         self.error = error
 
     async def commit(self) -> None:
@@ -48,10 +56,10 @@ class FailingUnitOfWork(InMemoryUnitOfWork):
 
 
 @pytest.mark.parametrize(
-    ("error", "retry_after", "says"),
+    ("error", "retry_after", "says", "retried"),
     [
-        (StoreUnavailable("database is locked"), "1", "could not take the request"),
-        (OutcomeUnknown("leadership lost"), None, "may or may not have been applied"),
+        (StoreUnavailable("database is locked"), "1", "could not take the request", True),
+        (OutcomeUnknown("leadership lost"), None, "may or may not have been applied", False),
     ],
 )
 async def test_a_store_failure_is_a_503_problem_that_says_whether_to_retry(
@@ -60,11 +68,14 @@ async def test_a_store_failure_is_a_503_problem_that_says_whether_to_retry(
     error: Exception,
     retry_after: str | None,
     says: str,
+    retried: bool,
 ) -> None:
-    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(error)
+    policy = RetryPolicy(budget_seconds=0.2, first_delay=0.01)
+    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(error, policy)
 
     response = await client.post("/todos", json={"key": "k"})
 
+    assert (policy.retries > 0) is retried  # creating a todo is not idempotent
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers.get("retry-after") == retry_after

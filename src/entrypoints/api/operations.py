@@ -1,0 +1,41 @@
+"""/health, /ready and /metrics: for load balancers, orchestrators and Prometheus."""
+
+from fastapi import APIRouter, Request, Response, status
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
+
+from entrypoints.dependencies import StoreDep
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ReadinessOut(BaseModel):
+    ready: bool
+    checks: dict[str, str]
+
+
+@router.get("/health")
+async def health() -> Health:
+    """The process is up and serving HTTP."""
+    return Health(status="ok")
+
+
+@router.get("/ready", responses={503: {"model": ReadinessOut}})
+async def ready(store: StoreDep, response: Response) -> ReadinessOut:
+    """Node running, leader known, a database round trip, schema at head; 503 otherwise."""
+    readiness = await store.readiness()
+    if not readiness.ready:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        response.headers["Retry-After"] = "1"
+    return ReadinessOut(ready=readiness.ready, checks=readiness.checks)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(store: StoreDep, request: Request) -> Response:
+    """Prometheus text format."""
+    body = request.app.state.metrics.render(await store.status())
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,76 @@
+"""`python -m entrypoints.cli`: cluster status and membership, leadership, migrations.
+
+The cluster is found through APP_NODE_ADDRESS and APP_PEERS, or --cluster host:port,...
+"""
+
+import argparse
+import asyncio
+import sys
+
+from dependency_injector import providers
+
+from entrypoints.container import Container
+from entrypoints.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m entrypoints.cli", description=__doc__)
+    parser.add_argument("--cluster", help="node addresses, comma-separated")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="nodes, their roles, and the leader")
+    add = commands.add_parser("add", help="add a node (it must be running)")
+    add.add_argument("node_id", type=int)
+    add.add_argument("address")
+    add.add_argument("--role", choices=("voter", "standby", "spare"), default="voter")
+    assign = commands.add_parser("assign", help="change a node's role")
+    assign.add_argument("node_id", type=int)
+    assign.add_argument("role", choices=("voter", "standby", "spare"))
+    remove = commands.add_parser("remove", help="remove a node from the cluster")
+    remove.add_argument("node_id", type=int)
+    transfer = commands.add_parser("transfer", help="make another voter the leader")
+    transfer.add_argument("node_id", type=int)
+    commands.add_parser("migrate", help="bring the schema to head")
+    return parser
+
+
+async def _run(container: Container, args: argparse.Namespace) -> None:
+    admin = container.cluster_admin()
+    match args.command:
+        case "status":
+            view = await admin.status()
+            for node in view.nodes:
+                leads = "  (leader)" if node.node_id == view.leader_id else ""
+                print(f"node {node.node_id}  {node.address}  {node.role}{leads}")
+            if view.leader_id is None:
+                print("no leader")
+        case "add":
+            await admin.add(args.node_id, args.address, args.role)
+        case "assign":
+            await admin.assign(args.node_id, args.role)
+        case "remove":
+            await admin.remove(args.node_id)
+        case "transfer":
+            await admin.transfer_leadership(args.node_id)
+        case "migrate":
+            leader = await admin.leader()
+            await asyncio.to_thread(container.migrate(), leader, container.settings().database)
+            print(f"schema at head on the cluster led by {leader}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    container = Container()
+    if args.cluster:
+        first, *others = args.cluster.split(",")
+        settings = Settings(node_address=first, peers=",".join(others))
+        container.settings.override(providers.Object(settings))
+    try:
+        asyncio.run(_run(container, args))
+    except Exception as error:  # an operator wants the reason, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Prometheus metrics: requests and latencies as they happen, the store's state when scraped."""
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from service.operations import StoreStatus
+from service.unit_of_work import RetryPolicy
+
+ROLES = ("voter", "standby", "spare")
+
+
+class _RetryCounters(Collector):
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+
+    def collect(self) -> Iterable[Metric]:
+        for name, help_text, value in (
+            ("use_case_retries", "Use cases run again after the store refused them", "retries"),
+            ("use_case_unknown_outcomes", "Commits whose outcome was lost", "unknown_outcomes"),
+            ("use_case_gave_up", "Use cases that ran out of retry budget", "gave_up"),
+        ):
+            yield CounterMetricFamily(name, help_text, value=getattr(self._policy, value))
+
+
+class Metrics:
+    """One registry per app, so that apps built side by side (as in tests) do not collide."""
+
+    def __init__(self, retry_policy: RetryPolicy) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds", "HTTP latency", ["method", "route"], registry=registry
+        )
+        self.pool_size = Gauge("db_pool_size", "Connection pool size", registry=registry)
+        self.in_use = Gauge("db_connections_in_use", "Connections checked out", registry=registry)
+        self.role = Gauge("dqlite_node_role", "1 for this node's role", ["role"], registry=registry)
+        self.leader = Gauge("dqlite_leader_id", "The leader's node id (0: none)", registry=registry)
+        registry.register(_RetryCounters(retry_policy))
+
+    def install(self, app: FastAPI) -> None:
+        @app.middleware("http")
+        async def measure(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            self.latency.labels(request.method, route).observe(time.perf_counter() - started)
+            self.requests.labels(request.method, route, str(response.status_code)).inc()
+            return response
+
+    def render(self, status: StoreStatus) -> bytes:
+        self.pool_size.set(status.pool_size)
+        self.in_use.set(status.connections_in_use)
+        self.leader.set(status.leader_id or 0)
+        for role in ROLES:
+            self.role.labels(role).set(1 if status.role == role else 0)
+        return generate_latest(self.registry)

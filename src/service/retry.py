@@ -1,0 +1,67 @@
+"""Retrying a whole use case while the database is briefly unavailable (e.g. an election)."""
+
+import asyncio
+import functools
+import random
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate
+
+from service.unit_of_work import (
+    AbstractUnitOfWork,
+    OutcomeUnknown,
+    RetryPolicy,
+    StoreUnavailable,
+)
+
+
+class Backoff:
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+        self._deadline = time.monotonic() + policy.budget_seconds
+        self._delay = policy.first_delay
+
+    def exhausted(self) -> bool:
+        return time.monotonic() + self._delay > self._deadline
+
+    async def wait(self) -> None:
+        self._policy.retries += 1
+        await asyncio.sleep(self._delay * random.uniform(0.5, 1.0))  # jitter spreads retries
+        self._delay = min(self._delay * 2, self._policy.max_delay)
+
+
+def retried[**P, T](
+    *, idempotent: bool
+) -> Callable[
+    [Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]]],
+    Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]],
+]:
+    """Run the use case again, with backoff, while the store refuses it cleanly.
+
+    A commit whose outcome is unknown is retried only for an `idempotent` use case (one
+    that cannot apply twice, e.g. thanks to an idempotency key); otherwise it is reported.
+    """
+
+    def decorate(
+        use_case: Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]],
+    ) -> Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]]:
+        @functools.wraps(use_case)
+        async def run(uow: AbstractUnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
+            policy = uow.retry_policy
+            backoff = Backoff(policy)
+            while True:
+                try:
+                    return await use_case(uow, *args, **kwargs)
+                except OutcomeUnknown:
+                    policy.unknown_outcomes += 1
+                    if not idempotent or backoff.exhausted():
+                        raise
+                except StoreUnavailable:
+                    if backoff.exhausted():
+                        policy.gave_up += 1
+                        raise
+                await backoff.wait()
+
+        return run
+
+    return decorate

@@ -1,0 +1,57 @@
+"""A dqlite cluster of app processes on this machine, as `make cluster` runs it, on free ports."""
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from adapters.cluster import ClusterAdmin, ClusterView
+from tests.integration.process import AppProcess
+
+
+class Cluster:
+    """Apps 1..size, each with its own node; node 1 bootstraps, the others join it."""
+
+    def __init__(self, workdir: Path, size: int = 3) -> None:
+        self.apps = {n: AppProcess(workdir / f"node{n}", node_id=n) for n in range(1, size + 1)}
+        for app in self.apps.values():
+            app.peers = [o.node_address for o in self.apps.values() if o is not app]
+
+    @property
+    def addresses(self) -> list[str]:
+        return [app.node_address for app in self.apps.values()]
+
+    def start(self) -> None:
+        for app in self.apps.values():  # in order: the first must lead before others join
+            app.start(timeout=60)
+
+    def stop(self) -> None:
+        for app in self.apps.values():
+            if app.running:
+                os.kill(app.pid, signal.SIGCONT)  # a paused node would not see SIGTERM
+                app.stop()
+
+    def view(self) -> ClusterView:
+        """Who is in the cluster and who leads, asked of every node address."""
+        return asyncio.run(ClusterAdmin(self.addresses).status())
+
+    def leader(self) -> AppProcess:
+        leader_id = self.view().leader_id
+        assert leader_id is not None, "the cluster has no leader"
+        return self.apps[leader_id]
+
+    def followers(self) -> list[AppProcess]:
+        leader = self.leader()
+        return [app for app in self.apps.values() if app is not leader]
+
+
+@contextmanager
+def running_cluster(workdir: Path, size: int = 3) -> Iterator[Cluster]:
+    cluster = Cluster(workdir, size)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -1,0 +1,72 @@
+"""/health, /ready and /metrics on the in-memory container."""
+
+import httpx
+from fastapi import FastAPI
+
+from service.operations import Readiness, StoreStatus
+
+
+async def test_the_in_memory_store_is_always_ready(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"ready": True, "checks": {"store": "ok"}}
+
+
+async def test_a_store_that_is_not_ready_makes_ready_answer_503_with_the_reasons(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    class NoLeader:
+        async def readiness(self) -> Readiness:
+            return Readiness(False, {"leader": "no leader known", "node": "ok"})
+
+        async def status(self) -> StoreStatus:
+            return StoreStatus()
+
+    app.state.store = NoLeader()
+
+    response = await client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["checks"]["leader"] == "no leader known"
+
+
+async def test_metrics_count_requests_by_route_template_and_status(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/todos", json={"key": "a"})
+    await client.post("/todos", json={"key": "a"})
+    await client.get("/todos/a")
+
+    text = (await client.get("/metrics")).text
+
+    assert 'http_requests_total{method="POST",route="/todos",status="201"} 1.0' in text
+    assert 'http_requests_total{method="POST",route="/todos",status="409"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="/todos/{key:path}",status="200"} 1.0' in text
+    assert 'http_request_duration_seconds_count{method="GET",route="/todos/{key:path}"} 1.0' in text
+
+
+async def test_metrics_show_the_store_and_the_retry_counters(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    class Leading:
+        async def readiness(self) -> Readiness:
+            return Readiness(True, {})
+
+        async def status(self) -> StoreStatus:
+            return StoreStatus(
+                node_id=2, role="voter", leader_id=2, pool_size=10, connections_in_use=3
+            )
+
+    app.state.store = Leading()
+    app.state.container.retry_policy().retries = 7
+
+    text = (await client.get("/metrics")).text
+
+    assert "dqlite_leader_id 2.0" in text
+    assert 'dqlite_node_role{role="voter"} 1.0' in text
+    assert 'dqlite_node_role{role="spare"} 0.0' in text
+    assert "db_connections_in_use 3.0" in text
+    assert "use_case_retries_total 7.0" in text
+    assert "use_case_unknown_outcomes_total 0.0" in text
