@@ -58,7 +58,8 @@ class ClusterView:
 def _client(addresses: list[str], timeout: float = 2.0) -> Any:
     from dqliteclient import ClusterClient
 
-    return ClusterClient.from_addresses(addresses, timeout=timeout)
+    # A short probe per node: a paused node must not hold up the search for the leader.
+    return ClusterClient.from_addresses(addresses, timeout=timeout, attempt_timeout=0.5)
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:

@@ -100,6 +100,7 @@ class DqliteDatabase:
         peers: list[str],
         node: DqliteNode | None,
         pool_size: int,
+        statement_timeout: float,
         startup_timeout: float,
         migrate: bool,
         retry_policy: RetryPolicy,
@@ -116,7 +117,9 @@ class DqliteDatabase:
             dqlite_url(address, database),
             pool_size=pool_size,
             max_overflow=pool_size,
-            connect_args={"async_creator_fn": self.tracker.connect},
+            # Each wire round trip gives up after statement_timeout, so a request stuck on a
+            # paused or cut-off leader fails over instead of waiting out the driver's 10 s.
+            connect_args={"async_creator_fn": self.tracker.connect, "timeout": statement_timeout},
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -142,7 +145,13 @@ class DqliteDatabase:
         logger.info("dqlite node %s stopped", self._node.node_id)
 
     def unit_of_work(self) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._sessions, self._retry_policy, self.tracker.refresh)
+        return SqlAlchemyUnitOfWork(self._sessions, self._retry_policy, self._after_failure)
+
+    async def _after_failure(self) -> None:
+        """Look for the leader again; on a new one, drop the pooled connections to the old."""
+        before = self.tracker.leader
+        if await self.tracker.refresh() not in (None, before):
+            await self.engine.dispose(close=False)  # no goodbyes to a node that may be frozen
 
     async def readiness(self) -> Readiness:
         checks = {"node": "ok" if self._node is None or self._node.running else "not running"}

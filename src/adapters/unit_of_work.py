@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import NoReturn, Self
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.accounts import InMemoryAccountRepository, SqlAlchemyAccountRepository
@@ -27,7 +27,7 @@ from service.unit_of_work import (
     StoreUnavailable,
 )
 
-SQLITE_BUSY, SQLITE_LOCKED = 5, 6
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_CONSTRAINT = 5, 6, 7, 10, 19
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
@@ -53,7 +53,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         try:
             if self.reading_only:  # a deferred BEGIN and PRAGMA query_only, not IMMEDIATE
                 await session.connection(execution_options={"dqlite_session_mode": "read_only"})
-        except DBAPIError as error:
+        except Exception as error:  # the session-mode switch raises the driver's own errors
             await session.close()
             await self._reraise(error, during_commit=False)
         self.todos = SqlAlchemyTodoRepository(session)
@@ -88,7 +88,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     async def rollback(self) -> None:
         await self._session.rollback()
 
-    async def _reraise(self, error: DBAPIError, *, during_commit: bool) -> NoReturn:
+    async def _reraise(self, error: Exception, *, during_commit: bool) -> NoReturn:
         translated = classify(error, during_commit=during_commit)
         if translated is None:
             raise error
@@ -97,18 +97,27 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         raise translated from error
 
 
-def classify(error: DBAPIError, *, during_commit: bool) -> Exception | None:
-    """The service-layer exception for a driver error, or None when the service cannot act."""
-    kinds = {kind.__name__ for kind in type(error.orig).__mro__}
-    code = getattr(error.orig, "code", None)
-    if isinstance(code, int) and code & 0xFF in (SQLITE_BUSY, SQLITE_LOCKED):
-        return StoreUnavailable(str(error.orig))  # refused before anything was written
-    if "AmbiguousCommitError" in kinds:
-        return OutcomeUnknown(str(error.orig))
-    # The dialect flags lost connections, lost leadership and "no leader" as disconnects.
-    if error.connection_invalidated:
-        kind = OutcomeUnknown if during_commit else StoreUnavailable
-        return kind(str(error.orig))
+def classify(error: Exception, *, during_commit: bool) -> Exception | None:
+    """The service-layer exception for a driver error, or None when the service cannot act.
+
+    At COMMIT, anything but a refusal that provably wrote nothing (busy, a constraint) leaves
+    the outcome unknown, as canonical/jepsen.dqlite classifies it. Before COMMIT nothing was
+    replicated, so lost connections and leadership or I/O errors are clean failures.
+    """
+    driver_error = error.orig if isinstance(error, DBAPIError) else error
+    code = getattr(driver_error, "code", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (SQLITE_BUSY, SQLITE_LOCKED):
+        return StoreUnavailable(str(driver_error))
+    if during_commit:
+        if isinstance(error, IntegrityError) or primary == SQLITE_CONSTRAINT:
+            return None
+        return OutcomeUnknown(str(driver_error))
+    # The dialect flags lost connections, lost leadership and "no leader" as disconnects;
+    # NOMEM and IOERR (which includes "not leader") come back while leadership moves.
+    lost = isinstance(error, DBAPIError) and error.connection_invalidated
+    if lost or primary in (SQLITE_NOMEM, SQLITE_IOERR):
+        return StoreUnavailable(str(driver_error))
     return None
 
 

@@ -44,6 +44,7 @@ class Container(containers.DeclarativeContainer):
             peers=settings.provided.peer_addresses,
             node=providers.Callable(_embedded_node, settings),
             pool_size=settings.provided.db_pool_size,
+            statement_timeout=settings.provided.db_timeout_seconds,
             startup_timeout=settings.provided.startup_timeout,
             migrate=settings.provided.migrate_on_startup,
             retry_policy=retry_policy,

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data/single-node")
     database: str = "app"
     db_pool_size: int = Field(10, ge=1)
+    db_timeout_seconds: float = Field(
+        2.0, gt=0, description="Per wire round trip; then the request looks for a new leader."
+    )
     startup_timeout: float = Field(15.0, gt=0)
     migrate_on_startup: bool = True
     retry_budget_seconds: float = Field(8.0, ge=0, description="How long a use case retries.")

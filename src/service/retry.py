@@ -49,16 +49,20 @@ def retried[**P, T](
         async def run(uow: AbstractUnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
             policy = uow.retry_policy
             backoff = Backoff(policy)
+            uncertain: OutcomeUnknown | None = None  # an earlier attempt may have committed
             while True:
                 try:
                     return await use_case(uow, *args, **kwargs)
-                except OutcomeUnknown:
+                except OutcomeUnknown as unknown:
                     policy.unknown_outcomes += 1
+                    uncertain = unknown
                     if not idempotent or backoff.exhausted():
                         raise
-                except StoreUnavailable:
+                except StoreUnavailable as unavailable:
                     if backoff.exhausted():
                         policy.gave_up += 1
+                        if uncertain is not None:  # "nothing was written" would not be true
+                            raise uncertain from unavailable
                         raise
                 await backoff.wait()
 

@@ -42,7 +42,7 @@ KEY_DEADLINE_SECONDS = 30.0  # no new attempt for a key once it has been tried t
 MAX_KEYS_PER_WORKER = 5_000  # a bound on each worker's loop, far above what a scenario sends
 SMALL_AMOUNT_CENTS = 500
 LARGE_EVERY = 25  # about one transfer in 25 asks for more than any account can hold: a 409
-READ_ATTEMPTS = 20
+READ_ATTEMPTS = 30
 READ_BACKOFF_SECONDS = 0.5
 MAX_PAGES = 100
 
@@ -74,8 +74,10 @@ class Attempt:
 
     @property
     def outcome_unknown(self) -> bool:
-        return self.status == 503 and isinstance(self.answer, dict) and (
-            self.answer.get("outcome") == "unknown"
+        return (
+            self.status == 503
+            and isinstance(self.answer, dict)
+            and (self.answer.get("outcome") == "unknown")
         )
 
     @property
@@ -88,8 +90,11 @@ class Attempt:
     @property
     def expected(self) -> bool:
         """An answer the API documents for a transfer between two open accounts."""
-        return self.acknowledged or self.status == 409 or self.status == 0 or (
-            self.status == 503 and (self.outcome_unknown or self.retry_after is not None)
+        return (
+            self.acknowledged
+            or self.status == 409
+            or self.status == 0
+            or (self.status == 503 and (self.outcome_unknown or self.retry_after is not None))
         )
 
     @property
@@ -142,7 +147,8 @@ class BankWorkload:
     """Worker threads sending transfers until stopped; `records` holds every key sent."""
 
     def __init__(self, nodes: list[str], accounts: list[int], *, seed: int) -> None:
-        assert nodes and len(accounts) >= 2
+        assert nodes, "no node to send to"
+        assert len(accounts) >= 2, "a transfer needs two accounts"
         self.nodes = list(nodes)
         self.accounts = list(accounts)
         self.seed = seed
@@ -274,8 +280,13 @@ class State:
         )
 
 
-def get_json(client: httpx.Client, url: str, params: dict[str, int] | None = None) -> Any:
-    """GET, retried (bounded) while the node is unreachable or the database unavailable."""
+def get_json(
+    client: httpx.Client, url: str, server_errors: list[str], params: dict[str, int] | None = None
+) -> Any:
+    """GET, retried (bounded) while the node is unreachable or the database unavailable.
+
+    A 500 is retried too, and recorded in `server_errors`: a read has no side effect, and the
+    state must still be read when the app fails one read (see the report of the tests)."""
     last = ""
     for _ in range(READ_ATTEMPTS):
         try:
@@ -285,18 +296,23 @@ def get_json(client: httpx.Client, url: str, params: dict[str, int] | None = Non
         else:
             if response.status_code == 200:
                 return response.json()
+            last = f"{response.status_code} {response.text}"
+            if response.status_code == 500:
+                server_errors.append(f"GET {client.base_url}{url} {params}: {last}")
+                continue  # the app dropped the connection that failed: try again at once
             if response.status_code != 503:
-                raise AssertionError(f"GET {url} {params}: {response.status_code} {response.text}")
-            last = response.text
+                raise AssertionError(f"GET {client.base_url}{url} {params}: {last}")
         time.sleep(READ_BACKOFF_SECONDS)
-    raise AssertionError(f"GET {url} {params} kept failing: {last}")
+    raise AssertionError(f"GET {client.base_url}{url} {params} kept failing: {last}")
 
 
-def read_state(node: str, accounts: list[int]) -> State:
+def read_state(node: str, accounts: list[int], server_errors: list[str]) -> State:
     with httpx.Client(base_url=node, timeout=HTTP_TIMEOUT_SECONDS, trust_env=False) as client:
         items: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
-            page = get_json(client, "/transfers", {"limit": 1000, "offset": len(items)})
+            page = get_json(
+                client, "/transfers", server_errors, {"limit": 1000, "offset": len(items)}
+            )
             items.extend(page["items"])
             if not page["items"] or len(items) >= page["total"]:
                 break
@@ -304,7 +320,7 @@ def read_state(node: str, accounts: list[int]) -> State:
             raise AssertionError(f"more than {MAX_PAGES} pages of transfers on {node}")
         balances, versions = {}, {}
         for account in accounts:
-            body = get_json(client, f"/accounts/{account}")
+            body = get_json(client, f"/accounts/{account}", server_errors)
             balances[account] = body["balance_cents"]
             versions[account] = body["version"]
     transfers = tuple(tuple(sorted(item.items())) for item in items)
@@ -312,14 +328,18 @@ def read_state(node: str, accounts: list[int]) -> State:
 
 
 def converged_states(
-    nodes: list[str], accounts: list[int], within_seconds: float, also: Callable[[], bool]
+    nodes: list[str],
+    accounts: list[int],
+    server_errors: list[str],
+    within_seconds: float,
+    also: Callable[[], bool],
 ) -> list[State]:
     """Every node's state, once all are the same twice in a row and `also()` holds (bounded);
     the last states read if that never happens."""
     deadline = time.monotonic() + within_seconds
     previous: list[State] = []
     while True:
-        states = [read_state(node, accounts) for node in nodes]
+        states = [read_state(node, accounts, server_errors) for node in nodes]
         settled = all(state.same_data_as(states[0]) for state in states) and (
             bool(previous) and states[0].same_data_as(previous[0])
         )

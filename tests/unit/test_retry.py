@@ -69,3 +69,12 @@ async def test_other_errors_are_not_retried() -> None:
     with pytest.raises(ValueError, match="a bug"):
         await retried(idempotent=True)(script)(uow_with(policy))
     assert (script.runs, policy.retries) == (1, 0)
+
+
+async def test_running_out_of_budget_after_an_unknown_outcome_still_reports_it_unknown() -> None:
+    policy = fast(budget_seconds=0.05)
+    script = Script(OutcomeUnknown("lost COMMIT"), *[StoreUnavailable("no leader")] * 1000)
+
+    with pytest.raises(OutcomeUnknown, match="lost COMMIT"):
+        await retried(idempotent=True)(script)(uow_with(policy))
+    assert policy.gave_up == 1

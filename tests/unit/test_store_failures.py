@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, classify
 from domain.todos import Todo, TodoKey
@@ -14,6 +14,14 @@ from service.unit_of_work import OutcomeUnknown, RetryPolicy, StoreUnavailable
 
 class LockedError(Exception):
     code = 5  # SQLITE_BUSY, as dqlite-dbapi reports "database is locked"
+
+
+class DriverError(Exception):
+    """Stands for dqlite-dbapi's errors, which carry the SQLite extended code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"code {code}")
+        self.code = code
 
 
 class AmbiguousCommitError(Exception):
@@ -36,12 +44,27 @@ def lost_connection(statement: str) -> OperationalError:
         (OperationalError("COMMIT", {}, AmbiguousCommitError()), True, OutcomeUnknown),
         (lost_connection("SELECT 1"), False, StoreUnavailable),
         (lost_connection("COMMIT"), True, OutcomeUnknown),
+        (DriverError(10250), False, StoreUnavailable),  # not leader, raised unwrapped
+        (OperationalError("INSERT", {}, DriverError(7)), False, StoreUnavailable),
+        (OperationalError("COMMIT", {}, DriverError(7)), True, OutcomeUnknown),
+        (IntegrityError("COMMIT", {}, DriverError(787)), True, type(None)),
         (OperationalError("SELECT", {}, ValueError("syntax error")), False, type(None)),
     ],
-    ids=["busy", "busy-at-commit", "ambiguous", "lost-before-commit", "lost-at-commit", "other"],
+    ids=[
+        "busy",
+        "busy-at-commit",
+        "ambiguous",
+        "lost-before-commit",
+        "lost-at-commit",
+        "not-leader-unwrapped",
+        "nomem-while-leadership-moves",
+        "nomem-at-commit",
+        "constraint-at-commit",
+        "other",
+    ],
 )
 def test_a_driver_error_is_unavailable_before_commit_and_of_unknown_outcome_during_it(
-    error: OperationalError, during_commit: bool, expected: type
+    error: Exception, during_commit: bool, expected: type
 ) -> None:
     assert type(classify(error, during_commit=during_commit)) is expected
 
