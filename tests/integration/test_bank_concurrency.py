@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.integration.process import AppProcess
+from tests.measurements import measured
 
 ACCOUNTS = 10
 OPENING_BALANCE_CENTS = 10_000
@@ -198,14 +199,14 @@ def report(run: Run) -> None:
     statuses = Counter(call.status for call in run.calls)
     replays = run.of_kind("replay")
     applied = len(run.first_accepted)
-    print(
-        f"\nbank workload: {THREADS} threads, {len(run.calls)} requests "
+    measured(
+        f"bank workload: {THREADS} threads, {len(run.calls)} requests "
         f"({len(run.of_kind('transfer'))} new keys, {len(replays)} replays) "
         f"in {run.elapsed_seconds:.2f}s = {len(run.calls) / run.elapsed_seconds:.0f} requests/s; "
         f"{applied} transfers applied = {applied / run.elapsed_seconds:.0f} transfers/s"
     )
-    print(
-        f"statuses: {dict(sorted(statuses.items()))}; "
+    measured(
+        f"bank workload statuses: {dict(sorted(statuses.items()))}; "
         f"201 new: {applied}, 409: {statuses[409]}, "
         f"replays answered 201 with Idempotent-Replayed true: "
         f"{sum(c.status == 201 and c.replayed_header == 'true' for c in replays)}/{len(replays)}; "

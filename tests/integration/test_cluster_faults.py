@@ -11,8 +11,8 @@ conserved, each acknowledged transfer is stored exactly once and nothing refused
 writes must have gone on within 5 s of the fault, and every answer must be one the API
 documents.
 
-Each scenario runs once (a module fixture) and prints one line of figures, shown with
-`pytest -s`; the module prints all of them together at the end.
+Each scenario runs once (a module fixture) and records one line of figures, which every run
+prints at its end (tests/measurements.py).
 """
 
 import asyncio
@@ -44,6 +44,7 @@ from tests.integration.bank_workload import (
 )
 from tests.integration.cluster import Cluster, running_cluster
 from tests.integration.process import AppProcess
+from tests.measurements import measured
 
 BEFORE_FAULT_SECONDS = 2.0  # the workload runs this long before the fault
 AFTER_HEALING_SECONDS = 3.0  # and this long after the faulty node is back
@@ -289,6 +290,7 @@ def report(run: FaultRun) -> None:
         print(f"  unknown, {'stored' if key in found.stored else 'not stored'}: ", end="")
         print(by_key[key].describe())
     SUMMARY.append(line)
+    measured(f"fault: {line}")
 
 
 # --- The checks -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from service.posts import get_post, write_post
 from service.unit_of_work import AbstractUnitOfWork
 from service.users import list_users_with_posts, register_user
 from tests.dqlite import fresh_database
+from tests.measurements import measured
 
 USERS = 50
 PAGE_SIZES = (1, 10, 50)
@@ -109,7 +110,7 @@ async def test_a_page_of_users_with_their_posts_takes_the_same_few_statements_at
 
         assert [(item.user, item.posts) for item in page.items] == blog.posts_of_first(size)
         assert page.total == USERS
-    print(f"\nstatements for a page of users with their posts, by page size: {counts}")
+    measured(f"statements for a page of users with their posts, by page size: {counts}")
 
     assert len(set(counts.values())) == 1, counts
     assert counts[PAGE_SIZES[0]] <= MAX_STATEMENTS_FOR_A_PAGE, counts
@@ -126,7 +127,7 @@ async def test_the_statement_count_grows_with_the_page_when_posts_are_read_user_
         counts[size] = len(sent)
 
         assert naive == blog.posts_of_first(size)
-    print(f"\nstatements for the same pages read user by user (N+1): {counts}")
+    measured(f"statements for the same pages read user by user (N+1): {counts}")
 
     assert counts == {size: 1 + size for size in PAGE_SIZES}
 
@@ -169,7 +170,7 @@ async def test_reading_a_post_with_its_author_takes_the_same_few_statements_for_
 
         assert read.post == post
         assert read.author == blog.users[post.author_id]
-    print(f"\nstatements for reading one post with its author, {len(counts)} posts: {counts}")
+    measured(f"statements for reading one post with its author, {len(counts)} posts: {counts}")
 
     assert len(counts) >= 10
     assert set(counts) == {counts[0]}, counts
