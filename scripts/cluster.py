@@ -1,12 +1,14 @@
 """`make cluster`: three app processes on this machine, each with its own dqlite node.
 
 Node i serves the API on 127.0.0.1:800i and dqlite on 127.0.0.1:900i, with its data in
-.data/node<i>. Node 1 bootstraps the cluster; the others join it as voters. Ctrl-C stops
+.data/node<i>. Node 1 bootstraps the cluster; the others join it as voters; a cluster that
+was stopped comes back with its data. Ctrl-C stops
 them all gracefully (each hands over its role first). `--only 2` (re)starts one node alone,
 e.g. after it was stopped or killed: it rejoins by itself.
 """
 
 import argparse
+import ctypes
 import os
 import signal
 import subprocess
@@ -17,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PR_SET_PDEATHSIG = 1
 NODES = (1, 2, 3)
 
 
@@ -32,6 +35,12 @@ def environment(node: int) -> dict[str, str]:
     }
 
 
+def die_with_parent() -> None:
+    """In the child: have the kernel send SIGTERM if this launcher dies, so that no node
+    outlives it even when the launcher is killed outright."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start(node: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints"],
@@ -40,6 +49,7 @@ def start(node: int) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=die_with_parent,
     )
     threading.Thread(target=relay, args=(node, process), daemon=True).start()
     return process
@@ -64,16 +74,27 @@ def wait_ready(node: int, process: subprocess.Popen[str], seconds: float = 60) -
     sys.exit(f"node {node} was not ready after {seconds:.0f}s")
 
 
+def stop_once(signum: int, frame: object) -> None:
+    """The first Ctrl-C or SIGTERM stops the cluster; later ones must not cut that short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", type=int, choices=NODES, help="start just this node")
     args = parser.parse_args()
     nodes = [args.only] if args.only else list(NODES)
     processes: dict[int, subprocess.Popen[str]] = {}
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGINT, stop_once)
+    signal.signal(signal.SIGTERM, stop_once)
     try:
-        for node in nodes:  # one after another: node 1 must lead before the others join
+        # All at once: a restarted cluster elects a leader only when a quorum is up, and
+        # fresh nodes 2 and 3 keep asking to join until node 1 has bootstrapped.
+        for node in nodes:
             processes[node] = start(node)
+        for node in nodes:
             wait_ready(node, processes[node])
         print(
             f"cluster ready: API on {', '.join(f'127.0.0.1:{8000 + n}' for n in nodes)}", flush=True

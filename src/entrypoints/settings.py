@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = Field(
         2.0, gt=0, description="Per wire round trip; then the request looks for a new leader."
     )
-    startup_timeout: float = Field(15.0, gt=0)
+    startup_timeout: float = Field(30.0, gt=0, description="For the node, the join, a leader.")
     migrate_on_startup: bool = True
     retry_budget_seconds: float = Field(8.0, ge=0, description="How long a use case retries.")
     api_host: str = "127.0.0.1"

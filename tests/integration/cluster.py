@@ -24,8 +24,11 @@ class Cluster:
         return [app.node_address for app in self.apps.values()]
 
     def start(self) -> None:
-        for app in self.apps.values():  # in order: the first must lead before others join
-            app.start(timeout=60)
+        """All at once, as after a power cut: a leader needs a quorum of them up."""
+        for app in self.apps.values():
+            app.launch()
+        for app in self.apps.values():
+            app.wait_serving(timeout=60)
 
     def stop(self) -> None:
         for app in self.apps.values():

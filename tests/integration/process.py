@@ -88,6 +88,10 @@ class AppProcess:
     def start(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Launch and return once GET /health answers 200; fail the test with the output if not."""
         self.launch()
+        self.wait_serving(timeout)
+
+    def wait_serving(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Return once the launched process answers GET /health; fail the test if it does not."""
         deadline = time.monotonic() + timeout
         with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while True:
