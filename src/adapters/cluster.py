@@ -120,7 +120,7 @@ class LeaderTracker:
 async def join(membership: Membership, within_seconds: float) -> None:
     """Make this node a member: a voter while the cluster has fewer than three, else a standby.
 
-    Idempotent: a node that is already a member keeps its role unless voters are missing.
+    Idempotent: a voter stays a voter; a standby or spare moves up to what is wanted.
     """
     from dqlitewire.constants import NodeRole
 
@@ -136,9 +136,9 @@ async def join(membership: Membership, within_seconds: float) -> None:
             if me is None:
                 await client.add_node(membership.node_id, membership.address, role=wanted)
                 logger.info("node %s joined as %s", membership.node_id, wanted.name.lower())
-            elif me.role != NodeRole.VOTER and wanted == NodeRole.VOTER:
-                await client.assign_role(membership.node_id, NodeRole.VOTER)
-                logger.info("node %s promoted to voter", membership.node_id)
+            elif me.role not in (NodeRole.VOTER, wanted):  # e.g. a spare since it handed over
+                await client.assign_role(membership.node_id, wanted)
+                logger.info("node %s is now %s", membership.node_id, wanted.name.lower())
             return
         except _client_errors() as error:
             if time.monotonic() >= deadline:

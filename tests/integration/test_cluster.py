@@ -187,6 +187,10 @@ def test_a_fourth_node_joins_as_standby_and_takes_the_vote_of_a_voter_that_stops
         assert after[leaving.node_id] == "spare"
         assert sum(role == "voter" for role in after.values()) == 3
 
+        leaving.start(timeout=60)  # back as a standby, replicating, ready to be promoted
+
+        assert {n.node_id: n.role for n in four.view().nodes}[leaving.node_id] == "standby"
+
 
 def test_a_whole_cluster_stopped_and_started_again_comes_back_with_its_data(
     tmp_path: Path,
