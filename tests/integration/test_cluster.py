@@ -1,5 +1,6 @@
 """Cluster membership as operators see it: forming, rejoining, handing over, administering."""
 
+import signal
 import subprocess
 import sys
 import time
@@ -204,3 +205,29 @@ def test_a_whole_cluster_stopped_and_started_again_comes_back_with_its_data(
         for app in cluster.apps.values():
             assert get(app, "/todos/before-the-power-cut").status_code == 200
         assert sorted(n.role for n in cluster.view().nodes) == ["voter"] * 3
+
+
+def test_without_a_quorum_a_write_is_refused_with_503_and_retry_after(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path)
+    for app in cluster.apps.values():
+        app.extra_env = {"APP_RETRY_BUDGET_SECONDS": "1"}
+    try:
+        cluster.start()
+        survivor, *others = cluster.apps.values()
+        for app in others:
+            app.stop(signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while get(survivor, "/ready").status_code != 503:  # it notices it leads no quorum
+            assert time.monotonic() < deadline, "the survivor still claims a leader"
+            time.sleep(0.2)
+
+        response = post(survivor, "/todos", {"key": "no-quorum"})
+        ready = get(survivor, "/ready")
+    finally:
+        cluster.stop()
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "could not take the request" in response.json()["detail"]
+    assert ready.json()["checks"]["leader"] == "no leader known"
