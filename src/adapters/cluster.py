@@ -163,7 +163,7 @@ async def hand_over(membership: Membership, tracker: LeaderTracker) -> None:
     to another voter, so the cluster neither waits for an election nor loses a voter."""
     from dqlitewire.constants import NodeRole
 
-    client = _client(tracker.addresses)
+    client = tracker.client
     view = await tracker.view()
     me = next((n for n in view.nodes if n.node_id == membership.node_id), None)
     if me is None:
@@ -196,8 +196,6 @@ async def _answers(address: str) -> bool:
 
 class ClusterAdmin:
     """Operator commands, sent to whichever node leads."""
-
-    ROLES = ("voter", "standby", "spare")
 
     def __init__(self, addresses: list[str]) -> None:
         self.tracker = LeaderTracker(addresses)

@@ -106,7 +106,6 @@ class DqliteDatabase:
         retry_policy: RetryPolicy,
     ) -> None:
         self._node = node
-        self._address = address
         self._database = database
         self._startup_timeout = startup_timeout
         self._migrate = migrate
@@ -126,7 +125,7 @@ class DqliteDatabase:
     async def start(self) -> None:
         if self._node is not None:
             await self._start_node(self._node)
-        await wait_until_serving(self.engine, self._startup_timeout, self.tracker.refresh)
+        await wait_until_serving(self.engine, self._startup_timeout, self._follow_leader)
         if self._migrate:
             await self._migrate_to_head()
         if self._membership is not None:
@@ -139,23 +138,29 @@ class DqliteDatabase:
         if self._membership is not None and len(self.tracker.addresses) > 1:
             try:
                 await asyncio.wait_for(hand_over(self._membership, self.tracker), 10)
-            except (Exception, TimeoutError) as error:  # stopping matters more than handing over
+            except Exception as error:  # stopping matters more than handing over
                 logger.warning("node %s stops without handing over: %s", self._node.node_id, error)
         await asyncio.to_thread(self._node.stop)
         logger.info("dqlite node %s stopped", self._node.node_id)
 
     def unit_of_work(self) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._sessions, self._retry_policy, self._after_failure)
+        return SqlAlchemyUnitOfWork(self._sessions, self._retry_policy, self._follow_leader)
 
-    async def _after_failure(self) -> None:
-        """Look for the leader again; on a new one, drop the pooled connections to the old."""
+    async def _follow_leader(self) -> str | None:
+        """Look for the leader; on a new one, drop the pooled connections to the old.
+
+        Every lookup goes through here, so whoever notices a new leader first (a failed
+        unit of work, /ready, start-up) also retires the connections that lead to the old.
+        """
         before = self.tracker.leader
-        if await self.tracker.refresh() not in (None, before):
+        leader = await self.tracker.refresh()
+        if leader not in (None, before):
             await self.engine.dispose(close=False)  # no goodbyes to a node that may be frozen
+        return leader
 
     async def readiness(self) -> Readiness:
         checks = {"node": "ok" if self._node is None or self._node.running else "not running"}
-        leader = await self.tracker.refresh()
+        leader = await self._follow_leader()
         checks["leader"] = "ok" if leader else "no leader known"
         try:
             async with self.engine.connect() as connection:
@@ -200,7 +205,7 @@ class DqliteDatabase:
         self._membership = membership
 
     async def _migrate_to_head(self) -> None:
-        await self.tracker.refresh()
+        await self._follow_leader()
         url = dqlite_url(self.tracker.leader, self._database, driver="")
         await asyncio.to_thread(upgrade_to_head, url)
 

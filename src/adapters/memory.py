@@ -29,8 +29,12 @@ class InMemoryTable[K: Hashable, V]:
         self._pending[key] = None
 
     def values(self) -> list[V]:
+        return [copy.deepcopy(value) for value in self._current().values()]
+
+    def _current(self) -> dict[K, V]:
+        """What this unit of work sees: the committed rows with its changes applied."""
         merged: dict[K, V | None] = {**self._committed, **self._pending}
-        return [copy.deepcopy(v) for v in merged.values() if v is not None]
+        return {key: value for key, value in merged.items() if value is not None}
 
     def commit(self) -> None:
         for key, value in self._pending.items():
@@ -52,8 +56,7 @@ class InMemoryIdTable[V](InMemoryTable[int, V]):
     """A table keyed by integer ids, handing out the next one as SQL's MAX(id) + 1 does."""
 
     def next_id(self) -> int:
-        merged = {**self._committed, **self._pending}
-        return max((key for key, value in merged.items() if value is not None), default=0) + 1
+        return max(self._current(), default=0) + 1
 
 
 class ReadOnlyTransaction(RuntimeError):
