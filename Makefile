@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration aggregate fork
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
@@ -11,6 +11,8 @@ help:
 	@echo "make test    lint, type-check, layer rules, and every test"
 	@echo "make format  apply ruff's formatting and fixes"
 	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
+	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\"   write a new aggregate"
+	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 
 setup:
 	@scripts/setup
@@ -19,7 +21,7 @@ run: setup
 	$(RUN) python -m entrypoints
 
 cluster: setup
-	$(RUN) python scripts/cluster.py $(if $(only),--only $(only))
+	$(RUN) python scripts/cluster.py $(if $(only),--only $(only)) $(ARGS)
 
 test: setup lint unit-without-dqlite pytest
 
@@ -42,3 +44,9 @@ format:
 
 migration: setup
 	$(RUN) python scripts/new_migration.py "$(name)"
+
+aggregate: setup
+	$(RUN) python -m tools.aggregate "$(NAME)" "$(FIELDS)" $(if $(PLURAL),--plural "$(PLURAL)")
+
+fork: setup
+	$(RUN) python -m tools.fork "$(NAME)"

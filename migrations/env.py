@@ -7,8 +7,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import TypeDecorator, create_engine
 
-import adapters.migrations  # noqa: F401  (registers Alembic's implementation for dqlite)
-from adapters.orm import Base
+from adapters.repositories import metadata
 from entrypoints.settings import Settings
 
 config = context.config
@@ -28,7 +27,7 @@ def _render_item(kind: str, item: Any, autogen: AutogenContext) -> str | bool:
     return False
 
 
-OPTIONS = {"target_metadata": Base.metadata, "render_as_batch": True, "render_item": _render_item}
+OPTIONS = {"target_metadata": metadata, "render_as_batch": True, "render_item": _render_item}
 
 
 def run_migrations_offline() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from alembic import command
 
-from adapters.database import dqlite_url
-from adapters.dqlite_node import DqliteNode
-from adapters.migrations import alembic_config
+from adapters.dqlite.engine import dqlite_url
+from adapters.dqlite.migrations import alembic_config
+from adapters.dqlite.node import DqliteNode
 
 
 def _next_rev_id() -> str:

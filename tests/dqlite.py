@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.database import create_dqlite_engine, dqlite_url, wait_until_serving
-from adapters.dqlite_node import DqliteNode
-from adapters.orm import Base
+from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
+from adapters.dqlite.node import DqliteNode
+from adapters.repositories import metadata
 
 
 def free_address() -> str:
@@ -39,7 +39,7 @@ async def fresh_database(node: DqliteNode) -> AsyncIterator[AsyncEngine]:
     try:
         await wait_until_serving(engine, within_seconds=10)
         async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+            await connection.run_sync(metadata.create_all)
         yield engine
     finally:
         await engine.dispose()

@@ -1,12 +1,23 @@
 """Account repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
-from sqlalchemy import update
+from sqlalchemy import CheckConstraint, String, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.memory import InMemoryIdTable
-from adapters.orm import AccountRow, insert, next_id
-from domain.accounts import AbstractAccountRepository, Account, Owner
+from adapters.memory.table import InMemoryTable
+from adapters.orm import Base, insert, next_id
+from domain.accounts import OWNER_MAX_LENGTH, AbstractAccountRepository, Account, Owner
 from domain.errors import AlreadyExists, StaleWrite
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint("balance_cents >= 0", name="balance_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(OWNER_MAX_LENGTH))
+    balance_cents: Mapped[int]
+    version: Mapped[int]
 
 
 class SqlAlchemyAccountRepository(AbstractAccountRepository):
@@ -46,7 +57,7 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
 
 
 class InMemoryAccountRepository(AbstractAccountRepository):
-    def __init__(self, table: InMemoryIdTable[Account]) -> None:
+    def __init__(self, table: InMemoryTable[int, Account]) -> None:
         self._table = table
 
     async def next_id(self) -> int:

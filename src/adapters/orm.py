@@ -1,23 +1,22 @@
-"""Tables, and the column types every aggregate uses. Rows are mapped to entities explicitly,
-in each repository."""
+"""The declarative base, the column types every aggregate's table uses, and helpers of the SQL
+repositories. Tables live beside their repositories; rows are mapped to entities explicitly."""
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    CheckConstraint,
+    ColumnElement,
     Dialect,
-    ForeignKey,
     Integer,
+    SQLColumnExpression,
     String,
-    Text,
     TypeDecorator,
     func,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.orm.exc import FlushError
 
 from domain.errors import DomainError
@@ -45,10 +44,12 @@ class Flag(TypeDecorator[bool]):
 
 
 class AwareDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime kept as ISO 8601 text with its UTC offset.
+    """A timezone-aware datetime kept as text: the instant in UTC, then the offset it was
+    written with (`20260102T010405.678901+02:00`).
 
     Text, not a DATETIME-declared column, so no value can trip libdqlite 1.11's assertion on
-    DATETIME cells, and the offset the value was written with comes back with it.
+    DATETIME cells. The fixed-width UTC part sorts as the instants do (compare `instant()` of
+    the column with `instant_key()` of a bound), and the offset comes back as written.
     """
 
     impl = String(32)
@@ -61,65 +62,57 @@ class AwareDateTime(TypeDecorator[datetime]):
             raise TypeError(
                 f"an AwareDateTime column takes a timezone-aware datetime, not {value!r}"
             )
-        return value.isoformat()
+        offset = value.isoformat()[26 if value.microsecond else 19 :]
+        return instant_key(value) + offset
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        return None if value is None else datetime.fromisoformat(value)
+        if value is None:
+            return None
+        if value[4] == "-":  # written before the sortable form: plain ISO 8601
+            return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value[:INSTANT_WIDTH]).replace(tzinfo=UTC)
+        return moment.astimezone(datetime.fromisoformat(f"2000-01-01T00:00{value[22:]}").tzinfo)
+
+
+INSTANT_WIDTH = 22
+
+
+def instant_key(moment: datetime) -> str:
+    """The fixed-width UTC form of `moment` that AwareDateTime columns start with."""
+    u = moment.astimezone(UTC)
+    return (
+        f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}"
+        f".{u.microsecond:06d}"
+    )
+
+
+def instant(column: SQLColumnExpression[Any]) -> ColumnElement[str]:
+    """The sortable UTC part of an AwareDateTime column, to compare with `instant_key()`."""
+    return func.substr(column, 1, INSTANT_WIDTH)
+
+
+class IsoDate(TypeDecorator[date]):
+    """A calendar date kept as ISO 8601 text (YYYY-MM-DD), which sorts as dates do.
+
+    Text, not a DATE-declared column, for the same reason as AwareDateTime.
+    """
+
+    impl = String(10)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, date) or isinstance(value, datetime):
+            raise TypeError(f"an IsoDate column takes a date, not {value!r}")
+        return value.isoformat()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> date | None:
+        return None if value is None else date.fromisoformat(value)
 
 
 class Base(DeclarativeBase):
-    pass
-
-
-class TodoRow(Base):
-    __tablename__ = "todos"
-
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[str] = mapped_column(String(128))
-    done: Mapped[bool] = mapped_column(Flag)
-
-
-class UserRow(Base):
-    __tablename__ = "users"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str] = mapped_column(String(254))
-    email_key: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased email
-    is_active: Mapped[bool] = mapped_column(Flag)
-    created_at: Mapped[datetime] = mapped_column(AwareDateTime)
-
-
-class PostRow(Base):
-    __tablename__ = "posts"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    title: Mapped[str] = mapped_column(String(200))
-    content: Mapped[str | None] = mapped_column(Text)
-    published: Mapped[bool] = mapped_column(Flag)
-    created_at: Mapped[datetime] = mapped_column(AwareDateTime)
-
-
-class AccountRow(Base):
-    __tablename__ = "accounts"
-    __table_args__ = (CheckConstraint("balance_cents >= 0", name="balance_not_negative"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    owner: Mapped[str] = mapped_column(String(100))
-    balance_cents: Mapped[int]
-    version: Mapped[int]
-
-
-class TransferRow(Base):
-    __tablename__ = "transfers"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    from_account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    to_account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    amount_cents: Mapped[int]
-    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    created_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    """Every table; each aggregate's adapter module declares its own."""
 
 
 # Helpers every SQL repository uses.
@@ -134,6 +127,11 @@ async def next_id(session: AsyncSession, id_column: InstrumentedAttribute[int]) 
 async def insert(session: AsyncSession, row: Base, conflict: DomainError) -> None:
     """Insert `row` now; raise `conflict` if a unique constraint refuses it."""
     session.add(row)
+    await flush(session, conflict)
+
+
+async def flush(session: AsyncSession, conflict: DomainError) -> None:
+    """Send the session's changes now; raise `conflict` if a unique constraint refuses them."""
     try:
         await session.flush()
     except (IntegrityError, FlushError):

@@ -3,14 +3,34 @@
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, ForeignKey, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.memory import InMemoryIdTable
-from adapters.orm import PostRow, insert, next_id
+from adapters.memory.table import InMemoryTable
+from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
-from domain.posts import AbstractPostRepository, Post, PostContent, PostFilter, PostTitle
+from domain.posts import (
+    TITLE_MAX_LENGTH,
+    AbstractPostRepository,
+    Post,
+    PostContent,
+    PostFilter,
+    PostTitle,
+)
+
+
+class PostRow(Base):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_LENGTH))
+    content: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Flag)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime)
 
 
 class SqlAlchemyPostRepository(AbstractPostRepository):
@@ -45,7 +65,7 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
         if not author_ids:
             return {}
         # One JSON parameter, not one per id: libdqlite 1.11 misreads a statement with more
-        # than 255 parameters (see adapters/database.py).
+        # than 255 parameters (see adapters/dqlite/engine.py).
         ids = func.json_each(json.dumps(list(author_ids))).table_valued("value")
         statement = (
             select(PostRow).where(PostRow.author_id.in_(select(ids.c.value))).order_by(PostRow.id)
@@ -86,7 +106,7 @@ def _to_post(row: PostRow) -> Post:
 
 
 class InMemoryPostRepository(AbstractPostRepository):
-    def __init__(self, table: InMemoryIdTable[Post]) -> None:
+    def __init__(self, table: InMemoryTable[int, Post]) -> None:
         self._table = table
 
     async def next_id(self) -> int:

@@ -1,12 +1,29 @@
 """Todo repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.memory import InMemoryTable
-from adapters.orm import TodoRow, insert
+from adapters.memory.table import InMemoryTable
+from adapters.orm import Base, Flag, insert
 from domain.errors import AlreadyExists
-from domain.todos import AbstractTodoRepository, Todo, TodoFilter, TodoKey, TodoValue
+from domain.todos import (
+    KEY_MAX_LENGTH,
+    VALUE_MAX_LENGTH,
+    AbstractTodoRepository,
+    Todo,
+    TodoFilter,
+    TodoKey,
+    TodoValue,
+)
+
+
+class TodoRow(Base):
+    __tablename__ = "todos"
+
+    key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), primary_key=True)
+    value: Mapped[str] = mapped_column(String(VALUE_MAX_LENGTH))
+    done: Mapped[bool] = mapped_column(Flag)
 
 
 class SqlAlchemyTodoRepository(AbstractTodoRepository):

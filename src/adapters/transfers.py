@@ -1,18 +1,33 @@
 """Transfer repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
-from adapters.memory import InMemoryIdTable
-from adapters.orm import TransferRow, insert, next_id
+from sqlalchemy import ColumnElement, ForeignKey, String, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.memory.table import InMemoryTable
+from adapters.orm import AwareDateTime, Base, insert, next_id
 from domain.errors import AlreadyExists
 from domain.transfers import (
+    KEY_MAX_LENGTH,
     AbstractTransferRepository,
     IdempotencyKey,
     Transfer,
     TransferFilter,
     TransferRequest,
 )
+
+
+class TransferRow(Base):
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    from_account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    to_account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount_cents: Mapped[int]
+    idempotency_key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), unique=True)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime)
 
 
 def _key_taken(transfer: Transfer) -> AlreadyExists:
@@ -73,7 +88,7 @@ def _to_transfer(row: TransferRow) -> Transfer:
 
 
 class InMemoryTransferRepository(AbstractTransferRepository):
-    def __init__(self, table: InMemoryIdTable[Transfer]) -> None:
+    def __init__(self, table: InMemoryTable[int, Transfer]) -> None:
         self._table = table
 
     async def next_id(self) -> int:

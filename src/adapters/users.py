@@ -1,12 +1,34 @@
 """User repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
-from adapters.memory import InMemoryIdTable
-from adapters.orm import UserRow, insert, next_id
+from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.memory.table import InMemoryTable
+from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
-from domain.users import AbstractUserRepository, Email, User, UserFilter, UserName
+from domain.users import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    AbstractUserRepository,
+    Email,
+    User,
+    UserFilter,
+    UserName,
+)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
+    email_key: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)  # lower-cased
+    is_active: Mapped[bool] = mapped_column(Flag)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime)
 
 
 def _email_taken(user: User) -> AlreadyExists:
@@ -69,7 +91,7 @@ def to_user(row: UserRow) -> User:
 
 
 class InMemoryUserRepository(AbstractUserRepository):
-    def __init__(self, table: InMemoryIdTable[User]) -> None:
+    def __init__(self, table: InMemoryTable[int, User]) -> None:
         self._table = table
 
     async def next_id(self) -> int:

@@ -3,8 +3,8 @@
 import abc
 from dataclasses import dataclass
 
-from domain.errors import Conflict, InvalidValue
-from domain.validation import check_id, check_text
+from domain.errors import Conflict
+from domain.fields import check_id, check_int, check_text
 
 OWNER_MAX_LENGTH = 100
 MAX_CENTS = 10**15  # far below 2**63, so no sum of two balances overflows the column
@@ -18,9 +18,7 @@ class InsufficientFunds(Conflict):
 
 
 def check_cents(field: str, value: object, *, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= MAX_CENTS:
-        raise InvalidValue(field, f"must be a whole number of cents from {minimum} to {MAX_CENTS}")
-    return value
+    return check_int(field, value, minimum=minimum, maximum=MAX_CENTS)
 
 
 @dataclass(frozen=True, slots=True)

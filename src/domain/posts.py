@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.fields import check_bool, check_id, check_moment, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
 from domain.users import User
-from domain.validation import check_bool, check_id, check_moment, check_text
 
 TITLE_MAX_LENGTH = 200
 CONTENT_MAX_LENGTH = 10_000

@@ -3,8 +3,8 @@
 import abc
 from dataclasses import dataclass
 
+from domain.fields import check_bool, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
-from domain.validation import check_bool, check_text
 
 KEY_MAX_LENGTH = 128
 VALUE_MAX_LENGTH = 128

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from domain.accounts import check_cents
 from domain.errors import InvalidValue
+from domain.fields import check_id, check_moment, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
-from domain.validation import check_id, check_moment, check_text
 
 KEY_MAX_LENGTH = 128
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import InvalidValue
+from domain.fields import check_bool, check_id, check_moment, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
-from domain.validation import check_bool, check_id, check_moment, check_text
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254

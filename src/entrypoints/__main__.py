@@ -1,19 +1,59 @@
 """`python -m entrypoints`: serve the API, with an embedded dqlite node unless told otherwise."""
 
+import argparse
 import logging
 
 import uvicorn
+from dependency_injector import providers
 
-from entrypoints.app import create_app
-from entrypoints.container import Container
+SETTINGS_HELP = """\
+Everything else is set by environment variables with the prefix APP_, or a .env file in the
+working directory: e.g. APP_API_HOST and APP_API_PORT (127.0.0.1, 8000), APP_STORAGE=memory
+to keep everything in the process with no dqlite, APP_NODE_ADDRESS, APP_PEERS, APP_DATA_DIR.
+The README lists them all.
+"""
 
 
-def main() -> None:
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1-65535)")
+    return port
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m entrypoints",
+        description=__doc__,
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="where the API listens (overrides APP_API_HOST)")
+    parser.add_argument(
+        "--port", type=_port, help="the API's port (overrides APP_API_PORT)", metavar="PORT"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)  # --help and bad arguments exit here, before any setup
+    # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
+    from entrypoints.app import create_app
+    from entrypoints.container import Container
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     container = Container()
     settings = container.settings()
+    overrides = {
+        name: value
+        for name, value in (("api_host", args.host), ("api_port", args.port))
+        if value is not None
+    }
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+        container.settings.override(providers.Object(settings))
     uvicorn.run(create_app(container), host=settings.api_host, port=settings.api_port)
 
 

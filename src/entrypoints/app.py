@@ -1,4 +1,4 @@
-"""The FastAPI application factory; the lifespan starts and stops the database."""
+"""The FastAPI application factory; the lifespan starts and stops the store."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -6,26 +6,27 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from entrypoints.api import accounts, operations, posts, todos, transfers, users
+from entrypoints.api import ROUTERS
 from entrypoints.container import Container
 from entrypoints.metrics import Metrics
 from entrypoints.problems import install_problem_handlers
+from service.operations import Store
 
 logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    database = app.state.store
+    store: Store = app.state.store
     try:
-        await database.start()
+        await store.start()
     except Exception as error:
-        logger.critical("cannot start the database: %s", error)
+        logger.critical("cannot start the store: %s", error)
         raise
     try:
         yield
     finally:
-        await database.stop()
+        await store.stop()
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -33,10 +34,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     app = FastAPI(title="DDD on dqlite", lifespan=_lifespan)
     app.state.container = container
     app.state.unit_of_work_factory = container.unit_of_work
-    app.state.store = container.database()
-    app.state.metrics = Metrics(container.retry_policy())
+    app.state.store = container.store()
+    app.state.metrics = Metrics(container.retry_counters())
     app.state.metrics.install(app)
-    for resource in (operations, todos, users, posts, accounts, transfers):
-        app.include_router(resource.router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_problem_handlers(app)
     return app

@@ -52,8 +52,7 @@ async def _run(container: Container, args: argparse.Namespace) -> None:
         case "transfer":
             await admin.transfer_leadership(args.node_id)
         case "migrate":
-            leader = await admin.leader()
-            await asyncio.to_thread(container.migrate(), leader, container.settings().database)
+            leader = await admin.migrate()
             print(f"schema at head on the cluster led by {leader}")
 
 

@@ -1,62 +1,72 @@
-"""The composition root: the one module that knows which adapters implement the ports."""
+"""The composition root: the one module that knows which adapters implement the ports.
+
+The dqlite adapters are imported only when the settings ask for dqlite, so the app runs with
+APP_STORAGE=memory on a machine without the dqlite stack.
+"""
+
+from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
-from adapters.cluster import ClusterAdmin
-from adapters.database import DqliteDatabase, InMemoryDatabase, dqlite_url
-from adapters.dqlite_node import DqliteNode
-from adapters.migrations import upgrade_to_head
+from adapters.memory.store import InMemoryStore
 from entrypoints.settings import Settings
-from service.unit_of_work import RetryPolicy
+from service.operations import Store
+from service.unit_of_work import RetryCounters, RetrySettings
+
+if TYPE_CHECKING:
+    from adapters.dqlite.admin import ClusterAdmin
+
+# The dqlite adapters' import lines are in the functions below: importing adapters.dqlite
+# loads the dqlite client stack, which an in-memory run must not need.
 
 
-def _embedded_node(settings: Settings) -> DqliteNode | None:
-    if not settings.embedded_node:
-        return None
-    return DqliteNode(
-        settings.node_id,
-        settings.node_address,
-        settings.data_dir,
-        network_latency_ms=settings.network_latency_ms,
+def _dqlite_store(settings: Settings, retry: RetrySettings, counters: RetryCounters) -> Store:
+    from adapters.dqlite.node import DqliteNode
+    from adapters.dqlite.store import DqliteStore
+
+    node = None
+    if settings.embedded_node:
+        node = DqliteNode(
+            settings.node_id,
+            settings.node_address,
+            settings.data_dir,
+            network_latency_ms=settings.network_latency_ms,
+        )
+    return DqliteStore(
+        address=settings.node_address,
+        database=settings.database,
+        peers=settings.peer_addresses,
+        node=node,
+        pool_size=settings.db_pool_size,
+        statement_timeout=settings.db_timeout_seconds,
+        startup_timeout=settings.startup_timeout,
+        migrate=settings.migrate_on_startup,
+        retry_settings=retry,
+        retry_counters=counters,
     )
 
 
-def _migrate(leader: str, database: str) -> None:
-    upgrade_to_head(dqlite_url(leader, database, driver=""))
+def _cluster_admin(settings: Settings) -> "ClusterAdmin":
+    from adapters.dqlite.admin import ClusterAdmin
 
-
-def _all_addresses(settings: Settings) -> list[str]:
-    return [settings.node_address, *settings.peer_addresses]
+    return ClusterAdmin([settings.node_address, *settings.peer_addresses], settings.database)
 
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
-    retry_policy = providers.Singleton(
-        RetryPolicy, budget_seconds=settings.provided.retry_budget_seconds
+    retry_settings = providers.Singleton(
+        RetrySettings, budget_seconds=settings.provided.retry_budget_seconds
     )
+    retry_counters = providers.Singleton(RetryCounters)
 
-    database = providers.Selector(
+    store: providers.Provider[Store] = providers.Selector(
         settings.provided.storage,
-        dqlite=providers.Singleton(
-            DqliteDatabase,
-            address=settings.provided.node_address,
-            database=settings.provided.database,
-            peers=settings.provided.peer_addresses,
-            node=providers.Callable(_embedded_node, settings),
-            pool_size=settings.provided.db_pool_size,
-            statement_timeout=settings.provided.db_timeout_seconds,
-            startup_timeout=settings.provided.startup_timeout,
-            migrate=settings.provided.migrate_on_startup,
-            retry_policy=retry_policy,
-        ),
-        memory=providers.Singleton(InMemoryDatabase, retry_policy=retry_policy),
+        dqlite=providers.Singleton(_dqlite_store, settings, retry_settings, retry_counters),
+        memory=providers.Singleton(InMemoryStore, retry_settings, retry_counters),
     )
 
     # A new unit of work on every call: one per request, never shared.
-    unit_of_work = providers.Factory(database.provided.unit_of_work.call())
+    unit_of_work = providers.Factory(store.provided.unit_of_work.call())
 
     # For the operators' command line.
-    cluster_admin = providers.Factory(
-        ClusterAdmin, addresses=providers.Callable(_all_addresses, settings)
-    )
-    migrate = providers.Object(_migrate)
+    cluster_admin = providers.Factory(_cluster_admin, settings)

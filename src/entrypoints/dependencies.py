@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.operations import OperatedStore
+from service.operations import Store
 from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 
 
@@ -16,9 +16,9 @@ def get_unit_of_work(request: Request) -> AbstractUnitOfWork:
 UnitOfWorkDep = Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)]
 
 
-def get_store(request: Request) -> OperatedStore:
-    store: OperatedStore = request.app.state.store
+def get_store(request: Request) -> Store:
+    store: Store = request.app.state.store
     return store
 
 
-StoreDep = Annotated[OperatedStore, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(get_store)]

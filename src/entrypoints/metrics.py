@@ -9,28 +9,32 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from service.operations import StoreStatus
-from service.unit_of_work import RetryPolicy
+from service.unit_of_work import RetryCounters
 
 ROLES = ("voter", "standby", "spare")
 
 
-class _RetryCounters(Collector):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._policy = policy
+class _RetryCollector(Collector):
+    def __init__(self, counters: RetryCounters) -> None:
+        self._counters = counters
 
     def collect(self) -> Iterable[Metric]:
-        for name, help_text, value in (
-            ("use_case_retries", "Use cases run again after the store refused them", "retries"),
-            ("use_case_unknown_outcomes", "Commits whose outcome was lost", "unknown_outcomes"),
-            ("use_case_gave_up", "Use cases that ran out of retry budget", "gave_up"),
-        ):
-            yield CounterMetricFamily(name, help_text, value=getattr(self._policy, value))
+        counters = self._counters
+        yield CounterMetricFamily(
+            "use_case_retries", "Use cases run again after the store refused them", counters.retries
+        )
+        yield CounterMetricFamily(
+            "use_case_unknown_outcomes", "Commits whose outcome was lost", counters.unknown_outcomes
+        )
+        yield CounterMetricFamily(
+            "use_case_gave_up", "Use cases that ran out of retry budget", counters.gave_up
+        )
 
 
 class Metrics:
     """One registry per app, so that apps built side by side (as in tests) do not collide."""
 
-    def __init__(self, retry_policy: RetryPolicy) -> None:
+    def __init__(self, retry_counters: RetryCounters) -> None:
         self.registry = registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
@@ -42,7 +46,7 @@ class Metrics:
         self.in_use = Gauge("db_connections_in_use", "Connections checked out", registry=registry)
         self.role = Gauge("dqlite_node_role", "1 for this node's role", ["role"], registry=registry)
         self.leader = Gauge("dqlite_leader_id", "The leader's node id (0: none)", registry=registry)
-        registry.register(_RetryCounters(retry_policy))
+        registry.register(_RetryCollector(retry_counters))
 
     def install(self, app: FastAPI) -> None:
         @app.middleware("http")

@@ -2,7 +2,7 @@
 
 from domain.accounts import Account
 from domain.errors import NotFound
-from domain.validation import check_id
+from domain.fields import check_id
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 

@@ -1,7 +1,10 @@
-"""What operators ask of the running store: is it ready, and how is it doing."""
+"""The store the use cases run on, as the entrypoints see it: started and stopped with the
+app, a unit of work per request, and what operators ask of it (ready? how is it doing?)."""
 
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from service.unit_of_work import AbstractUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,17 @@ class StoreStatus:
     nodes: dict[int, str] = field(default_factory=dict)  # node id -> role
 
 
-class OperatedStore(Protocol):
+class Store(Protocol):
+    """Where the aggregates live: a dqlite cluster, or this process's memory."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def unit_of_work(self) -> AbstractUnitOfWork:
+        """A new unit of work: build one per request, never share it."""
+        ...
+
     async def readiness(self) -> Readiness: ...
 
     async def status(self) -> StoreStatus: ...

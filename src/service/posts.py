@@ -3,9 +3,9 @@
 from datetime import UTC, datetime
 
 from domain.errors import NotFound
+from domain.fields import check_id
 from domain.paging import Page
 from domain.posts import Post, PostFilter, PostWithAuthor
-from domain.validation import check_id
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 from service.users import existing_user

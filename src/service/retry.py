@@ -10,24 +10,26 @@ from typing import Any, Concatenate
 from service.unit_of_work import (
     AbstractUnitOfWork,
     OutcomeUnknown,
-    RetryPolicy,
+    RetryCounters,
+    RetrySettings,
     StoreUnavailable,
 )
 
 
 class Backoff:
-    def __init__(self, policy: RetryPolicy) -> None:
-        self._policy = policy
-        self._deadline = time.monotonic() + policy.budget_seconds
-        self._delay = policy.first_delay
+    def __init__(self, settings: RetrySettings, counters: RetryCounters) -> None:
+        self._settings = settings
+        self._counters = counters
+        self._deadline = time.monotonic() + settings.budget_seconds
+        self._delay = settings.first_delay
 
     def exhausted(self) -> bool:
         return time.monotonic() + self._delay > self._deadline
 
     async def wait(self) -> None:
-        self._policy.retries += 1
+        self._counters.retries += 1
         await asyncio.sleep(self._delay * random.uniform(0.5, 1.0))  # jitter spreads retries
-        self._delay = min(self._delay * 2, self._policy.max_delay)
+        self._delay = min(self._delay * 2, self._settings.max_delay)
 
 
 def retried[**P, T](
@@ -47,20 +49,20 @@ def retried[**P, T](
     ) -> Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]]:
         @functools.wraps(use_case)
         async def run(uow: AbstractUnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            policy = uow.retry_policy
-            backoff = Backoff(policy)
+            counters = uow.retry_counters
+            backoff = Backoff(uow.retry_settings, counters)
             uncertain: OutcomeUnknown | None = None  # an earlier attempt may have committed
             while True:
                 try:
                     return await use_case(uow, *args, **kwargs)
                 except OutcomeUnknown as unknown:
-                    policy.unknown_outcomes += 1
+                    counters.unknown_outcomes += 1
                     uncertain = unknown
                     if not idempotent or backoff.exhausted():
                         raise
                 except StoreUnavailable as unavailable:
                     if backoff.exhausted():
-                        policy.gave_up += 1
+                        counters.gave_up += 1
                         if uncertain is not None:  # "nothing was written" would not be true
                             raise uncertain from unavailable
                         raise

@@ -14,14 +14,19 @@ from domain.transfers import AbstractTransferRepository
 from domain.users import AbstractUserRepository
 
 
-@dataclass
-class RetryPolicy:
-    """How long use cases keep trying while the store is unavailable, and what happened so
-    far (the counters feed /metrics)."""
+@dataclass(frozen=True)
+class RetrySettings:
+    """How long use cases keep trying while the store is unavailable."""
 
     budget_seconds: float = 8.0
     first_delay: float = 0.05
     max_delay: float = 1.0
+
+
+@dataclass
+class RetryCounters:
+    """What retrying did so far, shared by every unit of work of a store (/metrics reads it)."""
+
     retries: int = 0
     unknown_outcomes: int = 0
     gave_up: int = 0
@@ -35,15 +40,23 @@ class AbstractUnitOfWork(abc.ABC):
     not wait for the single writer's lock, and any attempt to write fails.
     """
 
+    # One repository per aggregate, built by the implementation from adapters/repositories.py.
     todos: AbstractTodoRepository
     users: AbstractUserRepository
     posts: AbstractPostRepository
     accounts: AbstractAccountRepository
     transfers: AbstractTransferRepository
+    # (make aggregate adds its repository above this line)
+
     reading_only: bool = False
 
-    def __init__(self, retry_policy: RetryPolicy | None = None) -> None:
-        self.retry_policy = retry_policy or RetryPolicy()
+    def __init__(
+        self,
+        retry_settings: RetrySettings | None = None,
+        retry_counters: RetryCounters | None = None,
+    ) -> None:
+        self.retry_settings = retry_settings or RetrySettings()
+        self.retry_counters = retry_counters or RetryCounters()
 
     async def __aenter__(self) -> Self:
         return self

@@ -3,10 +3,10 @@
 from datetime import UTC, datetime
 
 from domain.errors import NotFound
+from domain.fields import check_id
 from domain.paging import Page
 from domain.posts import UserWithPosts
 from domain.users import User, UserFilter
-from domain.validation import check_id
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 

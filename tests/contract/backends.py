@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from adapters.dqlite_node import DqliteNode
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, SqlAlchemyUnitOfWork
+from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from service.unit_of_work import UnitOfWorkFactory
 from tests.dqlite import fresh_database
 

@@ -3,9 +3,11 @@ from typing import Any
 
 import pytest
 
+from adapters.repositories import REPOSITORIES
 from service.unit_of_work import UnitOfWorkFactory
-from tests.contract.aggregates import AGGREGATES, AggregateProbe
+from tests.contract.aggregates import PROBES
 from tests.contract.backends import Backend, dqlite_backend, memory_backend
+from tests.contract.harness import AggregateProbe
 from tests.dqlite import dqlite_node
 
 __all__ = ["dqlite_node"]
@@ -25,7 +27,12 @@ async def uow_factory(backend: Backend) -> AsyncIterator[UnitOfWorkFactory]:
         yield factory
 
 
-@pytest.fixture(params=AGGREGATES, ids=lambda probe: probe.name)
+@pytest.fixture(params=[registration.name for registration in REPOSITORIES])
 def aggregate(request: pytest.FixtureRequest) -> AggregateProbe[Any]:
-    probe: AggregateProbe[Any] = request.param
+    """Every aggregate registered in adapters/repositories.py, through its probe."""
+    probe = PROBES.get(request.param)
+    if probe is None:
+        pytest.fail(
+            f"{request.param!r} is registered but has no probe in tests/contract/aggregates.py"
+        )
     return probe

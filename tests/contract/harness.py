@@ -4,14 +4,30 @@ a scenario run on memory and dqlite side by side."""
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
-from adapters.dqlite_node import DqliteNode
-from service.unit_of_work import UnitOfWorkFactory
+from adapters.dqlite.node import DqliteNode
+from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from tests.contract.backends import Backend, dqlite_backend, memory_backend
+
+# Not UTC on purpose: the stores must give back the offset a time was written with.
+WRITTEN_AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))
+
+
+@dataclass(frozen=True)
+class AggregateProbe[T]:
+    """How the generic contract makes, stores and reads back one kind of aggregate."""
+
+    name: str
+    sample: Callable[[int], T]  # a distinct, valid aggregate for each number
+    add: Callable[[AbstractUnitOfWork, T], Awaitable[None]]
+    get: Callable[[AbstractUnitOfWork, T], Awaitable[T | None]]
+
 
 # dqlite examples cost real round trips: fewer of them, same depth.
 STATEFUL_SETTINGS = {

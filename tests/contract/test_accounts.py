@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from adapters.dqlite_node import DqliteNode
+from adapters.dqlite.node import DqliteNode
 from domain.accounts import MAX_CENTS, Account, InsufficientFunds
 from domain.errors import AlreadyExists, Conflict, StaleWrite
 from domain.transfers import (
@@ -17,11 +17,12 @@ from domain.transfers import (
     TransferRequest,
 )
 from service.transfers import make_transfer
-from service.unit_of_work import UnitOfWorkFactory
-from tests.contract.aggregates import WRITTEN_AT
+from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
+    WRITTEN_AT,
+    AggregateProbe,
     BackendMachine,
     on_memory_and_dqlite,
     run_machine,
@@ -59,6 +60,32 @@ async def find_transfers(
 ) -> tuple[list[Transfer], int]:
     async with uow_factory().read_only() as uow:
         return await uow.transfers.find(query), await uow.transfers.count(query)
+
+
+async def add_transfer(uow: AbstractUnitOfWork, transfer: Transfer) -> None:
+    for account_id in (transfer.request.from_account, transfer.request.to_account):
+        if await uow.accounts.get(account_id) is None:
+            await uow.accounts.add(Account.open(account_id, f"owner {account_id}", 0))
+    await uow.transfers.add(transfer)
+
+
+def sample_transfer(n: int) -> Transfer:
+    request = TransferRequest(from_account=1000 + n, to_account=2000 + n, amount_cents=n)
+    return Transfer(n, request, IdempotencyKey(f"key-{n}"), WRITTEN_AT)
+
+
+ACCOUNTS = AggregateProbe[Account](
+    name="accounts",
+    sample=lambda n: Account.open(n, f"owner {n}", balance_cents=n * 100),
+    add=lambda uow, account: uow.accounts.add(account),
+    get=lambda uow, account: uow.accounts.get(account.id),
+)
+TRANSFERS = AggregateProbe[Transfer](
+    name="transfers",
+    sample=sample_transfer,
+    add=add_transfer,
+    get=lambda uow, transfer: uow.transfers.get_by_key(transfer.idempotency_key),
+)
 
 
 async def test_an_update_stores_the_balance_and_bumps_the_version(

@@ -5,13 +5,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
-from adapters.dqlite_node import DqliteNode
+from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter, TodoKey, TodoValue
 from service.unit_of_work import UnitOfWorkFactory
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
+    AggregateProbe,
     BackendMachine,
     on_memory_and_dqlite,
     run_machine,
@@ -55,6 +56,14 @@ async def test_adding_a_taken_key_fails_and_keeps_the_first_todo(
         await add_all(uow_factory, Todo.create("new", "x"), Todo.create("new", "y"))
 
     assert await find(uow_factory, TodoFilter()) == ([Todo.create("k", "first")], 1)
+
+
+TODOS = AggregateProbe[Todo](
+    name="todos",
+    sample=lambda n: Todo.create(f"key-{n}", f"value {n}"),
+    add=lambda uow, todo: uow.todos.add(todo),
+    get=lambda uow, todo: uow.todos.get(todo.key),
+)
 
 
 async def test_an_update_stores_the_new_value_and_done_flag(uow_factory: UnitOfWorkFactory) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service.unit_of_work import UnitOfWorkFactory
-from tests.contract.aggregates import AggregateProbe
+from tests.contract.harness import AggregateProbe
 
 Probe = AggregateProbe[Any]
 

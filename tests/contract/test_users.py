@@ -7,15 +7,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-from adapters.dqlite_node import DqliteNode
+from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
 from domain.posts import Post, PostFilter
 from domain.users import User, UserFilter
-from service.unit_of_work import UnitOfWorkFactory
-from tests.contract.aggregates import WRITTEN_AT, sample_user
+from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
+    WRITTEN_AT,
+    AggregateProbe,
     BackendMachine,
     on_memory_and_dqlite,
     run_machine,
@@ -66,6 +67,34 @@ async def test_optional_fields_and_times_read_back_exactly_as_written(
         timedelta(0),
         timedelta(hours=5, minutes=30),
     ]
+
+
+def sample_user(n: int) -> User:
+    return User.register(n, f"User {n}", f"user{n}@example.org", WRITTEN_AT)
+
+
+async def add_user_unless_stored(uow: AbstractUnitOfWork, user_id: int) -> None:
+    if await uow.users.get(user_id) is None:
+        await uow.users.add(sample_user(user_id))
+
+
+async def add_post(uow: AbstractUnitOfWork, post: Post) -> None:
+    await add_user_unless_stored(uow, post.author_id)
+    await uow.posts.add(post)
+
+
+USERS = AggregateProbe[User](
+    name="users",
+    sample=sample_user,
+    add=lambda uow, user: uow.users.add(user),
+    get=lambda uow, user: uow.users.get(user.id),
+)
+POSTS = AggregateProbe[Post](
+    name="posts",
+    sample=lambda n: Post.write(n, author_id=n, title=f"Post {n}", content=None, now=WRITTEN_AT),
+    add=add_post,
+    get=lambda uow, post: uow.posts.get(post.id),
+)
 
 
 async def test_an_email_is_taken_whatever_its_letter_case(uow_factory: UnitOfWorkFactory) -> None:

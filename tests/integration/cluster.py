@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from adapters.cluster import ClusterAdmin, ClusterView
+from adapters.dqlite.admin import ClusterAdmin
+from adapters.dqlite.leader import ClusterView
 from tests.integration.process import AppProcess
 
 
@@ -38,7 +39,7 @@ class Cluster:
 
     def view(self) -> ClusterView:
         """Who is in the cluster and who leads, asked of every node address."""
-        return asyncio.run(ClusterAdmin(self.addresses).status())
+        return asyncio.run(ClusterAdmin(self.addresses, "app").status())
 
     def leader(self) -> AppProcess:
         leader_id = self.view().leader_id

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import adapters.dqlite_node
-from adapters.database import dqlite_url, wait_until_serving
-from adapters.dqlite_node import DqliteNode, LibraryMissing
+import adapters.dqlite.node
+from adapters.dqlite.engine import dqlite_url, wait_until_serving
+from adapters.dqlite.node import DqliteNode, LibraryMissing
 from tests.dqlite import node_in
 
 
@@ -83,7 +83,7 @@ def test_a_node_on_an_address_another_socket_listens_on_raises_address_in_use_wi
         f"""
         import socket
         from pathlib import Path
-        from adapters.dqlite_node import AddressInUse, DqliteNode
+        from adapters.dqlite.node import AddressInUse, DqliteNode
 
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
@@ -111,7 +111,7 @@ def test_a_node_whose_address_was_busy_starts_once_the_address_is_free(tmp_path:
         f"""
         import socket
         from pathlib import Path
-        from adapters.dqlite_node import AddressInUse, DqliteNode
+        from adapters.dqlite.node import AddressInUse, DqliteNode
 
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
@@ -136,7 +136,7 @@ def test_a_node_whose_address_was_busy_starts_once_the_address_is_free(tmp_path:
 def test_a_missing_library_raises_library_missing_telling_to_install_libdqlite0(
     node: DqliteNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(adapters.dqlite_node, "LIBRARY_NAME", "libdqlite-not-here.so.0")
+    monkeypatch.setattr(adapters.dqlite.node, "LIBRARY_NAME", "libdqlite-not-here.so.0")
 
     with pytest.raises(LibraryMissing) as raised:
         node.start()

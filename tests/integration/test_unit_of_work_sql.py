@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from adapters.dqlite_node import DqliteNode
-from adapters.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
 from domain.todos import Todo, TodoFilter, TodoKey
 from service.unit_of_work import StoreUnavailable

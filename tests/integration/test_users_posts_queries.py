@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from adapters.database import TooManyParameters
-from adapters.dqlite_node import DqliteNode
-from adapters.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.dqlite.engine import TooManyParameters
+from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import NotFound
 from domain.posts import Post, PostFilter
 from domain.users import User, UserFilter

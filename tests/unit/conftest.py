@@ -5,7 +5,7 @@ import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from entrypoints.app import create_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings

@@ -1,6 +1,6 @@
 import pytest
 
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from domain.accounts import Account, InsufficientFunds
 from domain.errors import Conflict, NotFound
 from domain.transfers import IdempotencyKey, IdempotencyKeyReused, TransferFilter, TransferRequest
@@ -22,7 +22,7 @@ class InterferedUnitOfWork(InMemoryUnitOfWork):
         async def update_after_someone_else(account: Account) -> None:
             if self.interferences_left > 0:
                 self.interferences_left -= 1
-                self._store.accounts[account.id].version += 1
+                self._store.tables["accounts"][account.id].version += 1
             await update(account)
 
         self.accounts.update = update_after_someone_else  # type: ignore[method-assign]

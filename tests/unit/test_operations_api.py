@@ -60,7 +60,7 @@ async def test_metrics_show_the_store_and_the_retry_counters(
             )
 
     app.state.store = Leading()
-    app.state.container.retry_policy().retries = 7
+    app.state.container.retry_counters().retries = 7
 
     text = (await client.get("/metrics")).text
 

@@ -2,9 +2,15 @@
 
 import pytest
 
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from service.retry import retried
-from service.unit_of_work import AbstractUnitOfWork, OutcomeUnknown, RetryPolicy, StoreUnavailable
+from service.unit_of_work import (
+    AbstractUnitOfWork,
+    OutcomeUnknown,
+    RetryCounters,
+    RetrySettings,
+    StoreUnavailable,
+)
 
 
 class Script:
@@ -21,60 +27,60 @@ class Script:
         return "done"
 
 
-def uow_with(policy: RetryPolicy) -> InMemoryUnitOfWork:
-    return InMemoryUnitOfWork(InMemoryStore(), policy)
-
-
-def fast(budget_seconds: float = 5.0) -> RetryPolicy:
-    return RetryPolicy(budget_seconds=budget_seconds, first_delay=0.001, max_delay=0.01)
+def uow_with(counters: RetryCounters, budget_seconds: float = 5.0) -> InMemoryUnitOfWork:
+    settings = RetrySettings(budget_seconds=budget_seconds, first_delay=0.001, max_delay=0.01)
+    return InMemoryUnitOfWork(InMemoryStore(settings, counters))
 
 
 async def test_a_use_case_refused_cleanly_runs_again_until_it_succeeds() -> None:
-    policy, script = fast(), Script(StoreUnavailable("no leader"), StoreUnavailable("busy"))
+    counters, script = (
+        RetryCounters(),
+        Script(StoreUnavailable("no leader"), StoreUnavailable("busy")),
+    )
 
-    assert await retried(idempotent=False)(script)(uow_with(policy)) == "done"
-    assert (script.runs, policy.retries, policy.gave_up) == (3, 2, 0)
+    assert await retried(idempotent=False)(script)(uow_with(counters)) == "done"
+    assert (script.runs, counters.retries, counters.gave_up) == (3, 2, 0)
 
 
 async def test_an_unknown_outcome_is_reported_at_once_when_running_again_could_apply_twice() -> (
     None
 ):
-    policy, script = fast(), Script(OutcomeUnknown("leadership lost during COMMIT"))
+    counters, script = RetryCounters(), Script(OutcomeUnknown("leadership lost during COMMIT"))
 
     with pytest.raises(OutcomeUnknown):
-        await retried(idempotent=False)(script)(uow_with(policy))
-    assert (script.runs, policy.retries, policy.unknown_outcomes) == (1, 0, 1)
+        await retried(idempotent=False)(script)(uow_with(counters))
+    assert (script.runs, counters.retries, counters.unknown_outcomes) == (1, 0, 1)
 
 
 async def test_an_unknown_outcome_is_retried_when_the_use_case_is_idempotent() -> None:
-    policy, script = fast(), Script(OutcomeUnknown("leadership lost during COMMIT"))
+    counters, script = RetryCounters(), Script(OutcomeUnknown("leadership lost during COMMIT"))
 
-    assert await retried(idempotent=True)(script)(uow_with(policy)) == "done"
-    assert (script.runs, policy.unknown_outcomes) == (2, 1)
+    assert await retried(idempotent=True)(script)(uow_with(counters)) == "done"
+    assert (script.runs, counters.unknown_outcomes) == (2, 1)
 
 
 async def test_a_store_that_stays_unavailable_past_the_budget_is_given_up_on() -> None:
-    policy = fast(budget_seconds=0.05)
+    counters = RetryCounters()
     script = Script(*[StoreUnavailable("no leader")] * 1000)
 
     with pytest.raises(StoreUnavailable):
-        await retried(idempotent=True)(script)(uow_with(policy))
-    assert policy.gave_up == 1
+        await retried(idempotent=True)(script)(uow_with(counters, budget_seconds=0.05))
+    assert counters.gave_up == 1
     assert 1 < script.runs < 1000
 
 
 async def test_other_errors_are_not_retried() -> None:
-    policy, script = fast(), Script(ValueError("a bug"))
+    counters, script = RetryCounters(), Script(ValueError("a bug"))
 
     with pytest.raises(ValueError, match="a bug"):
-        await retried(idempotent=True)(script)(uow_with(policy))
-    assert (script.runs, policy.retries) == (1, 0)
+        await retried(idempotent=True)(script)(uow_with(counters))
+    assert (script.runs, counters.retries) == (1, 0)
 
 
 async def test_running_out_of_budget_after_an_unknown_outcome_still_reports_it_unknown() -> None:
-    policy = fast(budget_seconds=0.05)
+    counters = RetryCounters()
     script = Script(OutcomeUnknown("lost COMMIT"), *[StoreUnavailable("no leader")] * 1000)
 
     with pytest.raises(OutcomeUnknown, match="lost COMMIT"):
-        await retried(idempotent=True)(script)(uow_with(policy))
-    assert policy.gave_up == 1
+        await retried(idempotent=True)(script)(uow_with(counters, budget_seconds=0.05))
+    assert counters.gave_up == 1

@@ -7,9 +7,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, classify
+from adapters.dqlite.errors import classify
+from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from domain.todos import Todo, TodoKey
-from service.unit_of_work import OutcomeUnknown, RetryPolicy, StoreUnavailable
+from service.unit_of_work import OutcomeUnknown, RetryCounters, RetrySettings, StoreUnavailable
 
 
 class LockedError(Exception):
@@ -70,8 +71,10 @@ def test_a_driver_error_is_unavailable_before_commit_and_of_unknown_outcome_duri
 
 
 class FailingUnitOfWork(InMemoryUnitOfWork):
-    def __init__(self, error: Exception, policy: RetryPolicy) -> None:
-        super().__init__(InMemoryStore(), policy)
+    def __init__(self, error: Exception, counters: RetryCounters) -> None:
+        super().__init__(
+            InMemoryStore(RetrySettings(budget_seconds=0.2, first_delay=0.01), counters)
+        )
         self.error = error
 
     async def commit(self) -> None:
@@ -93,12 +96,12 @@ async def test_a_store_failure_is_a_503_problem_that_says_whether_to_retry(
     says: str,
     retried: bool,
 ) -> None:
-    policy = RetryPolicy(budget_seconds=0.2, first_delay=0.01)
-    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(error, policy)
+    counters = RetryCounters()
+    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(error, counters)
 
     response = await client.post("/todos", json={"key": "k"})
 
-    assert (policy.retries > 0) is retried  # creating a todo is not idempotent
+    assert (counters.retries > 0) is retried  # creating a todo is not idempotent
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers.get("retry-after") == retry_after

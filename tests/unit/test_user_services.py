@@ -1,6 +1,6 @@
 import pytest
 
-from adapters.unit_of_work import InMemoryUnitOfWork
+from adapters.memory.store import InMemoryUnitOfWork
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.posts import PostFilter
 from domain.users import UserFilter

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS, OWNER_MAX_LENGTH, Account
-from domain.validation import MAX_ID
+from domain.fields import MAX_ID
 from entrypoints.dependencies import UnitOfWorkDep
 from service import accounts as use_cases
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS
+from domain.fields import MAX_ID
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.transfers import (
     KEY_MAX_LENGTH,
@@ -15,7 +16,6 @@ from domain.transfers import (
     TransferFilter,
     TransferRequest,
 )
-from domain.validation import MAX_ID
 from entrypoints.dependencies import UnitOfWorkDep
 from service import transfers as use_cases
 

@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.fields import MAX_ID
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
-from domain.validation import MAX_ID
 from entrypoints.api.posts import PostOut
 from entrypoints.dependencies import UnitOfWorkDep
 from service import users as use_cases

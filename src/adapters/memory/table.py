@@ -1,4 +1,4 @@
-"""Building blocks of the in-memory twins: committed rows plus one unit of work's changes."""
+"""The in-memory repositories' table: committed rows plus one unit of work's changes."""
 
 import copy
 from collections.abc import Hashable
@@ -36,6 +36,10 @@ class InMemoryTable[K: Hashable, V]:
         merged: dict[K, V | None] = {**self._committed, **self._pending}
         return {key: value for key, value in merged.items() if value is not None}
 
+    def next_id(self: "InMemoryTable[int, V]") -> int:
+        """The next integer id, as SQL's MAX(id) + 1 gives it."""
+        return max(self._current(), default=0) + 1
+
     def commit(self) -> None:
         for key, value in self._pending.items():
             if value is None:
@@ -50,13 +54,6 @@ class InMemoryTable[K: Hashable, V]:
     def _check_writable(self) -> None:
         if self._read_only:
             raise ReadOnlyTransaction("a read-only unit of work cannot write")
-
-
-class InMemoryIdTable[V](InMemoryTable[int, V]):
-    """A table keyed by integer ids, handing out the next one as SQL's MAX(id) + 1 does."""
-
-    def next_id(self) -> int:
-        return max(self._current(), default=0) + 1
 
 
 class ReadOnlyTransaction(RuntimeError):

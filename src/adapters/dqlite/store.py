@@ -1,96 +1,29 @@
-"""Where the data lives while the app runs: an embedded dqlite node, or process memory."""
+"""The store on dqlite: the one face of this package that the app uses (start, stop, unit of
+work, readiness, status), composing the node, its membership, the engine that follows the
+leader, and the migrations."""
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
-from sqlalchemy import QueuePool, event, text
+from sqlalchemy import QueuePool, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from adapters.cluster import (
-    LeaderTracker,
-    Membership,
-    cluster_already_running,
-    hand_over,
-    join,
-)
-from adapters.dqlite_node import DqliteNode, NodeError
-from adapters.migrations import head_revisions, upgrade_to_head
-from adapters.unit_of_work import InMemoryStore, InMemoryUnitOfWork, SqlAlchemyUnitOfWork
+from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
+from adapters.dqlite.leader import LeaderTracker
+from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
+from adapters.dqlite.migrations import head_revisions, upgrade_to_head
+from adapters.dqlite.node import DqliteNode, NodeError
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from service.operations import Readiness, StoreStatus
-from service.unit_of_work import AbstractUnitOfWork, RetryPolicy
+from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
 
 logger = logging.getLogger(__name__)
 
 
-MAX_BOUND_PARAMETERS = 255
-
-
-class TooManyParameters(RuntimeError):
-    """A statement binds more parameters than libdqlite 1.11 reads correctly."""
-
-
-def _refuse_too_many_parameters(
-    connection: object,
-    cursor: object,
-    statement: str,
-    parameters: Any,
-    context: object,
-    executemany: bool,
-) -> None:
-    # libdqlite 1.11.1 misreads the parameter count of a statement with more than 255: the
-    # statement then matches nothing, or fails with "not an error". Refuse it loudly instead.
-    for row in parameters if executemany else [parameters]:
-        if row is not None and len(row) > MAX_BOUND_PARAMETERS:
-            raise TooManyParameters(
-                f"{len(row)} bound parameters; dqlite reads at most {MAX_BOUND_PARAMETERS} "
-                "correctly (pass long lists as one JSON parameter, with json_each)"
-            )
-
-
-def create_dqlite_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine on dqlite that refuses statements the engine would misread."""
-    engine = create_async_engine(url, **options)
-    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_too_many_parameters)
-    return engine
-
-
-def dqlite_url(address: str, database: str, *, driver: str = "aio") -> str:
-    scheme = f"dqlite+{driver}" if driver else "dqlite"
-    return f"{scheme}://{address}/{database}"
-
-
-async def wait_until_serving(
-    engine: AsyncEngine,
-    within_seconds: float,
-    between_attempts: Callable[[], Awaitable[object]] | None = None,
-) -> None:
-    """Return once a statement runs on the cluster's leader, or raise TimeoutError."""
-    deadline = time.monotonic() + within_seconds
-    while True:
-        try:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            return
-        except (DBAPIError, OSError) as error:
-            if time.monotonic() >= deadline:
-                message = f"dqlite was not serving after {within_seconds:.1f}s: {error}"
-                raise TimeoutError(message) from error
-            await asyncio.sleep(0.1)
-            if between_attempts is not None:
-                await between_attempts()
-
-
-class DqliteDatabase:
-    """The store on dqlite: an embedded node (optional) in its cluster, the async engine
-    that follows the leader among every known node, and the schema at head."""
+class DqliteStore:
+    """An embedded node (optional) in its cluster, the async engine that follows the leader
+    among every known node, and the schema at head."""
 
     def __init__(
         self,
@@ -103,13 +36,15 @@ class DqliteDatabase:
         statement_timeout: float,
         startup_timeout: float,
         migrate: bool,
-        retry_policy: RetryPolicy,
+        retry_settings: RetrySettings | None = None,
+        retry_counters: RetryCounters | None = None,
     ) -> None:
         self._node = node
         self._database = database
         self._startup_timeout = startup_timeout
         self._migrate = migrate
-        self._retry_policy = retry_policy
+        self._retry_settings = retry_settings
+        self.retry_counters = retry_counters or RetryCounters()
         self._membership: Membership | None = None
         self.tracker = LeaderTracker([address, *peers])
         self.engine = create_dqlite_engine(
@@ -144,7 +79,9 @@ class DqliteDatabase:
         logger.info("dqlite node %s stopped", self._node.node_id)
 
     def unit_of_work(self) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._sessions, self._retry_policy, self._follow_leader)
+        return SqlAlchemyUnitOfWork(
+            self._sessions, self._retry_settings, self.retry_counters, self._follow_leader
+        )
 
     async def _follow_leader(self) -> str | None:
         """Look for the leader; on a new one, drop the pooled connections to the old.
@@ -219,26 +156,3 @@ class DqliteDatabase:
         self.tracker.learn(membership.peers)
         if self._node is not None:
             membership.save(self._node.data_dir)
-
-
-class InMemoryDatabase:
-    """Keeps everything in this process: for unit tests and trying the API without dqlite."""
-
-    def __init__(self, retry_policy: RetryPolicy | None = None) -> None:
-        self.store = InMemoryStore()
-        self._retry_policy = retry_policy
-
-    async def start(self) -> None:
-        """Nothing to start."""
-
-    async def stop(self) -> None:
-        """Nothing to stop."""
-
-    def unit_of_work(self) -> AbstractUnitOfWork:
-        return InMemoryUnitOfWork(self.store, self._retry_policy)
-
-    async def readiness(self) -> Readiness:
-        return Readiness(True, {"store": "ok"})
-
-    async def status(self) -> StoreStatus:
-        return StoreStatus()

@@ -1,0 +1,68 @@
+"""The async engine on dqlite: refuses statements the engine would misread, and waits for a
+leader to serve."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MAX_BOUND_PARAMETERS = 255
+
+
+class TooManyParameters(RuntimeError):
+    """A statement binds more parameters than libdqlite 1.11 reads correctly."""
+
+
+def _refuse_too_many_parameters(
+    connection: object,
+    cursor: object,
+    statement: str,
+    parameters: Any,
+    context: object,
+    executemany: bool,
+) -> None:
+    # libdqlite 1.11.1 misreads the parameter count of a statement with more than 255: the
+    # statement then matches nothing, or fails with "not an error". Refuse it loudly instead.
+    for row in parameters if executemany else [parameters]:
+        if row is not None and len(row) > MAX_BOUND_PARAMETERS:
+            raise TooManyParameters(
+                f"{len(row)} bound parameters; dqlite reads at most {MAX_BOUND_PARAMETERS} "
+                "correctly (pass long lists as one JSON parameter, with json_each)"
+            )
+
+
+def create_dqlite_engine(url: str, **options: Any) -> AsyncEngine:
+    """An async engine on dqlite that refuses statements the engine would misread."""
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "before_cursor_execute", _refuse_too_many_parameters)
+    return engine
+
+
+def dqlite_url(address: str, database: str, *, driver: str = "aio") -> str:
+    scheme = f"dqlite+{driver}" if driver else "dqlite"
+    return f"{scheme}://{address}/{database}"
+
+
+async def wait_until_serving(
+    engine: AsyncEngine,
+    within_seconds: float,
+    between_attempts: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Return once a statement runs on the cluster's leader, or raise TimeoutError."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except (DBAPIError, OSError) as error:
+            if time.monotonic() >= deadline:
+                message = f"dqlite was not serving after {within_seconds:.1f}s: {error}"
+                raise TimeoutError(message) from error
+            await asyncio.sleep(0.1)
+            if between_attempts is not None:
+                await between_attempts()

@@ -1,0 +1,79 @@
+"""Finding the leader among every known node, and what the cluster looks like from there."""
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from dqliteclient import ClusterClient, DqliteError
+from dqlitedbapi.aio import AsyncConnection
+from dqlitewire.constants import NodeRole
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ERRORS: tuple[type[BaseException], ...] = (DqliteError, OSError, TimeoutError)
+ROLE_NAMES = {NodeRole.VOTER: "voter", NodeRole.STANDBY: "standby", NodeRole.SPARE: "spare"}
+
+
+@dataclass(frozen=True)
+class NodeView:
+    node_id: int
+    address: str
+    role: str  # voter, standby or spare
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    leader_id: int | None
+    leader_address: str | None
+    nodes: tuple[NodeView, ...]
+
+
+def cluster_client(addresses: list[str], timeout: float = 2.0) -> ClusterClient:
+    # A short probe per node: a paused node must not hold up the search for the leader.
+    return ClusterClient.from_addresses(addresses, timeout=timeout, attempt_timeout=0.5)
+
+
+class LeaderTracker:
+    """Every known node address, and the one that leads as far as we last heard.
+
+    The engine opens each new connection to `leader`; after a failure the unit of work
+    calls `refresh`, which asks all known nodes, so a dead node is never the only way in.
+    """
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = list(dict.fromkeys(addresses))
+        self.leader = self.addresses[0]
+        self._client: ClusterClient | None = None
+
+    def learn(self, addresses: list[str]) -> None:
+        known = list(dict.fromkeys([*self.addresses, *addresses]))
+        if known != self.addresses:
+            self.addresses, self._client = known, None
+
+    @property
+    def client(self) -> ClusterClient:
+        if self._client is None:
+            self._client = cluster_client(self.addresses)
+        return self._client
+
+    async def refresh(self) -> str | None:
+        try:
+            self.leader = await self.client.find_leader()
+        except CLIENT_ERRORS as error:
+            logger.info("no leader found among %s: %s", self.addresses, error)
+            return None
+        return self.leader
+
+    async def view(self) -> ClusterView:
+        info = await self.client.leader_info()
+        nodes = await self.client.cluster_info()
+        return ClusterView(
+            leader_id=None if info is None else info.node_id,
+            leader_address=None if info is None else info.address,
+            nodes=tuple(NodeView(n.node_id, n.address, ROLE_NAMES[n.role]) for n in nodes),
+        )
+
+    def connect(self, *args: Any, **params: Any) -> AsyncConnection:
+        """The engine's creator: a driver connection aimed at the current leader."""
+        params.pop("address", None)
+        return AsyncConnection(self.leader, *args, **params)

@@ -1,0 +1,1 @@
+"""The template's own tools: `make aggregate` (aggregate.py) and `make fork` (fork.py)."""
