@@ -12,11 +12,13 @@ import pytest
 from tests.measurements import measured
 from tools.aggregate import ROOT
 
-# The example, plus every other kind and flag.
-FIELDS = (
-    "number:str! amount_cents:int paid:bool due:date note:str? "
-    "issued_at:datetime? rate:float code:str(8)?"
-)
+# The README's example without a unique field, and one with every other kind and flag.
+AGGREGATES = {
+    "invoice": "number:str amount_cents:int paid:bool due:date note:str?",
+    "shipment": (
+        "code:str(8)! weight:float sent_at:datetime arrived_at:datetime? batch:int? open:bool?"
+    ),
+}
 
 
 def run(copy: Path, *command: str) -> str:
@@ -55,7 +57,8 @@ def copy(tmp_path: Path) -> Path:
 def test_a_generated_aggregate_passes_every_check_and_its_tests_on_both_backends(
     copy: Path,
 ) -> None:
-    run(copy, sys.executable, "-m", "tools.aggregate", "invoice", FIELDS)
+    for name, fields in AGGREGATES.items():
+        run(copy, sys.executable, "-m", "tools.aggregate", name, fields)
 
     status = run(copy, "git", "status", "--porcelain").splitlines()
     edited = sorted(line[3:] for line in status if line.startswith(" M"))
@@ -66,9 +69,10 @@ def test_a_generated_aggregate_passes_every_check_and_its_tests_on_both_backends
         "src/service/unit_of_work.py",
         "tests/contract/aggregates.py",
     ]
-    assert len(added) == 8, added  # seven modules and one migration
-    lines = sum(len((copy / name).read_text().splitlines()) for name in added)
-    measured(f"make aggregate (8 kinds of field): {len(added)} new files, {lines} lines, 4 edited")
+    assert len(added) == 16, added  # for each, seven modules and one migration
+    invoice = [name for name in added if "invoice" in name]
+    lines = sum(len((copy / name).read_text().splitlines()) for name in invoice)
+    measured(f"make aggregate invoice: {len(invoice)} new files, {lines} lines; 4 files edited")
 
     run(copy, tool("ruff"), "check", ".")
     run(copy, tool("ruff"), "format", "--check", ".")
@@ -84,13 +88,16 @@ def test_a_generated_aggregate_passes_every_check_and_its_tests_on_both_backends
         "no:cacheprovider",
         "tests/unit/test_invoice_domain.py",
         "tests/unit/test_invoice_api.py",
+        "tests/unit/test_shipment_domain.py",
+        "tests/unit/test_shipment_api.py",
         "tests/unit/test_registration.py",
         "tests/contract/test_invoices.py",
+        "tests/contract/test_shipments.py",
         "tests/contract/test_unit_of_work.py",
         "tests/integration/test_migrations.py",
     )
     assert " passed" in output
     assert "failed" not in output
-    assert "[dqlite-invoices]" in run(
-        copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/contract"
-    )
+    collected = run(copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/contract")
+    assert "[dqlite-invoices]" in collected
+    assert "[dqlite-shipments]" in collected
