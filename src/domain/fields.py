@@ -30,7 +30,7 @@ def check_text(field: str, text: object, *, min_length: int, max_length: int) ->
 
 
 def check_bool(field: str, value: object) -> bool:
-    # The engine aborts when a non-boolean is read back from a BOOLEAN column: stop it here.
+    # Only True and False reach a Flag column: a stray int or string would read back as neither.
     if not isinstance(value, bool):
         raise InvalidValue(field, f"must be true or false, not {type(value).__name__}")
     return value
