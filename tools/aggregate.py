@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from domain.fields import TEXT_MAX_LENGTH
 from tools.sql_keywords import SQL_KEYWORDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,17 +66,11 @@ class Field:
 
     @property
     def width(self) -> int:
-        return 255 if self.length is None else self.length
-
-    @property
-    def python_type(self) -> str:
-        return self.kind
+        return TEXT_MAX_LENGTH if self.length is None else self.length
 
     @property
     def annotation(self) -> str:
         return self.kind + (" | None" if self.optional else "")
-
-    out_annotation = annotation
 
     def check(self, value: str) -> str:
         name = f'"{self.name}"'
@@ -494,11 +489,6 @@ class Registration:
         lines.insert(marker, self.entry_line)
         lines.insert(_after_imports(lines), self.import_line)
         return "\n".join(lines)
-
-    def removed_from(self, text: str) -> str:
-        return "\n".join(
-            line for line in text.split("\n") if line not in (self.import_line, self.entry_line)
-        )
 
 
 def _after_imports(lines: list[str]) -> int:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tools.aggregate import ROOT, Aggregate, Refused, generate, parse_fields, plural_of
+from tools.aggregate import Aggregate, Refused, generate, parse_fields, plural_of
 
 
 def snapshot() -> dict[str, str]:
@@ -52,7 +52,3 @@ def test_plurals_follow_english_spelling_for_the_common_cases() -> None:
         "days",
         "batches",
     ]
-
-
-def test_the_generator_lives_beside_the_project_it_writes_into() -> None:
-    assert (ROOT / "src" / "adapters" / "repositories.py").exists()
