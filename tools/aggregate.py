@@ -27,6 +27,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "aggregate"
 KINDS = ("str", "int", "bool", "float", "date", "datetime")
 RESERVED_FIELDS = {"id", "details", "limit", "offset", "query", "revise"}
 NAME = re.compile(r"[a-z][a-z0-9_]*")
+MAX_NAME_LENGTH = 32
 FIELD = re.compile(r"(?P<name>[^:]+):(?P<kind>[a-z]+)(\((?P<length>\d+)\))?(?P<flags>[?!]*)")
 
 
@@ -37,6 +38,8 @@ class Refused(Exception):
 def check_name(name: str, what: str) -> str:
     if not NAME.fullmatch(name) or name.endswith("_"):
         raise Refused(f"{what} {name!r} is not a lower-case identifier (a-z, 0-9, _)")
+    if len(name) > MAX_NAME_LENGTH:  # longer ones would push generated lines past 100 columns
+        raise Refused(f"{what} {name!r} is longer than {MAX_NAME_LENGTH} characters")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise Refused(f"{what} {name!r} is a Python keyword")
     if name.upper() in SQL_KEYWORDS:
@@ -542,7 +545,7 @@ def generate(
         for path, text in [*sources.items(), *edited.items()]:
             path.write_text(text)
         touched = [*sources, *edited]
-        _format(touched)
+        format_python(touched)
         if migrate:
             _run(sys.executable, "scripts/new_migration.py", f"add {plural}")
     except BaseException:
@@ -556,7 +559,7 @@ def generate(
     return [*touched, *(set(versions.glob("*.py")) - before)]
 
 
-def _format(paths: list[Path]) -> None:
+def format_python(paths: list[Path]) -> None:
     ruff = str(Path(sys.executable).with_name("ruff"))
     _run(ruff, "format", "--quiet", *map(str, paths))
     _run(ruff, "check", "--fix", "--quiet", *map(str, paths))

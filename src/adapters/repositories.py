@@ -24,7 +24,7 @@ class Registration:
     memory: Callable[[InMemoryTable[Any, Any]], object]
 
 
-REPOSITORIES = (
+REPOSITORIES: tuple[Registration, ...] = (
     Registration("todos", SqlAlchemyTodoRepository, InMemoryTodoRepository),
     Registration("users", SqlAlchemyUserRepository, InMemoryUserRepository),
     Registration("posts", SqlAlchemyPostRepository, InMemoryPostRepository),

@@ -27,7 +27,17 @@ from tests.contract.harness import (
     on_memory_and_dqlite,
     run_machine,
 )
-from tests.contract.strategies import amounts, balances, idempotency_keys, transfer_filters
+
+# Accounts and transfers.
+balances = st.integers(0, 1_000) | st.just(MAX_CENTS)
+amounts = st.integers(1, 600)
+idempotency_keys = st.sampled_from(["k1", "k2", "k3", "k4", "k5", "k6"])
+transfer_filters = st.builds(
+    TransferFilter,
+    account_id=st.none() | st.integers(1, 5),
+    limit=st.integers(1, 8) | st.just(1000),
+    offset=st.integers(0, 8),
+)
 
 
 async def open_accounts(uow_factory: UnitOfWorkFactory, *balances: int) -> None:

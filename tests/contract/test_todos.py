@@ -17,7 +17,20 @@ from tests.contract.harness import (
     on_memory_and_dqlite,
     run_machine,
 )
-from tests.contract.strategies import keys, todo_filters, values
+from tests.contract.strategies import TRICKY, chars
+
+keys = st.text(chars, min_size=1, max_size=4) | st.text(chars, min_size=1, max_size=KEY_MAX_LENGTH)
+values = st.text(chars, max_size=6) | st.text(chars, max_size=VALUE_MAX_LENGTH)
+fragments = st.text(st.sampled_from(TRICKY), max_size=2)
+
+todo_filters = st.builds(
+    TodoFilter,
+    key_contains=st.none() | fragments,
+    value_contains=st.none() | fragments,
+    done=st.none() | st.booleans(),
+    limit=st.integers(1, 12) | st.just(1000),
+    offset=st.integers(0, 12),
+)
 
 
 async def add_all(uow_factory: UnitOfWorkFactory, *todos: Todo) -> None:

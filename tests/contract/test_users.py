@@ -21,7 +21,34 @@ from tests.contract.harness import (
     on_memory_and_dqlite,
     run_machine,
 )
-from tests.contract.strategies import contents, emails, moments, names, titles, user_filters
+from tests.contract.strategies import chars
+
+# Users and posts: small alphabets so that names, emails and filters collide often.
+offsets = st.sampled_from([timedelta(0), timedelta(hours=2), timedelta(hours=-5, minutes=-30)])
+moments = st.builds(
+    lambda seconds, offset: (
+        datetime(2026, 1, 1, tzinfo=UTC).astimezone(timezone(offset))
+        + timedelta(microseconds=seconds)
+    ),
+    st.integers(0, 10**12),
+    offsets,
+)
+names = st.text(st.sampled_from("aAbé😀 _%"), min_size=1, max_size=6)
+emails = st.builds(
+    lambda local, domain: f"{local}@{domain}.org",
+    st.text(st.sampled_from("aAbB."), min_size=1, max_size=3),
+    st.sampled_from(["x", "X", "ex"]),
+)
+user_filters = st.builds(
+    UserFilter,
+    active=st.none() | st.booleans(),
+    name_contains=st.none() | st.text(st.sampled_from("aAé_"), max_size=2),
+    email_contains=st.none() | st.text(st.sampled_from("aAbB@x."), max_size=3),
+    limit=st.integers(1, 8) | st.just(1000),
+    offset=st.integers(0, 8),
+)
+titles = st.text(chars, min_size=1, max_size=8)
+contents = st.none() | st.text(chars, max_size=8)
 
 
 async def store(uow_factory: UnitOfWorkFactory, *items: User | Post) -> None:

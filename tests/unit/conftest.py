@@ -9,6 +9,7 @@ from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from entrypoints.app import create_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
+from tests.unit import probe_routes
 
 
 @pytest.fixture
@@ -25,7 +26,9 @@ def uow(store: InMemoryStore) -> InMemoryUnitOfWork:
 def app() -> FastAPI:
     container = Container()
     container.settings.override(providers.Object(Settings(storage="memory")))
-    return create_app(container)
+    app = create_app(container)
+    app.include_router(probe_routes.router)
+    return app
 
 
 @pytest.fixture

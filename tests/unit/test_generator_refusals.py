@@ -2,6 +2,7 @@
 
 import pytest
 
+from adapters.repositories import REPOSITORIES
 from tools.aggregate import Aggregate, Refused, generate, parse_fields, plural_of
 
 
@@ -20,7 +21,6 @@ def snapshot() -> dict[str, str]:
         ("class", "name:str", "Python keyword"),
         ("match", "name:str", "Python keyword"),
         ("order", "name:str", "SQL reserved word"),
-        ("todo", "name:str", "registered already"),
         ("widget", "name:text", "unknown kind 'text'"),
         ("widget", "name:str name:int", "appears twice"),
         ("widget", "select:str", "SQL reserved word"),
@@ -31,6 +31,8 @@ def snapshot() -> dict[str, str]:
         ("widget", "at:datetime!", "cannot be unique"),
         ("widget", "due:date due_before:int", "filters of the same name"),
         ("widget", "", "at least one field"),
+        ("w" * 33, "name:str", "longer than 32"),
+        ("widget", f"{'n' * 33}:str", "longer than 32"),
     ],
 )
 def test_a_request_it_cannot_generate_is_refused_and_nothing_is_written(
@@ -52,3 +54,13 @@ def test_plurals_follow_english_spelling_for_the_common_cases() -> None:
         "days",
         "batches",
     ]
+
+
+@pytest.mark.skipif(not REPOSITORIES, reason="no aggregate is registered")
+def test_an_aggregate_that_is_registered_already_is_refused_and_nothing_is_written() -> None:
+    before = snapshot()
+
+    with pytest.raises(Refused, match="registered already"):
+        generate("whatever", "name:str", plural=REPOSITORIES[0].name, migrate=False)
+
+    assert snapshot() == before

@@ -35,16 +35,17 @@ async def test_a_store_that_is_not_ready_makes_ready_answer_503_with_the_reasons
 async def test_metrics_count_requests_by_route_template_and_status(
     client: httpx.AsyncClient,
 ) -> None:
-    await client.post("/todos", json={"key": "a"})
-    await client.post("/todos", json={"key": "a"})
-    await client.get("/todos/a")
+    await client.post("/probe")
+    await client.get("/probe/a")
+    await client.get("/probe/b")
+    await client.get("/probe/taken")
 
     text = (await client.get("/metrics")).text
 
-    assert 'http_requests_total{method="POST",route="/todos",status="201"} 1.0' in text
-    assert 'http_requests_total{method="POST",route="/todos",status="409"} 1.0' in text
-    assert 'http_requests_total{method="GET",route="/todos/{key:path}",status="200"} 1.0' in text
-    assert 'http_request_duration_seconds_count{method="GET",route="/todos/{key:path}"} 1.0' in text
+    assert 'http_requests_total{method="POST",route="/probe",status="201"} 1.0' in text
+    assert 'http_requests_total{method="GET",route="/probe/{name}",status="200"} 2.0' in text
+    assert 'http_requests_total{method="GET",route="/probe/{name}",status="409"} 1.0' in text
+    assert 'http_request_duration_seconds_count{method="GET",route="/probe/{name}"} 3.0' in text
 
 
 async def test_metrics_show_the_store_and_the_retry_counters(
