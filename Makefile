@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration aggregate
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration aggregate fork
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
@@ -12,6 +12,7 @@ help:
 	@echo "make format  apply ruff's formatting and fixes"
 	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
 	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\"   write a new aggregate"
+	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 
 setup:
 	@scripts/setup
@@ -46,3 +47,6 @@ migration: setup
 
 aggregate: setup
 	$(RUN) python -m tools.aggregate "$(NAME)" "$(FIELDS)" $(if $(PLURAL),--plural "$(PLURAL)")
+
+fork: setup
+	$(RUN) python -m tools.fork "$(NAME)"

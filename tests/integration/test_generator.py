@@ -1,16 +1,13 @@
 """`make aggregate` on a copy of this project: the code it writes passes lint, types, the layer
 rules, and its own unit and contract tests on both backends, with no hand edits."""
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from tests.integration.project_copy import copy, run, tool
 from tests.measurements import measured
-from tools.aggregate import ROOT
+
+__all__ = ["copy"]
 
 # The README's fields without a unique one, and every other kind and flag; names that a
 # project is unlikely to hold already, one of them with an irregular plural.
@@ -21,39 +18,6 @@ AGGREGATES = {
         "expected_delivery_window_closes:datetime?"
     ),
 }
-
-
-def run(copy: Path, *command: str) -> str:
-    environment = {**os.environ, "PYTHONPATH": f"{copy / 'src'}{os.pathsep}{copy}"}
-    result = subprocess.run(
-        command, cwd=copy, env=environment, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def tool(name: str) -> str:
-    return str(Path(sys.executable).with_name(name))
-
-
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    """This project's files as git sees them, in a repository of their own."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    copy = tmp_path / "project"
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, copy / name)
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "copy"]):
-        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command]
-        subprocess.run(git, cwd=copy, check=True)
-    return copy
 
 
 def test_a_generated_aggregate_passes_every_check_and_its_tests_on_both_backends(

@@ -1,0 +1,82 @@
+"""`make fork` on a copy of this project: the examples are gone from every layer, the project
+carries its new name, and an aggregate generated afterwards passes every check and test."""
+
+import re
+import sys
+from pathlib import Path
+
+from tests.integration.project_copy import attempt, commit, copy, run, tool
+
+__all__ = ["copy"]
+
+EXAMPLE = re.compile(
+    r"\b(todos?|users?|posts?|accounts?|transfers|Todo|User|Post|Account|Transfer)\b"
+)
+
+
+def mentions_of_examples(root: Path) -> list[str]:
+    return [
+        f"{path.relative_to(root)}: {line.strip()}"
+        for path in root.rglob("*.py")
+        if "__pycache__" not in path.parts
+        for line in path.read_text().splitlines()
+        if EXAMPLE.search(line)
+    ]
+
+
+def test_a_fork_on_a_dirty_work_tree_is_refused_and_changes_nothing(copy: Path) -> None:
+    (copy / "notes.txt").write_text("not committed")
+
+    result = attempt(copy, sys.executable, "-m", "tools.fork", "billing")
+
+    assert result.returncode == 2
+    assert "commit or stash" in result.stderr
+    assert run(copy, "git", "status", "--porcelain").splitlines() == ["?? notes.txt"]
+
+
+def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
+    copy: Path,
+) -> None:
+    run(copy, sys.executable, "-m", "tools.fork", "billing")
+
+    assert mentions_of_examples(copy / "src") == []
+    assert mentions_of_examples(copy / "migrations") == []
+    assert [p.name for p in (copy / "migrations" / "versions").glob("*.py")] == ["0001_start.py"]
+    assert 'name = "billing"' in (copy / "pyproject.toml").read_text()
+    assert 'name = "billing"' in (copy / "uv.lock").read_text()
+    assert 'title="Billing"' in (copy / "src" / "entrypoints" / "app.py").read_text()
+    assert 'database: str = "billing"' in (copy / "src/entrypoints/settings.py").read_text()
+    unit = (copy / "deploy" / "billing.service").read_text()
+    assert "/opt/billing" in unit
+    assert "ddd-dqlite" not in unit
+    assert not (copy / "deploy" / "ddd-dqlite.service").exists()
+    readme = (copy / "README.md").read_text()
+    assert readme.startswith("# Billing\n")
+    assert "/todos" not in readme
+    assert "## The aggregates" not in readme
+
+    commit(copy)
+    run(copy, sys.executable, "-m", "tools.aggregate", "invoice", "number:str! due:date")
+    run(copy, tool("ruff"), "check", ".")
+    run(copy, tool("ruff"), "format", "--check", ".")
+    run(copy, tool("mypy"))
+    run(copy, tool("lint-imports"), "--no-cache")
+    output = run(
+        copy,
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests",
+        "--deselect",
+        "tests/integration/test_generator.py",
+        "--deselect",
+        "tests/integration/test_fork.py",
+    )
+    assert " passed" in output
+    assert "failed" not in output
+    assert "[dqlite-invoices]" in run(
+        copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/contract"
+    )
