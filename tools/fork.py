@@ -13,6 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
+
+from adapters.dqlite.migrations import alembic_config
 from tools.aggregate import ROOT, Refused, check_name, format_python
 
 # The examples, as the registration files name them (plural, singular).
@@ -115,9 +118,6 @@ def rewrite_readme(name: str) -> None:
 
 
 def fresh_migrations() -> None:
-    from alembic import command
-
-    from adapters.dqlite.migrations import alembic_config
 
     versions = ROOT / "migrations" / "versions"
     for revision in versions.glob("*.py"):

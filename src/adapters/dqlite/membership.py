@@ -11,6 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from dqliteclient import ClusterClient
 from dqlitewire.constants import NodeRole
 
 from adapters.dqlite.leader import CLIENT_ERRORS, LeaderTracker, cluster_client
@@ -18,6 +19,7 @@ from adapters.dqlite.leader import CLIENT_ERRORS, LeaderTracker, cluster_client
 logger = logging.getLogger(__name__)
 
 VOTERS_WANTED = 3
+JOIN_SETTLE_SECONDS = 1.0  # longer than nodes started together take to join
 MEMBERSHIP_FILE = "cluster.json"
 
 
@@ -63,11 +65,26 @@ async def join(membership: Membership, within_seconds: float) -> None:
             elif me.role not in (NodeRole.VOTER, wanted):  # e.g. a spare since it handed over
                 await client.assign_role(membership.node_id, wanted)
                 logger.info("node %s is now %s", membership.node_id, wanted.name.lower())
+            else:
+                return
+            if wanted == NodeRole.VOTER:
+                await _give_way_to_lower_voters(client, membership.node_id)
             return
         except CLIENT_ERRORS as error:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"could not join the cluster at {others}: {error}") from error
             await asyncio.sleep(0.2)
+
+
+async def _give_way_to_lower_voters(client: ClusterClient, node_id: int) -> None:
+    """Nodes that join at once may each count fewer than three voters and all become voters.
+    Once they have settled, a voter beyond the three lowest ids steps down to standby."""
+    await asyncio.sleep(JOIN_SETTLE_SECONDS)
+    nodes = await client.cluster_info()
+    voters = sorted(n.node_id for n in nodes if n.role == NodeRole.VOTER)
+    if node_id in voters[VOTERS_WANTED:]:
+        await client.assign_role(node_id, NodeRole.STANDBY)
+        logger.info("node %s stepped down to standby: %s voters joined at once", node_id, voters)
 
 
 async def cluster_already_running(membership: Membership) -> str | None:
