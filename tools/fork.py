@@ -26,9 +26,9 @@ EXAMPLES = {
     "accounts": "account",
     "transfers": "transfer",
 }
-# Tests of the platform that drive an example over HTTP or SQL. They go with the examples for
+# Tests of the platform that drive an example over HTTP or SQL go with the examples for
 # now: making them run on an aggregate that belongs to the tests is still to do.
-EXAMPLE_BOUND_TESTS = [
+REMOVED_TESTS = [
     "tests/integration/bank_workload.py",
     "tests/integration/test_bank_concurrency.py",
     "tests/integration/test_cluster_faults.py",
@@ -36,6 +36,7 @@ EXAMPLE_BOUND_TESTS = [
     "tests/integration/test_api_process.py",
     "tests/integration/test_unit_of_work_sql.py",
     "tests/integration/test_users_posts_queries.py",
+    "tests/integration/test_fork.py",  # the template's own: a fork is not forked again
 ]
 REGISTRATION_FILES = [
     "src/service/unit_of_work.py",
@@ -138,7 +139,7 @@ def fork(name: str) -> None:
         raise Refused("this project was forked already")
     for path in example_files():
         path.unlink()
-    for name_of_test in EXAMPLE_BOUND_TESTS:
+    for name_of_test in REMOVED_TESTS:
         (ROOT / name_of_test).unlink(missing_ok=True)
     for registration in REGISTRATION_FILES:
         path = ROOT / registration
