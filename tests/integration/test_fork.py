@@ -9,8 +9,9 @@ from tests.integration.project_copy import attempt, commit, copy, run, tool
 
 __all__ = ["copy"]
 
+# The examples' names as modules, attributes and classes; not `router.post` and the like.
 EXAMPLE = re.compile(
-    r"\b(todos?|users?|posts?|accounts?|transfers|Todo|User|Post|Account|Transfer)\b"
+    r"(?<![\w.])(todos|users|posts|accounts|transfers)\b|\b(Todo|User|Post|Account|Transfer)\w*"
 )
 
 
@@ -57,7 +58,7 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
     assert "## The aggregates" not in readme
 
     commit(copy)
-    run(copy, sys.executable, "-m", "tools.aggregate", "invoice", "number:str! due:date")
+    run(copy, sys.executable, "-m", "tools.aggregate", "fork_specimen", "number:str! due:date")
     run(copy, tool("ruff"), "check", ".")
     run(copy, tool("ruff"), "format", "--check", ".")
     run(copy, tool("mypy"))
@@ -76,6 +77,6 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
     )
     assert " passed" in output
     assert "failed" not in output
-    assert "[dqlite-invoices]" in run(
+    assert "[dqlite-fork_specimens]" in run(
         copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/contract"
     )
