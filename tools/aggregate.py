@@ -518,7 +518,7 @@ def render(aggregate: Aggregate) -> dict[Path, str]:
 
 def existing_aggregates() -> set[str]:
     registry = (ROOT / "src" / "adapters" / "repositories.py").read_text()
-    return set(re.findall(r'Registration\("(\w+)"', registry))
+    return set(re.findall(r'Registration\(\s*"(\w+)"', registry))
 
 
 def generate(

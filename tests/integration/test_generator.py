@@ -4,7 +4,7 @@ rules, and its own unit and contract tests on both backends, with no hand edits.
 import sys
 from pathlib import Path
 
-from tests.integration.project_copy import copy, run, tool
+from tests.integration.project_copy import attempt, copy, run, tool
 from tests.measurements import measured
 
 __all__ = ["copy"]
@@ -25,6 +25,12 @@ def test_a_generated_aggregate_passes_every_check_and_its_tests_on_both_backends
 ) -> None:
     for name, fields in AGGREGATES.items():
         run(copy, sys.executable, "-m", "tools.aggregate", name, fields)
+
+    again = attempt(
+        copy, sys.executable, "-m", "tools.aggregate", *next(iter(reversed(AGGREGATES.items())))
+    )
+    assert again.returncode == 2
+    assert "registered already" in again.stderr  # even with its registration wrapped by ruff
 
     status = run(copy, "git", "status", "--porcelain").splitlines()
     edited = sorted(line[3:] for line in status if line.startswith(" M"))
