@@ -2,9 +2,16 @@
 
 import argparse
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 from dependency_injector import providers
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from entrypoints.container import Container
 
 SETTINGS_HELP = """\
 Everything else is set by environment variables with the prefix APP_, or a .env file in the
@@ -35,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(
+    argv: list[str] | None = None, app_factory: "Callable[[Container], FastAPI] | None" = None
+) -> None:
+    """Serve the app that `app_factory` (by default `create_app`) builds on the container."""
     args = _parser().parse_args(argv)  # --help and bad arguments exit here, before any setup
     # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
     from entrypoints.app import create_app
@@ -54,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     if overrides:
         settings = settings.model_copy(update=overrides)
         container.settings.override(providers.Object(settings))
-    uvicorn.run(create_app(container), host=settings.api_host, port=settings.api_port)
+    app = (app_factory or create_app)(container)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,13 @@ The dqlite adapters are imported only when the settings ask for dqlite, so the a
 APP_STORAGE=memory on a machine without the dqlite stack.
 """
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from adapters.memory.store import InMemoryStore
+from adapters.repositories import REPOSITORIES, Registration
 from entrypoints.settings import Settings
 from service.operations import Store
 from service.unit_of_work import RetryCounters, RetrySettings
@@ -20,7 +22,12 @@ if TYPE_CHECKING:
 # loads the dqlite client stack, which an in-memory run must not need.
 
 
-def _dqlite_store(settings: Settings, retry: RetrySettings, counters: RetryCounters) -> Store:
+def _dqlite_store(
+    settings: Settings,
+    registrations: Sequence[Registration],
+    retry: RetrySettings,
+    counters: RetryCounters,
+) -> Store:
     from adapters.dqlite.node import DqliteNode
     from adapters.dqlite.store import DqliteStore
 
@@ -43,6 +50,7 @@ def _dqlite_store(settings: Settings, retry: RetrySettings, counters: RetryCount
         migrate=settings.migrate_on_startup,
         retry_settings=retry,
         retry_counters=counters,
+        registrations=registrations,
     )
 
 
@@ -54,6 +62,8 @@ def _cluster_admin(settings: Settings) -> "ClusterAdmin":
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
+    # The aggregates whose repositories every unit of work carries (tests may add their own).
+    registrations: providers.Provider[Sequence[Registration]] = providers.Object(REPOSITORIES)
     retry_settings = providers.Singleton(
         RetrySettings, budget_seconds=settings.provided.retry_budget_seconds
     )
@@ -61,8 +71,12 @@ class Container(containers.DeclarativeContainer):
 
     store: providers.Provider[Store] = providers.Selector(
         settings.provided.storage,
-        dqlite=providers.Singleton(_dqlite_store, settings, retry_settings, retry_counters),
-        memory=providers.Singleton(InMemoryStore, retry_settings, retry_counters),
+        dqlite=providers.Singleton(
+            _dqlite_store, settings, registrations, retry_settings, retry_counters
+        ),
+        memory=providers.Singleton(
+            InMemoryStore, retry_settings, retry_counters, registrations=registrations
+        ),
     )
 
     # A new unit of work on every call: one per request, never shared.

@@ -1,5 +1,8 @@
 """A bank workload over HTTP, sent the way a careful client with idempotency keys sends it.
 
+It runs on the tests' own ledger (tests/ledger, served by `python -m tests.ledger.serve`), so
+the fault tests keep working in a fork without the example aggregates.
+
 Worker threads move random small amounts between a few accounts through every API node they
 are given, each transfer with a key of its own. When a node answers 503 or cannot be reached,
 the worker sends the SAME key and body again to the next node, a bounded number of times, so a
@@ -30,6 +33,7 @@ from typing import Any
 
 import httpx
 
+ACCOUNTS_PATH, TRANSFERS = "/ledger/accounts", "/ledger/transfers"
 ACCOUNTS = 6
 OPENING_BALANCE_CENTS = 100_000
 TOTAL_CENTS = ACCOUNTS * OPENING_BALANCE_CENTS
@@ -224,7 +228,7 @@ class BankWorkload:
 def post_transfer(client: httpx.Client, node: str, key: str, body: dict[str, int]) -> Attempt:
     sent_at = time.time()
     try:
-        response = client.post(f"{node}/transfers", json=body, headers={"Idempotency-Key": key})
+        response = client.post(f"{node}{TRANSFERS}", json=body, headers={"Idempotency-Key": key})
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
         return Attempt(node, sent_at, time.time(), 0, error=repr(error), reached_server=False)
     except httpx.TransportError as error:  # sent, but the answer was lost: the outcome is unknown
@@ -253,7 +257,7 @@ def open_accounts(node: str, count: int = ACCOUNTS) -> list[int]:
     with httpx.Client(base_url=node, timeout=HTTP_TIMEOUT_SECONDS, trust_env=False) as client:
         for n in range(count):
             body = {"owner": f"owner-{n}", "balance_cents": OPENING_BALANCE_CENTS}
-            response = client.post("/accounts", json=body)
+            response = client.post(ACCOUNTS_PATH, json=body)
             assert response.status_code == 201, response.text
             accounts.append(int(response.json()["id"]))
     return accounts
@@ -310,9 +314,7 @@ def read_state(node: str, accounts: list[int], server_errors: list[str]) -> Stat
     with httpx.Client(base_url=node, timeout=HTTP_TIMEOUT_SECONDS, trust_env=False) as client:
         items: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES):
-            page = get_json(
-                client, "/transfers", server_errors, {"limit": 1000, "offset": len(items)}
-            )
+            page = get_json(client, TRANSFERS, server_errors, {"limit": 1000, "offset": len(items)})
             items.extend(page["items"])
             if not page["items"] or len(items) >= page["total"]:
                 break
@@ -320,7 +322,7 @@ def read_state(node: str, accounts: list[int], server_errors: list[str]) -> Stat
             raise AssertionError(f"more than {MAX_PAGES} pages of transfers on {node}")
         balances, versions = {}, {}
         for account in accounts:
-            body = get_json(client, f"/accounts/{account}", server_errors)
+            body = get_json(client, f"{ACCOUNTS_PATH}/{account}", server_errors)
             balances[account] = body["balance_cents"]
             versions[account] = body["version"]
     transfers = tuple(tuple(sorted(item.items())) for item in items)

@@ -1,4 +1,5 @@
-"""The app as an operator runs it: `python -m entrypoints` in a subprocess, always stopped.
+"""The app as an operator runs it, in a subprocess, always stopped: `python -m entrypoints`
+with the tests' own ledger added (`python -m tests.ledger.serve`), unless told otherwise.
 
 Every process gets free 127.0.0.1 ports for its dqlite node and its API, and writes its
 output to a file (a pipe nobody reads could fill up and block it).
@@ -16,6 +17,7 @@ import pytest
 
 from tests.dqlite import free_address
 
+ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
 
@@ -27,8 +29,16 @@ def free_port() -> int:
 class AppProcess:
     """One `python -m entrypoints` with an embedded node; start() again after stop() restarts it."""
 
-    def __init__(self, workdir: Path, *, node_address: str | None = None, node_id: int = 1) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        node_address: str | None = None,
+        node_id: int = 1,
+        module: str = "tests.ledger.serve",
+    ) -> None:
         self.workdir = workdir
+        self.module = module
         self.data_dir = workdir / "data"
         self.node_address = node_address or free_address()
         self.node_id = node_id
@@ -56,6 +66,7 @@ class AppProcess:
         return {
             **inherited,
             "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), inherited.get("PYTHONPATH")])),
             "APP_STORAGE": "dqlite",
             "APP_EMBEDDED_NODE": "true",
             "APP_MIGRATE_ON_STARTUP": "true",
@@ -77,7 +88,7 @@ class AppProcess:
         with self.log_path.open("wb") as log:
             # cwd is the work dir, so no developer's .env file is read by the settings.
             self._popen = subprocess.Popen(
-                [sys.executable, "-m", "entrypoints"],
+                [sys.executable, "-m", self.module],
                 cwd=self.workdir,
                 env=self.env(),
                 stdin=subprocess.DEVNULL,

@@ -1,9 +1,12 @@
-"""The API end to end: real HTTP to a real `python -m entrypoints` with an embedded dqlite node."""
+"""The app as an operator runs it: a real process with an embedded dqlite node, real HTTP.
+
+Writes go through the tests' own ledger (tests/ledger), so these tests keep working in a fork
+that has removed the example aggregates.
+"""
 
 import os
 import signal
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -13,9 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.bank_workload import State, open_accounts, read_state
 from tests.integration.process import AppProcess
-
-KEY_MAX_LENGTH = 128
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +41,12 @@ def http_client(app: AppProcess) -> httpx.Client:
     return httpx.Client(base_url=app.base_url, timeout=10.0, trust_env=False)
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+def transfer(client: httpx.Client, key: str, body: dict[str, Any]) -> httpx.Response:
+    return client.post("/ledger/transfers", json=body, headers={"Idempotency-Key": key})
 
 
-def stored(client: httpx.Client) -> dict[str, Any]:
-    """Every todo the app serves, as the list endpoint returns them."""
-    response = client.get("/todos", params={"limit": 1000})
-    assert response.status_code == 200, response.text
-    page: dict[str, Any] = response.json()
-    assert page["total"] == len(page["items"]), "more todos than one page: widen the snapshot"
-    return page
-
-
-def create(client: httpx.Client, key: str, value: str = "") -> dict[str, Any]:
-    response = client.post("/todos", json={"key": key, "value": value})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+def state(app: AppProcess, accounts: list[int]) -> State:
+    return read_state(app.base_url, accounts, server_errors=[])
 
 
 def assert_problem(response: httpx.Response, status: HTTPStatus, *named: str) -> dict[str, Any]:
@@ -64,155 +54,62 @@ def assert_problem(response: httpx.Response, status: HTTPStatus, *named: str) ->
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
-    assert body["status"] == status.value
-    assert body["title"] == status.phrase
+    assert (body["status"], body["title"]) == (status.value, status.phrase)
     for word in named:
         assert word in body["detail"], f"{word!r} is not named in {body['detail']!r}"
     return body
 
 
-# --- Happy path -----------------------------------------------------------------------------
+# --- Answers over real HTTP -----------------------------------------------------------------
 
 
-def test_a_todo_posted_over_http_is_served_back_by_its_key(client: httpx.Client) -> None:
-    key = unique("read-back")
+def test_a_write_over_http_is_acknowledged_and_read_back(
+    app: AppProcess, client: httpx.Client
+) -> None:
+    source, target = open_accounts(app.base_url, count=2)
 
-    created = client.post("/todos", json={"key": key, "value": "buy milk"})
+    response = transfer(
+        client, "read-back", {"from_account": source, "to_account": target, "amount_cents": 250}
+    )
 
-    assert created.status_code == 201, created.text
-    assert created.headers["location"] == f"/todos/{key}"
-    assert created.json() == {"key": key, "value": "buy milk", "done": False}
-    fetched = client.get(f"/todos/{key}")
-    assert fetched.status_code == 200, fetched.text
-    assert fetched.json() == {"key": key, "value": "buy milk", "done": False}
-    assert fetched.json() in stored(client)["items"]
-
-
-# --- Bad input: a 4xx problem that names the problem, and nothing stored changes ------------
+    assert response.status_code == 201, response.text
+    after = state(app, [source, target])
+    assert after.transfer_dicts == [response.json()]
+    assert (after.balances[source], after.balances[target]) == (99_750, 100_250)
 
 
 @pytest.mark.parametrize(
-    ("body", "named"),
+    ("body", "status", "named"),
     [
-        pytest.param({"key": "k" * (KEY_MAX_LENGTH + 1)}, ["key", "128"], id="key-129-chars"),
-        pytest.param({"key": 5}, ["key", "string"], id="key-not-a-string"),
-        pytest.param({"key": "ok", "value": "v" * 129}, ["value", "128"], id="value-129-chars"),
-        pytest.param({"key": "ok", "done": True}, ["done"], id="unknown-field"),
+        pytest.param({"from_account": 1, "to_account": 2}, 422, ["amount_cents"], id="missing"),
+        pytest.param(
+            {"from_account": 1, "to_account": 2, "amount_cents": "5"},
+            422,
+            ["amount_cents"],
+            id="wrong-type",
+        ),
+        pytest.param(
+            {"from_account": 1, "to_account": 999_999, "amount_cents": 5},
+            404,
+            ["999999"],
+            id="unknown-account",
+        ),
     ],
 )
-def test_a_todo_that_cannot_be_created_is_rejected_with_a_problem_and_nothing_is_stored(
-    client: httpx.Client, body: dict[str, Any], named: list[str]
-) -> None:
-    before = stored(client)
-
-    response = client.post("/todos", json=body)
-
-    assert_problem(response, HTTPStatus.UNPROCESSABLE_ENTITY, *named)
-    assert stored(client) == before
-
-
-def test_an_over_long_key_in_the_path_is_rejected_as_invalid_not_reported_missing(
+def test_a_write_that_cannot_be_made_gets_a_problem_and_changes_nothing_stored(
+    app: AppProcess,
     client: httpx.Client,
+    body: dict[str, Any],
+    status: HTTPStatus,
+    named: list[str],
 ) -> None:
-    before = stored(client)
+    accounts = open_accounts(app.base_url, count=2)
+    before = state(app, accounts)
 
-    response = client.get(f"/todos/{'k' * (KEY_MAX_LENGTH + 1)}")
+    response = transfer(client, f"refused-{status}-{len(body)}", body)
 
-    body = assert_problem(response, HTTPStatus.UNPROCESSABLE_ENTITY, "key", "128")
-    assert body["field"] == "key"
-    assert stored(client) == before
-
-
-def test_a_change_with_a_wrong_type_is_rejected_and_the_todo_stays_as_it_was(
-    client: httpx.Client,
-) -> None:
-    key = unique("typed")
-    original = create(client, key, "original")
-    before = stored(client)
-
-    response = client.patch(f"/todos/{key}", json={"key": "a", "value": "x", "done": "yes"})
-
-    assert_problem(response, HTTPStatus.UNPROCESSABLE_ENTITY, "done", "boolean")
-    assert client.get(f"/todos/{key}").json() == original
-    assert stored(client) == before
-
-
-@pytest.mark.parametrize("limit", [0, 5000])
-def test_a_page_size_out_of_bounds_is_rejected_with_a_problem(
-    client: httpx.Client, limit: int
-) -> None:
-    create(client, unique("paged"))
-    before = stored(client)
-
-    response = client.get("/todos", params={"limit": limit})
-
-    assert_problem(response, HTTPStatus.UNPROCESSABLE_ENTITY, "limit")
-    assert stored(client) == before
-
-
-def test_an_unknown_query_parameter_is_rejected_rather_than_ignored(client: httpx.Client) -> None:
-    before = stored(client)
-
-    response = client.get("/todos", params={"sort": "key"})
-
-    assert_problem(response, HTTPStatus.UNPROCESSABLE_ENTITY, "sort")
-    assert stored(client) == before
-
-
-@pytest.mark.parametrize(
-    ("method", "body"),
-    [("GET", None), ("PATCH", {"done": True}), ("DELETE", None)],
-)
-def test_an_unknown_key_is_a_404_problem_that_names_it(
-    client: httpx.Client, method: str, body: dict[str, Any] | None
-) -> None:
-    key = unique("missing")
-    before = stored(client)
-
-    response = client.request(method, f"/todos/{key}", json=body)
-
-    assert_problem(response, HTTPStatus.NOT_FOUND, key)
-    assert stored(client) == before
-
-
-def test_a_duplicate_key_is_a_409_problem_and_the_original_todo_is_unchanged(
-    client: httpx.Client,
-) -> None:
-    key = unique("taken")
-    original = create(client, key, "first")
-    before = stored(client)
-
-    response = client.post("/todos", json={"key": key, "value": "second"})
-
-    assert_problem(response, HTTPStatus.CONFLICT, key, "already exists")
-    assert client.get(f"/todos/{key}").json() == original
-    assert stored(client) == before
-
-
-# --- Keys that need escaping in a URL ------------------------------------------------------
-
-
-def test_a_todo_whose_key_is_outside_latin1_is_created_with_a_201(app: AppProcess) -> None:
-    key = unique("tick-✓")
-    with http_client(app) as client:  # the 500 makes the server drop this connection
-        response = client.post("/todos", json={"key": key, "value": "v"})
-    with http_client(app) as client:
-        stored_after = client.get(f"/todos/{key}").status_code
-    assert (response.status_code, stored_after) == (201, 200)
-
-
-@pytest.mark.parametrize("mark", ["?", "#", "%41"])
-def test_the_location_of_a_created_todo_leads_back_to_it_whatever_the_key(
-    client: httpx.Client, mark: str
-) -> None:
-    key = unique(f"odd{mark}key")
-    response = client.post("/todos", json={"key": key})
-    assert response.status_code == 201, response.text
-
-    followed = client.get(response.headers["location"])
-
-    assert followed.status_code == 200, followed.text
-    assert followed.json()["key"] == key
+    assert_problem(response, HTTPStatus(status), *named)
+    assert state(app, accounts) == before
 
 
 # --- Two processes on one dqlite address ----------------------------------------------------
@@ -221,8 +118,8 @@ def test_the_location_of_a_created_todo_leads_back_to_it_whatever_the_key(
 def test_a_second_process_on_a_taken_dqlite_address_exits_non_zero_saying_so(
     app: AppProcess, client: httpx.Client, tmp_path: Path
 ) -> None:
-    create(client, unique("first-process"))
-    before = stored(client)
+    accounts = open_accounts(app.base_url, count=2)
+    before = state(app, accounts)
     intruder = AppProcess(tmp_path, node_address=app.node_address)
     try:
         intruder.launch()
@@ -238,7 +135,7 @@ def test_a_second_process_on_a_taken_dqlite_address_exits_non_zero_saying_so(
     assert f"dqlite address {app.node_address} is already in use" in output
     assert "APP_NODE_ADDRESS" in output
     assert client.get("/health").status_code == 200
-    assert stored(client) == before
+    assert state(app, accounts) == before
 
 
 # --- Stopping and restarting ----------------------------------------------------------------
@@ -258,8 +155,7 @@ def shutdown(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     process = AppProcess(tmp_path_factory.mktemp(f"stopped-by-{signum.name}"))
     try:
         process.start()
-        with http_client(process) as client:
-            create(client, unique("before-stop"))
+        open_accounts(process.base_url, count=1)
         os.kill(process.pid, signum)
         try:
             exit_code = process.wait(timeout=10)
@@ -285,38 +181,27 @@ def test_a_stop_signal_ends_the_process_as_a_clean_stop(shutdown: Shutdown) -> N
     assert shutdown.exit_code == expected, shutdown.output
 
 
-def test_todos_created_updated_and_deleted_over_http_are_served_as_left_after_a_restart(
-    tmp_path: Path,
-) -> None:
+def test_what_was_written_over_http_is_served_as_left_after_a_restart(tmp_path: Path) -> None:
     app = AppProcess(tmp_path)
     try:
         app.start()
+        accounts = open_accounts(app.base_url, count=3)
         with http_client(app) as client:
-            create(client, "kept", "as created")
-            create(client, "changed", "before")
-            create(client, "dropped", "soon gone")
-            assert client.patch("/todos/changed", json={"value": "after", "done": True}).is_success
-            assert client.delete("/todos/dropped").status_code == 204
-            before = stored(client)
-        assert [todo["key"] for todo in before["items"]] == ["changed", "kept"]
+            for n, (source, target) in enumerate([(0, 1), (1, 2), (2, 0), (0, 2)]):
+                body = {
+                    "from_account": accounts[source],
+                    "to_account": accounts[target],
+                    "amount_cents": 100 * (n + 1),
+                }
+                assert transfer(client, f"before-restart-{n}", body).status_code == 201
+        before = state(app, accounts)
         app.stop()
         assert "dqlite node 1 stopped" in app.output()
 
         app.start()  # same data dir, same addresses
 
-        with http_client(app) as client:
-            assert stored(client) == before
-            assert client.get("/todos/kept").json() == {
-                "key": "kept",
-                "value": "as created",
-                "done": False,
-            }
-            assert client.get("/todos/changed").json() == {
-                "key": "changed",
-                "value": "after",
-                "done": True,
-            }
-            assert_problem(client.get("/todos/dropped"), HTTPStatus.NOT_FOUND, "dropped")
+        assert state(app, accounts) == before
+        assert len(before.transfers) == 4
         assert "Running upgrade" not in app.output(), "the schema was created again"
     finally:
         app.stop()

@@ -28,6 +28,20 @@ def get(app: AppProcess, path: str) -> httpx.Response:
     return httpx.get(app.base_url + path, timeout=15, trust_env=False)
 
 
+def open_account(app: AppProcess, owner: str) -> int:
+    """Write through `app`: open a ledger account (the tests' own aggregate); its id."""
+    response = post(app, "/ledger/accounts", {"owner": owner, "balance_cents": 0})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def owner_of(app: AppProcess, account: int) -> str:
+    """Read through `app` the owner of an account."""
+    response = get(app, f"/ledger/accounts/{account}")
+    assert response.status_code == 200, response.text
+    return str(response.json()["owner"])
+
+
 def cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "entrypoints.cli", "--cluster", ",".join(cluster.addresses)]
     return subprocess.run([*command, *args], capture_output=True, text=True, timeout=30)
@@ -58,12 +72,12 @@ def test_three_apps_form_a_cluster_of_three_voters(cluster: Cluster) -> None:
 
 
 def test_every_node_serves_writes_and_reads_what_the_others_wrote(cluster: Cluster) -> None:
-    for n, app in cluster.apps.items():
-        assert post(app, "/todos", {"key": f"written-via-{n}"}).status_code == 201
+    written = {
+        open_account(app, f"written-via-{n}"): f"written-via-{n}" for n, app in cluster.apps.items()
+    }
 
     for app in cluster.apps.values():
-        keys = {item["key"] for item in get(app, "/todos?key_contains=written-via").json()["items"]}
-        assert keys == {"written-via-1", "written-via-2", "written-via-3"}
+        assert {account: owner_of(app, account) for account in written} == written
 
 
 def test_every_node_is_ready_and_reports_its_role_and_the_leader(cluster: Cluster) -> None:
@@ -124,13 +138,12 @@ def test_a_stopped_leader_hands_leadership_over_and_rejoins_on_restart(cluster: 
     assert f"node {leader.node_id} handed leadership to node" in leader.output()
     new_leader = cluster.view().leader_id  # already settled: no election was needed
     assert new_leader not in (None, leader.node_id)
-    assert post(cluster.apps[new_leader], "/todos", {"key": "while-one-is-down"}).status_code == 201
+    account = open_account(cluster.apps[new_leader], "while-one-is-down")
 
     leader.start(timeout=60)
 
     assert {n.node_id for n in cluster.view().nodes if n.role == "voter"} == {1, 2, 3}
-    keys = {i["key"] for i in get(leader, "/todos?key_contains=while-one").json()["items"]}
-    assert keys == {"while-one-is-down"}
+    assert owner_of(leader, account) == "while-one-is-down"
 
 
 def test_an_app_reaches_the_cluster_when_the_first_node_it_knows_is_down(
@@ -143,7 +156,7 @@ def test_an_app_reaches_the_cluster_when_the_first_node_it_knows_is_down(
     client.extra_env = {"APP_EMBEDDED_NODE": "false"}
     try:
         client.start(timeout=60)
-        assert post(client, "/todos", {"key": "via-a-node-less-app"}).status_code == 201
+        open_account(client, "via-a-node-less-app")
     finally:
         client.stop()
         down.start(timeout=60)
@@ -197,13 +210,13 @@ def test_a_whole_cluster_stopped_and_started_again_comes_back_with_its_data(
     tmp_path: Path,
 ) -> None:
     with running_cluster(tmp_path) as cluster:
-        assert post(cluster.apps[2], "/todos", {"key": "before-the-power-cut"}).status_code == 201
+        account = open_account(cluster.apps[2], "before-the-power-cut")
         cluster.stop()
 
         cluster.start()
 
         for app in cluster.apps.values():
-            assert get(app, "/todos/before-the-power-cut").status_code == 200
+            assert owner_of(app, account) == "before-the-power-cut"
         assert sorted(n.role for n in cluster.view().nodes) == ["voter"] * 3
 
 
@@ -221,7 +234,7 @@ def test_without_a_quorum_a_write_is_refused_with_503_and_retry_after(tmp_path: 
             assert time.monotonic() < deadline, "the survivor still claims a leader"
             time.sleep(0.2)
 
-        response = post(survivor, "/todos", {"key": "no-quorum"})
+        response = post(survivor, "/ledger/accounts", {"owner": "no-quorum", "balance_cents": 0})
         ready = get(survivor, "/ready")
     finally:
         cluster.stop()

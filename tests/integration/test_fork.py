@@ -13,6 +13,14 @@ __all__ = ["copy"]
 EXAMPLE = re.compile(
     r"(?<![\w.])(todos|users|posts|accounts|transfers)\b|\b(Todo|User|Post|Account|Transfer)\w*"
 )
+# The platform's process, cluster and fault tests: they run on the tests' own ledger, so a fork
+# keeps them.
+PLATFORM_TESTS = [
+    "test_api_process.py",
+    "test_cluster.py",
+    "test_cluster_faults.py",
+    "test_unit_of_work_sql.py",
+]
 
 
 def mentions_of_examples(root: Path) -> list[str]:
@@ -77,6 +85,9 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
     )
     assert " passed" in output
     assert "failed" not in output
+    collected = run(copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests")
+    for platform_test in PLATFORM_TESTS:  # kept, and run above
+        assert f"tests/integration/{platform_test}::" in collected, platform_test
     assert "[dqlite-fork_specimens]" in run(
         copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/contract"
     )

@@ -2,7 +2,8 @@
 
 The contract suite (tests/contract) already holds both backends to the commit/rollback rules;
 these tests read the table with plain SQL through an engine of their own, so nothing the
-unit of work caches can hide what was really stored.
+unit of work caches can hide what was really stored. They run on the tests' own ledger
+(tests/ledger), so they keep working in a fork without the example aggregates.
 """
 
 import asyncio
@@ -17,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
-from domain.todos import Todo, TodoFilter, TodoKey
 from service.unit_of_work import StoreUnavailable
 from tests.dqlite import fresh_database
+from tests.ledger.model import Account, Transfer, accounts_of, transfers_of
+from tests.ledger.storage import REGISTRATIONS, create_tables
 
 
 class SimulatedFailureError(Exception):
@@ -29,19 +31,24 @@ class SimulatedFailureError(Exception):
 @pytest.fixture
 async def engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
     async with fresh_database(dqlite_node) as engine:
+        async with engine.begin() as connection:
+            await create_tables(connection)
         yield engine
 
 
 def unit_of_work(engine: AsyncEngine) -> SqlAlchemyUnitOfWork:
-    return SqlAlchemyUnitOfWork(async_sessionmaker(engine, expire_on_commit=False))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    return SqlAlchemyUnitOfWork(sessions, registrations=REGISTRATIONS)
 
 
-async def rows_in_table(engine: AsyncEngine) -> list[tuple[str, str]]:
-    """The todos table as stored, read by a separate engine with plain SQL."""
+async def rows_in_table(engine: AsyncEngine) -> list[tuple[int, str]]:
+    """The accounts table as stored, read by a separate engine with plain SQL."""
     reader = create_async_engine(engine.url)
     try:
         async with reader.connect() as connection:
-            result = await connection.execute(text("SELECT key, value FROM todos ORDER BY key"))
+            result = await connection.execute(
+                text("SELECT id, owner FROM ledger_accounts ORDER BY id")
+            )
             return [(row[0], row[1]) for row in result]
     finally:
         await reader.dispose()
@@ -52,10 +59,10 @@ async def test_an_exception_after_two_adds_leaves_neither_row(engine: AsyncEngin
 
     async def add_two_then_fail() -> None:
         async with uow:
-            await uow.todos.add(Todo.create("first", "1"))
-            await uow.todos.add(Todo.create("second", "2"))
+            await accounts_of(uow).add(Account(1, "first", 1))
+            await accounts_of(uow).add(Account(2, "second", 2))
             # Both INSERTs ran in the database's transaction, not only in the session.
-            assert await uow.todos.count(TodoFilter()) == 2
+            assert None not in [await accounts_of(uow).get(1), await accounts_of(uow).get(2)]
             raise SimulatedFailureError
 
     with pytest.raises(SimulatedFailureError):
@@ -78,7 +85,7 @@ async def test_a_commit_the_database_refuses_leaves_nothing_half_written(
         )
         await connection.execute(
             text(
-                "CREATE TRIGGER orphan AFTER INSERT ON todos WHEN NEW.key = 'poison' "
+                "CREATE TRIGGER orphan AFTER INSERT ON ledger_accounts WHEN NEW.owner = 'poison' "
                 "BEGIN INSERT INTO child VALUES (42); END"
             )
         )
@@ -86,8 +93,8 @@ async def test_a_commit_the_database_refuses_leaves_nothing_half_written(
 
     async def add_two_and_commit() -> None:
         async with uow:
-            await uow.todos.add(Todo.create("fine", "written first"))
-            await uow.todos.add(Todo.create("poison", "breaks the commit"))
+            await accounts_of(uow).add(Account(1, "fine", 0))  # written first
+            await accounts_of(uow).add(Account(2, "poison", 0))  # breaks the commit
             await uow.commit()
 
     with pytest.raises(IntegrityError, match="FOREIGN KEY"):
@@ -100,10 +107,10 @@ async def test_a_commit_the_database_refuses_leaves_nothing_half_written(
     started = time.monotonic()
     after = unit_of_work(engine)
     async with after:
-        await after.todos.add(Todo.create("after", ""))
+        await accounts_of(after).add(Account(1, "after", 0))
         await after.commit()
     assert time.monotonic() - started < 2.5
-    assert await rows_in_table(engine) == [("after", "")]
+    assert await rows_in_table(engine) == [(1, "after")]
 
 
 async def test_a_unit_of_work_that_loses_a_race_for_a_key_keeps_none_of_its_writes(
@@ -113,19 +120,19 @@ async def test_a_unit_of_work_that_loses_a_race_for_a_key_keeps_none_of_its_writ
 
     async def lose() -> None:
         async with loser:
-            await loser.todos.add(Todo.create("loser-only", "must not stay"))
-            await loser.todos.add(Todo.create("contested", "loser"))
+            await accounts_of(loser).add(Account(2, "loser-only", 0))  # must not stay
+            await accounts_of(loser).add(Account(1, "loser", 0))
             await loser.commit()
 
     async with winner:
-        await winner.todos.add(Todo.create("contested", "winner"))
+        await accounts_of(winner).add(Account(1, "winner", 0))
         race = asyncio.create_task(lose())
         await asyncio.sleep(0.2)  # the loser runs while the winner's transaction is open
         await winner.commit()
 
     with pytest.raises(AlreadyExists):
         await race
-    assert await rows_in_table(engine) == [("contested", "winner")]
+    assert await rows_in_table(engine) == [(1, "winner")]
 
 
 async def test_a_reader_sees_no_uncommitted_write_and_does_not_wait_for_the_writer(
@@ -133,22 +140,18 @@ async def test_a_reader_sees_no_uncommitted_write_and_does_not_wait_for_the_writ
 ) -> None:
     writer, reader = unit_of_work(engine), unit_of_work(engine)
 
-    async def look() -> tuple[Todo | None, int, list[Todo]]:
+    async def look() -> tuple[Account | None, tuple[list[Transfer], int]]:
         async with reader.read_only():
-            return (
-                await reader.todos.get(TodoKey("draft")),
-                await reader.todos.count(TodoFilter()),
-                await reader.todos.find(TodoFilter()),
-            )
+            return await accounts_of(reader).get(1), await transfers_of(reader).page(10, 0)
 
     async with writer:
-        await writer.todos.add(Todo.create("draft", "never committed"))
+        await accounts_of(writer).add(Account(1, "draft", 0))  # never committed
         # Had the reader queued behind the write lock it would wait for this very task:
         # the bound (below the 5 s busy timeout) turns that deadlock into a failure.
         seen = await asyncio.wait_for(look(), timeout=4)
         # leaving without commit rolls the write back
 
-    assert seen == (None, 0, [])
+    assert seen == (None, ([], 0))
     assert await rows_in_table(engine) == []
 
 
@@ -159,13 +162,13 @@ async def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_the_store_is_
     holder, impatient = unit_of_work(engine), unit_of_work(impatient_engine)
     try:
         async with holder:
-            await holder.todos.add(Todo.create("first", "1"))
+            await accounts_of(holder).add(Account(1, "first", 0))
             with pytest.raises(StoreUnavailable, match="locked"):
                 async with impatient:
-                    await impatient.todos.add(Todo.create("second", "2"))
+                    await accounts_of(impatient).add(Account(2, "second", 0))
                     await impatient.commit()
             await holder.commit()
     finally:
         await impatient_engine.dispose()
 
-    assert await rows_in_table(engine) == [("first", "1")]
+    assert await rows_in_table(engine) == [(1, "first")]

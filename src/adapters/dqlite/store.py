@@ -4,6 +4,7 @@ leader, and the migrations."""
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import QueuePool, text
 from sqlalchemy.exc import DBAPIError
@@ -15,6 +16,7 @@ from adapters.dqlite.membership import Membership, cluster_already_running, hand
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.repositories import REPOSITORIES, Registration
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
 
@@ -38,8 +40,10 @@ class DqliteStore:
         migrate: bool,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
+        registrations: Sequence[Registration] = REPOSITORIES,
     ) -> None:
         self._node = node
+        self._registrations = tuple(registrations)
         self._database = database
         self._startup_timeout = startup_timeout
         self._migrate = migrate
@@ -80,7 +84,11 @@ class DqliteStore:
 
     def unit_of_work(self) -> AbstractUnitOfWork:
         return SqlAlchemyUnitOfWork(
-            self._sessions, self._retry_settings, self.retry_counters, self._follow_leader
+            self._sessions,
+            self._retry_settings,
+            self.retry_counters,
+            self._follow_leader,
+            registrations=self._registrations,
         )
 
     async def _follow_leader(self) -> str | None:

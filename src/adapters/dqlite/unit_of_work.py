@@ -1,6 +1,6 @@
 """The unit of work on dqlite: one SQLAlchemy session, hence one transaction, per `async with`."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import NoReturn, Self
 
@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dqlite.errors import classify
-from adapters.repositories import REPOSITORIES
+from adapters.repositories import REPOSITORIES, Registration
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
 
 
@@ -24,9 +24,12 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
         on_failure: Callable[[], Awaitable[object]] | None = None,
+        *,
+        registrations: Sequence[Registration] = REPOSITORIES,
     ) -> None:
         super().__init__(retry_settings, retry_counters)
         self._session_factory = session_factory
+        self._registrations = registrations
         self._on_failure = on_failure
 
     async def __aenter__(self) -> Self:
@@ -37,7 +40,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         except Exception as error:  # the session-mode switch raises the driver's own errors
             await session.close()
             await self._reraise(error, during_commit=False)
-        for registration in REPOSITORIES:
+        for registration in self._registrations:
             setattr(self, registration.name, registration.sql(session))
         return await super().__aenter__()
 

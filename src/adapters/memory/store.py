@@ -1,12 +1,12 @@
 """The in-memory store and its unit of work: what dqlite does, kept in this process."""
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from adapters.memory.table import InMemoryTable
-from adapters.repositories import REPOSITORIES
+from adapters.repositories import REPOSITORIES, Registration
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import (
     AbstractUnitOfWork,
@@ -23,8 +23,11 @@ class InMemoryStore:
         self,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
+        *,
+        registrations: Sequence[Registration] = REPOSITORIES,
     ) -> None:
-        self.tables: dict[str, dict[Hashable, Any]] = {r.name: {} for r in REPOSITORIES}
+        self.registrations = tuple(registrations)
+        self.tables: dict[str, dict[Hashable, Any]] = {r.name: {} for r in self.registrations}
         # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
         self.writer = asyncio.Lock()
         self.retry_settings = retry_settings
@@ -61,7 +64,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         if not self.reading_only:
             await self._take_writer_lock()
         self._tables = []
-        for registration in REPOSITORIES:
+        for registration in self._store.registrations:
             table = InMemoryTable(
                 self._store.tables[registration.name], read_only=self.reading_only
             )

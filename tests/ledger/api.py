@@ -1,0 +1,89 @@
+"""/ledger: open accounts, move money once per Idempotency-Key, read it all back."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from entrypoints.dependencies import UnitOfWorkDep
+from tests.ledger import model
+
+router = APIRouter(prefix="/ledger", tags=["ledger (tests only)"])
+
+Cents = Annotated[int, Field(ge=0, le=2**62)]
+AccountId = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    owner: str = Field(min_length=1, max_length=100)
+    balance_cents: Cents
+
+
+class AccountOut(BaseModel):
+    id: int
+    owner: str
+    balance_cents: int
+    version: int
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    from_account: AccountId
+    to_account: AccountId
+    amount_cents: Annotated[int, Field(ge=1, le=2**62)]
+
+
+class TransferOut(BaseModel):
+    id: int
+    from_account: int
+    to_account: int
+    amount_cents: int
+    idempotency_key: str
+    created_at: datetime
+
+
+class TransferPage(BaseModel):
+    items: list[TransferOut]
+    total: int
+
+
+@router.post("/accounts", status_code=status.HTTP_201_CREATED)
+async def open_account(body: AccountIn, uow: UnitOfWorkDep) -> AccountOut:
+    account = await model.open_account(uow, body.owner, body.balance_cents)
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+@router.get("/accounts/{id}")
+async def get_account(id: Annotated[int, Path(ge=1, le=2**62)], uow: UnitOfWorkDep) -> AccountOut:
+    account = await model.get_account(uow, id)
+    return AccountOut.model_validate(account, from_attributes=True)
+
+
+@router.post("/transfers", status_code=status.HTTP_201_CREATED)
+async def make_transfer(
+    body: TransferIn,
+    key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=100)],
+    uow: UnitOfWorkDep,
+    response: Response,
+) -> TransferOut:
+    """409 on insufficient funds; 422 for a key already used for another transfer."""
+    transfer, replayed = await model.make_transfer(
+        uow, body.from_account, body.to_account, body.amount_cents, key
+    )
+    response.headers["Idempotent-Replayed"] = str(replayed).lower()
+    return TransferOut.model_validate(transfer, from_attributes=True)
+
+
+@router.get("/transfers")
+async def list_transfers(
+    uow: UnitOfWorkDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> TransferPage:
+    """Every transfer, oldest first."""
+    items, total = await model.list_transfers(uow, limit, offset)
+    return TransferPage(
+        items=[TransferOut.model_validate(t, from_attributes=True) for t in items], total=total
+    )
