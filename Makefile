@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration aggregate fork
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration aggregate fork bench
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
@@ -13,6 +13,7 @@ help:
 	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
 	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\"   write a new aggregate"
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
+	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
 
 setup:
 	@scripts/setup
@@ -50,3 +51,6 @@ aggregate: setup
 
 fork: setup
 	$(RUN) python -m tools.fork "$(NAME)"
+
+bench: setup
+	$(RUN) python -m tools.bench $(ARGS)

@@ -1,0 +1,102 @@
+"""`make bench` (`python -m tools.bench`): every target in one run, then the report.
+
+For each backend (the app on the in-memory store, on one embedded node, on a 3-node cluster)
+the app runs in its own processes and wrk, a compiled load generator on one thread, sends
+each endpoint's load at each client count: a warm-up that is not counted, then a fixed
+duration. In the same run: the raw wire client and go-dqlite's own benchmark on 1 and 3 nodes.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from tools.bench.apps import App, go_dqlite_benchmark, running_apps
+from tools.bench.measure import Figure, from_go_results, from_wrk, wrk
+from tools.bench.memory import list_milliseconds
+from tools.bench.raw import measure_raw_client
+from tools.bench.report import write_report
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_TODOS = 200
+ACCOUNTS = 10
+ENDPOINTS = {  # target: (wrk script, the arguments it takes after the run's tag)
+    "POST /todos": ("post_todos.lua", []),
+    "GET /todos/{key}": ("get_todo.lua", ["seed-1"]),
+    "GET /todos?key_contains": ("list_todos.lua", []),
+    "POST /transfers": ("post_transfers.lua", [str(ACCOUNTS)]),
+}
+
+
+def post(url: str, body: dict[str, object]) -> None:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 201, answer.read()
+
+
+def seed(app: App) -> None:
+    """What the read and transfer loads need: todos seed-1.., accounts 1..ACCOUNTS."""
+    for n in range(1, SEED_TODOS + 1):
+        post(f"{app.url}/todos", {"key": f"seed-{n}", "value": "seeded"})
+    for n in range(ACCOUNTS):
+        post(f"{app.url}/accounts", {"owner": f"owner-{n}", "balance_cents": 10**12})
+
+
+def load_app(app: App, backend: str, clients: list[int], seconds: float) -> list[Figure]:
+    figures = []
+    for target, (script, arguments) in ENDPOINTS.items():
+        for count in clients:
+            tag = f"{backend}{count}"
+            wrk(app.url, script, count, max(1.0, seconds / 5), [f"{tag}w", *arguments])
+            summary = wrk(app.url, script, count, seconds, [tag, *arguments])
+            figures.append(from_wrk(target, backend, count, summary))
+            print(
+                f"  {target:<26} {backend:<8} {count:>3} clients: "
+                f"{figures[-1].throughput:8.0f}/s p99 {figures[-1].p99_ms:7.1f} ms "
+                f"errors {figures[-1].errors}",
+                flush=True,
+            )
+    return figures
+
+
+def run(workdir: Path, clients: list[int], seconds: float) -> dict[str, object]:
+    figures: list[Figure] = []
+    for backend in ("memory", "node", "cluster"):
+        with running_apps(workdir / backend, backend) as apps:
+            seed(apps[0])
+            figures += load_app(apps[0], backend, clients, seconds)
+            if backend == "node":
+                figures += measure_raw_client(apps[0].env["APP_NODE_ADDRESS"], seconds)
+    for size, backend in ((1, "node"), (3, "cluster")):
+        go_dir = workdir / f"go-{backend}"
+        go_dir.mkdir()
+        results, counted_from = go_dqlite_benchmark(go_dir, size, round(seconds) + 1, 1)
+        figures.append(from_go_results(results, backend, counted_from))
+    return {
+        "seconds": seconds,
+        "figures": [figure.as_dict() for figure in figures],
+        "memory_list_10000_ms": list_milliseconds(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured time per load")
+    parser.add_argument("--clients", default="1,16,64", help="client counts, comma-separated")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs", help="where performance.md and its files go"
+    )
+    args = parser.parse_args(argv)
+    clients = [int(count) for count in args.clients.split(",")]
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
+        results = run(Path(workdir), clients, args.seconds)
+    write_report(results, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+-- Shared by the bench's wrk scripts: unique ids per thread, and one JSON line of results.
+local counter = 0
+local thread_tag = "t"
+local threads = {}
+local next_thread = 0
+
+function setup(thread)
+  next_thread = next_thread + 1
+  thread:set("thread_tag", "t" .. next_thread)
+  table.insert(threads, thread)
+end
+
+function unique(prefix)
+  counter = counter + 1
+  return prefix .. "-" .. run_tag .. "-" .. thread_tag .. "-" .. counter
+end
+
+function init(args)
+  run_tag = args[1] or "run"
+  if on_init then on_init(args) end
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "status_errors": %d, "connect_errors": %d, ' ..
+    '"read_errors": %d, "write_errors": %d, "timeouts": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"max_us": %d, "mean_us": %.1f}\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max, latency.mean))
+end

@@ -1,0 +1,7 @@
+-- POST /todos with a key no other request used.
+dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
+
+request = function()
+  local body = '{"key": "' .. unique("bench") .. '", "value": "benchmark"}'
+  return wrk.format("POST", "/todos", {["Content-Type"] = "application/json"}, body)
+end

@@ -1,0 +1,211 @@
+"""The bench's outputs: a table on stdout, results.json, chart.png and performance.md."""
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no screen: render to files only
+import matplotlib.pyplot as plt
+
+Figures = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: float
+    goal: str
+    met: bool
+
+
+def pick(figures: Figures, target: str, backend: str, clients: int = 1) -> dict[str, Any]:
+    for figure in figures:
+        if (figure["target"], figure["backend"], figure["clients"]) == (target, backend, clients):
+            return figure
+    raise KeyError(f"no figure for {target} on {backend} with {clients} clients")
+
+
+def targets(results: dict[str, Any]) -> list[Target]:
+    """The issue's targets, as ratios of figures measured in this one run."""
+    f: Figures = results["figures"]
+    most = max(figure["clients"] for figure in f)
+    mid = sorted({figure["clients"] for figure in f})[len({x["clients"] for x in f}) // 2]
+
+    def ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+        return float(a["throughput"]) / float(b["throughput"]) if b["throughput"] else 0.0
+
+    post, get = pick(f, "POST /todos", "node"), pick(f, "GET /todos/{key}", "node")
+    found = [
+        Target(
+            "POST /todos 1 client / raw INSERT transactions",
+            ratio(post, pick(f, "raw INSERT transaction", "node")),
+            ">= 0.60",
+            False,
+        ),
+        Target(
+            "GET /todos/{key} 1 client / raw point SELECTs",
+            ratio(get, pick(f, "raw point SELECT", "node")),
+            ">= 0.40",
+            False,
+        ),
+        Target(
+            f"POST /todos {mid} clients / go-dqlite 1 node",
+            ratio(pick(f, "POST /todos", "node", mid), pick(f, "go-dqlite kvwrite", "node")),
+            ">= 1.00 (stretch)",
+            False,
+        ),
+        Target(
+            "POST /todos on 3 nodes 1 client / go-dqlite 3 nodes",
+            ratio(pick(f, "POST /todos", "cluster"), pick(f, "go-dqlite kvwrite", "cluster")),
+            ">= 0.60",
+            False,
+        ),
+        Target(
+            "in-memory list of 10,000 rows with a filter (ms)",
+            results["memory_list_10000_ms"],
+            "<= 20",
+            False,
+        ),
+    ]
+    for endpoint in ("POST /todos", "POST /transfers"):
+        many, one = pick(f, endpoint, "node", most), pick(f, endpoint, "node")
+        found += [
+            Target(f"{endpoint} {most} clients: errors", many["errors"], "0", False),
+            Target(f"{endpoint} {most} clients / 1 client", ratio(many, one), ">= 1.00", False),
+            Target(f"{endpoint} {most} clients: p99 (ms)", many["p99_ms"], "<= 500", False),
+        ]
+    return [_judged(target) for target in found]
+
+
+def _judged(target: Target) -> Target:
+    operator, _, bound = target.goal.partition(" ")
+    if not bound:
+        met = target.measured == float(operator)
+    else:
+        limit = float(bound.split()[0])
+        met = target.measured >= limit if operator == ">=" else target.measured <= limit
+    return Target(target.name, target.measured, target.goal, met)
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    libdqlite = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "libdqlite0"], capture_output=True, text=True
+    ).stdout
+    return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{os.cpu_count()} x {cpu}",
+        "python": platform.python_version(),
+        "libdqlite": libdqlite or "unknown",
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [
+        "| target | backend | clients | per s | p50 ms | p99 ms | errors |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for f in results["figures"]:
+        rows.append(
+            f"| {f['target']} | {f['backend']} | {f['clients']} | {f['throughput']:,.0f} | "
+            f"{f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {f['errors']} |"
+        )
+    return "\n".join(rows)
+
+
+def target_table(found: list[Target]) -> str:
+    rows = ["| target | measured | goal | met |", "|---|---:|---|---|"]
+    rows += [
+        f"| {t.name} | {t.measured:,.2f} | {t.goal} | {'yes' if t.met else 'no'} |" for t in found
+    ]
+    return "\n".join(rows)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    figures: Figures = [f for f in results["figures"] if f["target"].startswith(("POST", "GET"))]
+    endpoints = list(dict.fromkeys(f["target"] for f in figures))
+    fig, axes = plt.subplots(2, len(endpoints), figsize=(4 * len(endpoints), 7), squeeze=False)
+    for column, endpoint in enumerate(endpoints):
+        for backend in ("memory", "node", "cluster"):
+            points = sorted(
+                (f["clients"], f["throughput"], f["p99_ms"])
+                for f in figures
+                if f["target"] == endpoint and f["backend"] == backend
+            )
+            if not points:
+                continue
+            clients, throughput, p99 = zip(*points, strict=True)
+            axes[0][column].plot(clients, throughput, marker="o", label=backend)
+            axes[1][column].plot(clients, p99, marker="o", label=backend)
+        axes[0][column].set_title(endpoint)
+        axes[0][column].set_ylabel("requests/s")
+        axes[1][column].set_ylabel("p99 latency (ms)")
+        for row in (0, 1):
+            axes[row][column].set_xscale("log", base=2)
+            axes[row][column].set_xlabel("clients")
+            axes[row][column].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def write_report(results: dict[str, Any], out: Path) -> None:
+    found = targets(results)
+    results = {**results, "machine": machine(), "targets": [t.__dict__ for t in found]}
+    files = out / "performance"
+    files.mkdir(parents=True, exist_ok=True)
+    (files / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, files / "chart.png")
+    print("\n" + table(results) + "\n\n" + target_table(found))
+    (out / "performance.md").write_text(_markdown(results, found))
+
+
+def _markdown(results: dict[str, Any], found: list[Target]) -> str:
+    m = results["machine"]
+    return f"""# Performance
+
+Written by `make bench` ({m["date"]}); every figure below comes from that one run. Run it
+again to measure your machine: `make bench` (about five minutes), or
+`make bench ARGS="--seconds 3 --clients 1,64"` for a shorter look.
+
+Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
+
+## How it measures
+
+- The app runs in its own processes (`python -m entrypoints`): on the in-memory store
+  (`memory`), on one embedded dqlite node (`node`), on a 3-node cluster on this machine
+  (`cluster`, load sent to node 1).
+- The load generator is wrk (compiled, one thread, keep-alive connections) with the Lua
+  scripts in `tools/bench/lua`: each POST has a key of its own. Each load runs a warm-up that is
+  not counted, then {results["seconds"]:.0f} s.
+- In the same run: the raw Python wire client (`dqliteclient`) on one connection, doing
+  `BEGIN IMMEDIATE` / `INSERT` / `COMMIT` and point `SELECT`s; go-dqlite's `dqlite-benchmark`
+  (kvwrite, 1 worker) on 1 and on 3 nodes.
+- Raw figures are in `performance/results.json`; the chart is `performance/chart.png`.
+
+## Targets
+
+{target_table(found)}
+
+## Every figure
+
+{table(results)}
+
+In-memory list of 10,000 todos with a filter: {results["memory_list_10000_ms"]:.1f} ms.
+
+![throughput and p99 by clients](performance/chart.png)
+"""
