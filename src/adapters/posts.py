@@ -121,14 +121,15 @@ class InMemoryPostRepository(AbstractPostRepository):
         return self._table.get(id)
 
     async def find(self, query: PostFilter) -> list[Post]:
-        return self._matching(query)[query.offset : query.offset + query.limit]
+        return self._table.find(query.matches, order=_by_id, offset=query.offset, limit=query.limit)
 
     async def count(self, query: PostFilter) -> int:
-        return len(self._matching(query))
+        return self._table.count(query.matches)
 
     async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
         wanted = set(author_ids)
-        return _group_by_author(p for p in self._matching(PostFilter()) if p.author_id in wanted)
+        return _group_by_author(self._table.find(lambda p: p.author_id in wanted, order=_by_id))
 
-    def _matching(self, query: PostFilter) -> list[Post]:
-        return sorted((p for p in self._table.values() if query.matches(p)), key=lambda p: p.id)
+
+def _by_id(post: Post) -> int:
+    return post.id

@@ -100,11 +100,12 @@ class InMemoryTodoRepository(AbstractTodoRepository):
         self._table.remove(key.text)
 
     async def find(self, query: TodoFilter) -> list[Todo]:
-        matching = sorted(self._matching(query), key=lambda todo: todo.key.text)
-        return matching[query.offset : query.offset + query.limit]
+        return self._table.find(
+            query.matches,
+            order=lambda todo: todo.key.text,
+            offset=query.offset,
+            limit=query.limit,
+        )
 
     async def count(self, query: TodoFilter) -> int:
-        return len(self._matching(query))
-
-    def _matching(self, query: TodoFilter) -> list[Todo]:
-        return [todo for todo in self._table.values() if query.matches(todo)]
+        return self._table.count(query.matches)

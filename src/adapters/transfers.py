@@ -100,13 +100,12 @@ class InMemoryTransferRepository(AbstractTransferRepository):
         self._table.put(transfer.id, transfer)
 
     async def get_by_key(self, key: IdempotencyKey) -> Transfer | None:
-        return next((t for t in self._table.values() if t.idempotency_key == key), None)
+        return self._table.first(lambda transfer: transfer.idempotency_key == key)
 
     async def find(self, query: TransferFilter) -> list[Transfer]:
-        return self._matching(query)[query.offset : query.offset + query.limit]
+        return self._table.find(
+            query.matches, order=lambda t: t.id, offset=query.offset, limit=query.limit
+        )
 
     async def count(self, query: TransferFilter) -> int:
-        return len(self._matching(query))
-
-    def _matching(self, query: TransferFilter) -> list[Transfer]:
-        return sorted((t for t in self._table.values() if query.matches(t)), key=lambda t: t.id)
+        return self._table.count(query.matches)

@@ -98,7 +98,7 @@ class InMemoryUserRepository(AbstractUserRepository):
         return self._table.next_id()
 
     async def add(self, user: User) -> None:
-        if any(other.email.key == user.email.key for other in self._table.values()):
+        if self._table.first(lambda other: other.email.key == user.email.key) is not None:
             raise _email_taken(user)
         self._table.put(user.id, user)
 
@@ -106,10 +106,9 @@ class InMemoryUserRepository(AbstractUserRepository):
         return self._table.get(id)
 
     async def find(self, query: UserFilter) -> list[User]:
-        return self._matching(query)[query.offset : query.offset + query.limit]
+        return self._table.find(
+            query.matches, order=lambda user: user.id, offset=query.offset, limit=query.limit
+        )
 
     async def count(self, query: UserFilter) -> int:
-        return len(self._matching(query))
-
-    def _matching(self, query: UserFilter) -> list[User]:
-        return sorted((u for u in self._table.values() if query.matches(u)), key=lambda u: u.id)
+        return self._table.count(query.matches)

@@ -65,7 +65,16 @@ def main(
         settings = settings.model_copy(update=overrides)
         container.settings.override(providers.Object(settings))
     app = (app_factory or create_app)(container)
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port)
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        access_log=settings.access_log,
+        # asyncio's own loop: the dqlite client passes options to create_connection() that
+        # uvloop does not take. HTTP parsing is httptools' (a dependency), not pure-Python h11.
+        loop="asyncio",
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Prometheus metrics: requests and latencies as they happen, the store's state when scraped."""
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.operations import StoreStatus
 from service.unit_of_work import RetryCounters
@@ -49,16 +50,7 @@ class Metrics:
         registry.register(_RetryCollector(retry_counters))
 
     def install(self, app: FastAPI) -> None:
-        @app.middleware("http")
-        async def measure(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            self.latency.labels(request.method, route).observe(time.perf_counter() - started)
-            self.requests.labels(request.method, route, str(response.status_code)).inc()
-            return response
+        app.add_middleware(_MeasureRequests, metrics=self)
 
     def render(self, status: StoreStatus) -> bytes:
         self.pool_size.set(status.pool_size)
@@ -67,3 +59,36 @@ class Metrics:
         for role in ROLES:
             self.role.labels(role).set(1 if status.role == role else 0)
         return generate_latest(self.registry)
+
+
+class _MeasureRequests:
+    """Counts and times every HTTP request by method, route and status.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware (`@app.middleware("http")`) runs
+    each request through an extra task and memory stream, which showed in the profile.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # set by the router
+            method = scope["method"]
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(method, route, str(status)).inc()

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     retry_budget_seconds: float = Field(8.0, ge=0, description="How long a use case retries.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    access_log: bool = Field(
+        False, description="uvicorn's log line per request (/metrics counts them either way)."
+    )
 
     @property
     def peer_addresses(self) -> list[str]:

@@ -4,10 +4,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from adapters.dqlite.node import DqliteNode
-from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.dqlite.store import DqliteStore
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from service.unit_of_work import UnitOfWorkFactory
 from tests.dqlite import fresh_database
@@ -29,10 +27,25 @@ def memory_backend() -> Backend:
 
 
 def dqlite_backend(node: DqliteNode) -> Backend:
+    """The store the app uses (its writers' queue, its read-only pool), on a fresh database."""
+
     @asynccontextmanager
     async def open_database() -> AsyncIterator[UnitOfWorkFactory]:
         async with fresh_database(node) as engine:
-            sessions = async_sessionmaker(engine, expire_on_commit=False)
-            yield lambda: SqlAlchemyUnitOfWork(sessions)
+            store = DqliteStore(
+                address=node.address,
+                database=str(engine.url.database),
+                peers=[],
+                node=None,
+                pool_size=4,
+                statement_timeout=5.0,
+                startup_timeout=10.0,
+                migrate=False,
+            )
+            await store.start()
+            try:
+                yield store.unit_of_work
+            finally:
+                await store.stop()
 
     return Backend("dqlite", open_database)

@@ -160,11 +160,14 @@ class InMemoryTransfers(AbstractTransfers):
         self._table.put(transfer.id, transfer)
 
     async def get_by_key(self, key: str) -> Transfer | None:
-        return next((t for t in self._table.values() if t.idempotency_key == key), None)
+        return self._table.first(lambda transfer: transfer.idempotency_key == key)
 
     async def page(self, limit: int, offset: int) -> tuple[list[Transfer], int]:
-        every = sorted(self._table.values(), key=lambda transfer: transfer.id)
-        return every[offset : offset + limit], len(every)
+        def every(transfer: Transfer) -> bool:
+            return True
+
+        found = self._table.find(every, order=lambda t: t.id, offset=offset, limit=limit)
+        return found, self._table.count(every)
 
 
 REGISTRATIONS = (

@@ -17,9 +17,10 @@ from tools.bench.apps import App, go_dqlite_benchmark, running_apps
 from tools.bench.measure import Figure, from_go_results, from_wrk, wrk
 from tools.bench.memory import list_milliseconds
 from tools.bench.raw import measure_raw_client
-from tools.bench.report import write_report
+from tools.bench.report import table, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = ("memory", "node", "cluster")
 SEED_TODOS = 200
 ACCOUNTS = 10
 ENDPOINTS = {  # target: (wrk script, the arguments it takes after the run's tag)
@@ -63,21 +64,30 @@ def load_app(app: App, backend: str, clients: list[int], seconds: float) -> list
     return figures
 
 
-def run(workdir: Path, clients: list[int], seconds: float) -> dict[str, object]:
+def run(
+    workdir: Path,
+    clients: list[int],
+    seconds: float,
+    backends: list[str],
+    settings: dict[str, str],
+) -> dict[str, object]:
     figures: list[Figure] = []
-    for backend in ("memory", "node", "cluster"):
-        with running_apps(workdir / backend, backend) as apps:
+    for backend in backends:
+        with running_apps(workdir / backend, backend, settings) as apps:
             seed(apps[0])
             figures += load_app(apps[0], backend, clients, seconds)
             if backend == "node":
                 figures += measure_raw_client(apps[0].env["APP_NODE_ADDRESS"], seconds)
     for size, backend in ((1, "node"), (3, "cluster")):
+        if backend not in backends:
+            continue
         go_dir = workdir / f"go-{backend}"
         go_dir.mkdir()
         results, counted_from = go_dqlite_benchmark(go_dir, size, round(seconds) + 1, 1)
         figures.append(from_go_results(results, backend, counted_from))
     return {
         "seconds": seconds,
+        "settings": settings,
         "figures": [figure.as_dict() for figure in figures],
         "memory_list_10000_ms": list_milliseconds(),
     }
@@ -88,13 +98,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured time per load")
     parser.add_argument("--clients", default="1,16,64", help="client counts, comma-separated")
     parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="a part of the run: e.g. --backends node (the report then needs the whole run)",
+    )
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="APP_NAME=VALUE",
+        help="a setting for every app process, e.g. APP_NETWORK_LATENCY_MS=2 (repeatable)",
+    )
+    parser.add_argument(
         "--out", type=Path, default=ROOT / "docs", help="where performance.md and its files go"
     )
     args = parser.parse_args(argv)
     clients = [int(count) for count in args.clients.split(",")]
+    backends = args.backends.split(",")
+    if unknown := set(backends) - set(BACKENDS):
+        parser.error(f"unknown backends {sorted(unknown)}: choose among {', '.join(BACKENDS)}")
+    settings = dict(setting.split("=", 1) for setting in args.setting)
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        results = run(Path(workdir), clients, args.seconds)
-    write_report(results, args.out)
+        results = run(Path(workdir), clients, args.seconds, backends, settings)
+    if backends == list(BACKENDS):
+        write_report(results, args.out)
+    else:  # the targets compare backends: only a whole run writes the report
+        print("\n" + table(results))
     return 0
 
 

@@ -101,17 +101,21 @@ def node_env(node_id: int, address: str, data_dir: Path, peers: list[str]) -> di
 
 
 @contextmanager
-def running_apps(workdir: Path, backend: str) -> Iterator[list[App]]:
-    """The app on `backend` (memory, node or cluster), ready; the API of each node."""
+def running_apps(
+    workdir: Path, backend: str, settings: dict[str, str] | None = None
+) -> Iterator[list[App]]:
+    """The app on `backend` (memory, node or cluster) with extra APP_ `settings`, ready; the
+    API of each node."""
+    settings = settings or {}
     if backend == "memory":
-        apps = [App(workdir / "memory", {"APP_STORAGE": "memory"})]
+        apps = [App(workdir / "memory", {"APP_STORAGE": "memory", **settings})]
     else:
         size = 3 if backend == "cluster" else 1
         addresses = [f"127.0.0.1:{free_port()}" for _ in range(size)]
         apps = [
             App(
                 workdir / f"{backend}{n}",
-                node_env(n, address, workdir / f"{backend}{n}" / "data", addresses),
+                {**node_env(n, address, workdir / f"{backend}{n}" / "data", addresses), **settings},
             )
             for n, address in enumerate(addresses, start=1)
         ]

@@ -16,6 +16,7 @@ from adapters.dqlite.membership import Membership, cluster_already_running, hand
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.dqlite.writers import WriterQueue
 from adapters.repositories import REPOSITORIES, Registration
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
@@ -51,15 +52,20 @@ class DqliteStore:
         self.retry_counters = retry_counters or RetryCounters()
         self._membership: Membership | None = None
         self.tracker = LeaderTracker([address, *peers])
-        self.engine = create_dqlite_engine(
-            dqlite_url(address, database),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            # Each wire round trip gives up after statement_timeout, so a request stuck on a
-            # paused or cut-off leader fails over instead of waiting out the driver's 10 s.
-            connect_args={"async_creator_fn": self.tracker.connect, "timeout": statement_timeout},
+        url = dqlite_url(address, database)
+        # Each wire round trip gives up after statement_timeout, so a request stuck on a paused
+        # or cut-off leader fails over instead of waiting out the driver's 10 s.
+        connect_args = {"async_creator_fn": self.tracker.connect, "timeout": statement_timeout}
+        pool = {"pool_size": pool_size, "max_overflow": pool_size}
+        self.engine = create_dqlite_engine(url, **pool, connect_args=connect_args)
+        # Read-only units of work get connections that are read-only from the start (PRAGMA
+        # query_only once, at connect): no switching back and forth on every request.
+        self.read_engine = create_dqlite_engine(
+            url, **pool, connect_args={**connect_args, "session_mode": "read_only"}
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writers = WriterQueue()
 
     async def start(self) -> None:
         if self._node is not None:
@@ -72,6 +78,7 @@ class DqliteStore:
 
     async def stop(self) -> None:
         await self.engine.dispose()
+        await self.read_engine.dispose()
         if self._node is None:
             return
         if self._membership is not None and len(self.tracker.addresses) > 1:
@@ -89,6 +96,8 @@ class DqliteStore:
             self.retry_counters,
             self._follow_leader,
             registrations=self._registrations,
+            writers=self._writers,
+            read_session_factory=self._read_sessions,
         )
 
     async def _follow_leader(self) -> str | None:
@@ -100,7 +109,8 @@ class DqliteStore:
         before = self.tracker.leader
         leader = await self.tracker.refresh()
         if leader not in (None, before):
-            await self.engine.dispose(close=False)  # no goodbyes to a node that may be frozen
+            for engine in (self.engine, self.read_engine):
+                await engine.dispose(close=False)  # no goodbyes to a node that may be frozen
         return leader
 
     async def readiness(self) -> Readiness:

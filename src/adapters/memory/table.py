@@ -1,7 +1,8 @@
 """The in-memory repositories' table: committed rows plus one unit of work's changes."""
 
 import copy
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 
 class InMemoryTable[K: Hashable, V]:
@@ -28,8 +29,30 @@ class InMemoryTable[K: Hashable, V]:
         self._check_writable()
         self._pending[key] = None
 
-    def values(self) -> list[V]:
-        return [copy.deepcopy(value) for value in self._current().values()]
+    def find(
+        self,
+        where: Callable[[V], bool],
+        *,
+        order: Callable[[V], Any],
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[V]:
+        """The rows `where` accepts, in `order`, from `offset` on (at most `limit` of them).
+
+        Rows are filtered and sorted as stored; only the ones returned are copied, so a page
+        of a large table costs a scan, not a copy of every row.
+        """
+        matching = sorted(filter(where, self._current().values()), key=order)
+        end = None if limit is None else offset + limit
+        return [copy.deepcopy(value) for value in matching[offset:end]]
+
+    def count(self, where: Callable[[V], bool]) -> int:
+        return sum(1 for value in self._current().values() if where(value))
+
+    def first(self, where: Callable[[V], bool]) -> V | None:
+        """A copy of one row `where` accepts, or None."""
+        found = next(filter(where, self._current().values()), None)
+        return copy.deepcopy(found)
 
     def _current(self) -> dict[K, V]:
         """What this unit of work sees: the committed rows with its changes applied."""

@@ -1,0 +1,52 @@
+"""This process's writers, queued in arrival order while the database answers them."""
+
+import asyncio
+
+from service.unit_of_work import StoreUnavailable
+
+
+class WriterQueue:
+    """One read-write unit of work at a time, first come first served.
+
+    dqlite has one writer per database. Queued here, this process's writers take turns instead
+    of polling the database's lock (SQLITE_BUSY) until one runs out of time, so many writers
+    keep the throughput of one. A write that fails for want of the database (its leader gone,
+    say) opens the queue: writers then go straight to the database, each looking for the new
+    leader on its own, rather than one after another behind a writer that waits for a node
+    that will not answer. The first write to commit closes it again.
+    """
+
+    def __init__(self, wait_seconds: float = 5.0) -> None:
+        self.wait_seconds = wait_seconds  # as long as the driver's busy timeout
+        self._turn = asyncio.Lock()
+        self._open = asyncio.Event()
+
+    async def enter(self) -> bool:
+        """Wait for this writer's turn: True once it has it (`leave()` when done), False when
+        the queue is open and the writer goes on without one."""
+        if self._open.is_set():
+            return False
+        turn = asyncio.ensure_future(self._turn.acquire())
+        opened = asyncio.ensure_future(self._open.wait())
+        try:
+            await asyncio.wait(
+                {turn, opened}, timeout=self.wait_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            opened.cancel()
+            turn.cancel()  # no effect once the turn is ours
+            await asyncio.wait({turn})
+        if not turn.cancelled():
+            return True
+        if self._open.is_set():
+            return False
+        raise StoreUnavailable("too many writers are queued for the database")
+
+    def leave(self) -> None:
+        self._turn.release()
+
+    def database_failed(self) -> None:
+        self._open.set()
+
+    def committed(self) -> None:
+        self._open.clear()

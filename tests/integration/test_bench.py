@@ -1,0 +1,45 @@
+"""`make bench`, as a smoke run: every target is measured and reported (not how fast)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tools.bench.__main__ import BACKENDS, ENDPOINTS
+
+
+def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.bench",
+            "--seconds",
+            "1",
+            "--clients",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    results = json.loads((tmp_path / "performance" / "results.json").read_text())
+    measured = {(f["target"], f["backend"]) for f in results["figures"] if f["operations"] > 0}
+    expected = {(target, backend) for target in ENDPOINTS for backend in BACKENDS}
+    expected |= {
+        ("raw INSERT transaction", "node"),
+        ("raw point SELECT", "node"),
+        ("go-dqlite kvwrite", "node"),
+        ("go-dqlite kvwrite", "cluster"),
+    }
+    assert expected <= measured, sorted(expected - measured)
+    assert len(results["targets"]) == 11
+    assert results["memory_list_10000_ms"] > 0
+    assert (tmp_path / "performance" / "chart.png").read_bytes().startswith(b"\x89PNG")
+    report = (tmp_path / "performance.md").read_text()
+    assert "| POST /todos 1 client / raw INSERT transactions |" in report
+    assert "| target | measured | goal | met |" in done.stdout

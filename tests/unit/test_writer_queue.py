@@ -1,0 +1,53 @@
+"""The dqlite store's writers' queue: one at a time in order, and out of the way in a failover."""
+
+import asyncio
+
+import pytest
+
+from adapters.dqlite.writers import WriterQueue
+from service.unit_of_work import StoreUnavailable
+
+
+async def test_writers_take_turns_in_the_order_they_arrived() -> None:
+    queue, order = WriterQueue(), []
+
+    async def write(n: int) -> None:
+        assert await queue.enter()
+        order.append(n)
+        await asyncio.sleep(0.01)
+        queue.leave()
+
+    await asyncio.gather(*(write(n) for n in range(10)))
+
+    assert order == list(range(10))
+
+
+async def test_a_writer_that_waits_too_long_is_told_the_store_is_unavailable() -> None:
+    queue = WriterQueue(wait_seconds=0.05)
+    assert await queue.enter()
+
+    with pytest.raises(StoreUnavailable, match="queued"):
+        await queue.enter()
+
+
+async def test_a_failed_write_lets_the_waiting_writers_go_on_without_their_turn() -> None:
+    queue = WriterQueue(wait_seconds=5)
+    assert await queue.enter()  # a writer stuck on a leader that is gone
+    waiting = asyncio.create_task(queue.enter())
+    await asyncio.sleep(0.01)
+
+    queue.database_failed()
+
+    async with asyncio.timeout(1):
+        assert await waiting is False
+    assert await queue.enter() is False  # later writers too, until a commit
+
+
+async def test_a_commit_after_a_failure_makes_writers_queue_again() -> None:
+    queue = WriterQueue(wait_seconds=0.05)
+    queue.database_failed()
+    queue.committed()
+
+    assert await queue.enter() is True
+    with pytest.raises(StoreUnavailable):
+        await queue.enter()
