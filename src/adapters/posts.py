@@ -4,10 +4,11 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, String, Text, func, select
+from sqlalchemy import ColumnElement, ForeignKey, Select, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
@@ -61,16 +62,37 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
         statement = select(func.count()).select_from(PostRow).where(*_conditions(query))
         return await self._session.scalar(statement) or 0
 
-    async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
+    async def by_authors(
+        self, author_ids: Sequence[int], per_author: int | None = None
+    ) -> dict[int, list[Post]]:
         if not author_ids:
             return {}
-        # One JSON parameter, not one per id: libdqlite 1.11 misreads a statement with more
-        # than 255 parameters (see adapters/dqlite/engine.py).
-        ids = func.json_each(json.dumps(list(author_ids))).table_valued("value")
-        statement = (
-            select(PostRow).where(PostRow.author_id.in_(select(ids.c.value))).order_by(PostRow.id)
-        )
+        of_authors = PostRow.author_id.in_(_ids_in_one_parameter(author_ids))
+        if per_author is None:
+            statement = select(PostRow).where(of_authors).order_by(PostRow.id)
+        else:  # each author's first posts: numbered within the author, in id order
+            number = func.row_number().over(partition_by=PostRow.author_id, order_by=PostRow.id)
+            numbered = select(PostRow, number.label("number")).where(of_authors).subquery()
+            first = aliased(PostRow, numbered)
+            statement = select(first).where(numbered.c.number <= per_author).order_by(first.id)
         return _group_by_author(_to_post(row) for row in await self._session.scalars(statement))
+
+    async def count_by_authors(self, author_ids: Sequence[int]) -> dict[int, int]:
+        if not author_ids:
+            return {}
+        statement = (
+            select(PostRow.author_id, func.count())
+            .where(PostRow.author_id.in_(_ids_in_one_parameter(author_ids)))
+            .group_by(PostRow.author_id)
+        )
+        return {author: count for author, count in (await self._session.execute(statement)).all()}
+
+
+def _ids_in_one_parameter(ids: Sequence[int]) -> Select[tuple[Any]]:
+    # One JSON parameter, not one per id: libdqlite 1.11 misreads a statement with more than
+    # 255 parameters (see adapters/dqlite/engine.py).
+    values = func.json_each(json.dumps(list(ids))).table_valued("value")
+    return select(values.c.value)
 
 
 def _conditions(query: PostFilter) -> list[ColumnElement[bool]]:
@@ -126,9 +148,19 @@ class InMemoryPostRepository(AbstractPostRepository):
     async def count(self, query: PostFilter) -> int:
         return self._table.count(query.matches)
 
-    async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
+    async def by_authors(
+        self, author_ids: Sequence[int], per_author: int | None = None
+    ) -> dict[int, list[Post]]:
         wanted = set(author_ids)
-        return _group_by_author(self._table.find(lambda p: p.author_id in wanted, order=_by_id))
+        grouped = _group_by_author(self._table.find(lambda p: p.author_id in wanted, order=_by_id))
+        return {author: posts[:per_author] for author, posts in grouped.items()}
+
+    async def count_by_authors(self, author_ids: Sequence[int]) -> dict[int, int]:
+        wanted = set(author_ids)
+        counts: dict[int, int] = defaultdict(int)
+        for post in self._table.find(lambda p: p.author_id in wanted, order=_by_id):
+            counts[post.author_id] += 1
+        return dict(counts)
 
 
 def _by_id(post: Post) -> int:

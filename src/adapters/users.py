@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
+from domain.fields import folded
 from domain.users import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -26,7 +27,7 @@ class UserRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
-    email_key: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)  # lower-cased
+    email_key: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)  # folded()
     is_active: Mapped[bool] = mapped_column(Flag)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime)
 
@@ -71,7 +72,7 @@ def _conditions(query: UserFilter) -> list[ColumnElement[bool]]:
     if query.name_contains is not None:
         conditions.append(func.instr(UserRow.name, query.name_contains) > 0)
     if query.email_contains is not None:
-        conditions.append(func.instr(UserRow.email_key, query.email_contains.lower()) > 0)
+        conditions.append(func.instr(UserRow.email_key, folded(query.email_contains)) > 0)
     return conditions
 
 

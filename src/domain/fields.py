@@ -3,6 +3,7 @@ raises InvalidValue naming the field otherwise. Value objects and query objects 
 the tables take their column sizes from the same constants."""
 
 import math
+import unicodedata
 from datetime import UTC, date, datetime
 
 from domain.errors import InvalidValue
@@ -27,6 +28,18 @@ def check_text(field: str, text: object, *, min_length: int, max_length: int) ->
     except UnicodeEncodeError:
         raise InvalidValue(field, "must be valid Unicode (no lone surrogates)") from None
     return text
+
+
+def canonical(text: str) -> str:
+    """One spelling of text that Unicode writes several ways (NFC): `café` typed with an
+    accented e and with e plus a combining accent are the same key."""
+    return unicodedata.normalize("NFC", text)
+
+
+def folded(text: str) -> str:
+    """The form in which two spellings of a case-insensitive identity compare equal: NFKC,
+    then case-folded (so `straße` and `STRASSE` match, as `K` and the Kelvin sign do)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def check_bool(field: str, value: object) -> bool:

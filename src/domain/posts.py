@@ -83,7 +83,8 @@ class PostWithAuthor:
 @dataclass(frozen=True, slots=True)
 class UserWithPosts:
     user: User
-    posts: tuple[Post, ...]
+    posts: tuple[Post, ...]  # the first ones by id, as many as were asked for
+    posts_total: int  # how many the user has in all
 
 
 class AbstractPostRepository(abc.ABC):
@@ -104,5 +105,12 @@ class AbstractPostRepository(abc.ABC):
     async def count(self, query: PostFilter) -> int: ...
 
     @abc.abstractmethod
-    async def by_authors(self, author_ids: Sequence[int]) -> dict[int, list[Post]]:
-        """Every post of each author, ordered by id, fetched at once (no query per author)."""
+    async def by_authors(
+        self, author_ids: Sequence[int], per_author: int | None = None
+    ) -> dict[int, list[Post]]:
+        """Each author's posts ordered by id (the first `per_author` of them when given),
+        fetched at once: no query per author."""
+
+    @abc.abstractmethod
+    async def count_by_authors(self, author_ids: Sequence[int]) -> dict[int, int]:
+        """How many posts each author has (authors with none are left out)."""

@@ -3,7 +3,7 @@
 import abc
 from dataclasses import dataclass
 
-from domain.fields import check_bool, check_text
+from domain.fields import canonical, check_bool, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
 
 KEY_MAX_LENGTH = 128
@@ -12,10 +12,11 @@ VALUE_MAX_LENGTH = 128
 
 @dataclass(frozen=True, slots=True)
 class TodoKey:
-    text: str
+    text: str  # canonical: keys that Unicode spells two ways are one key
 
     def __post_init__(self) -> None:
         check_text("key", self.text, min_length=1, max_length=KEY_MAX_LENGTH)
+        object.__setattr__(self, "text", canonical(self.text))
 
 
 @dataclass(frozen=True, slots=True)

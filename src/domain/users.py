@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import InvalidValue
-from domain.fields import check_bool, check_id, check_moment, check_text
+from domain.fields import check_bool, check_id, check_moment, check_text, folded
 from domain.paging import DEFAULT_LIMIT, check_window
 
 NAME_MAX_LENGTH = 100
@@ -41,7 +41,7 @@ class Email:
 
     @property
     def key(self) -> str:
-        return self.text.lower()
+        return folded(self.text)
 
 
 @dataclass(slots=True)
@@ -92,7 +92,7 @@ class UserFilter:
         return (
             (self.active is None or user.is_active == self.active)
             and (self.name_contains is None or self.name_contains in user.name.text)
-            and (self.email_contains is None or self.email_contains.lower() in user.email.key)
+            and (self.email_contains is None or folded(self.email_contains) in user.email.key)
         )
 
 

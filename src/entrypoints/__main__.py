@@ -50,10 +50,14 @@ def main(
     # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
     from entrypoints.app import create_app
     from entrypoints.container import Container
+    from entrypoints.request_ids import RequestIdFilter
 
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RequestIdFilter())
     container = Container()
     settings = container.settings()
     overrides = {

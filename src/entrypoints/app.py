@@ -8,8 +8,10 @@ from fastapi import FastAPI
 
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
+from entrypoints.guards import RefuseUndecodablePaths
 from entrypoints.metrics import Metrics
 from entrypoints.problems import install_problem_handlers
+from entrypoints.request_ids import RequestIds
 from service.operations import Store
 
 logger = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.store = container.store()
     app.state.metrics = Metrics(container.retry_counters())
     app.state.metrics.install(app)
+    app.add_middleware(RefuseUndecodablePaths)
+    app.add_middleware(RequestIds)  # added last, so it runs first: every log line has the id
     for router in ROUTERS:
         app.include_router(router)
     install_problem_handlers(app)

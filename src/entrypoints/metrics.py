@@ -13,6 +13,9 @@ from service.operations import StoreStatus
 from service.unit_of_work import RetryCounters
 
 ROLES = ("voter", "standby", "spare")
+# Label values come from bounded sets: a client may send any token as its method (uvicorn takes
+# it), and one label value per distinct method would let a client grow /metrics without end.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class _RetryCollector(Collector):
@@ -89,6 +92,6 @@ class _MeasureRequests:
             await self.app(scope, receive, send_noting_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")  # set by the router
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in METHODS else "other"
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
             self.metrics.requests.labels(method, route, str(status)).inc()

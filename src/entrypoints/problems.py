@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+from entrypoints.request_ids import current_request_id
 from service.unit_of_work import OutcomeUnknown, StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], HTTPStatus] = {
 
 def problem(status: HTTPStatus, detail: str, **extensions: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": status.phrase, "status": status.value, "detail": detail}
+    if request_id := current_request_id.get():
+        body["request_id"] = request_id
     return JSONResponse(
         jsonable_encoder({**body, **extensions}),
         status_code=status.value,
@@ -61,14 +64,18 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    # The driver's words name nodes and addresses: they go to the log, not to the client.
+    logger.warning("store unavailable for %s %s: %s", request.method, request.url.path, error)
     response = problem(
-        HTTPStatus.SERVICE_UNAVAILABLE, f"the database could not take the request now: {error}"
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "the database could not take the request now; nothing was changed, try again shortly",
     )
     response.headers["Retry-After"] = "1"
     return response
 
 
 async def _outcome_unknown(request: Request, error: Exception) -> JSONResponse:
+    logger.warning("outcome unknown for %s %s: %s", request.method, request.url.path, error)
     detail = (
         "the outcome is unknown: the change was sent to the database but its answer was lost, "
         "so it may or may not have been applied; read the resource before retrying"

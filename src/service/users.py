@@ -3,12 +3,15 @@
 from datetime import UTC, datetime
 
 from domain.errors import NotFound
-from domain.fields import check_id
+from domain.fields import check_id, check_int
 from domain.paging import Page
 from domain.posts import UserWithPosts
 from domain.users import User, UserFilter
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
+
+DEFAULT_POSTS_PER_USER = 10
+MAX_POSTS_PER_USER = 100
 
 
 @retried(idempotent=False)
@@ -33,13 +36,21 @@ async def list_users(uow: AbstractUnitOfWork, query: UserFilter) -> Page[User]:
 
 
 @retried(idempotent=True)
-async def list_users_with_posts(uow: AbstractUnitOfWork, query: UserFilter) -> Page[UserWithPosts]:
-    """A page of users, each with all its posts: three queries whatever the page size."""
+async def list_users_with_posts(
+    uow: AbstractUnitOfWork, query: UserFilter, posts_per_user: int = DEFAULT_POSTS_PER_USER
+) -> Page[UserWithPosts]:
+    """A page of users, each with its first posts and how many it has: four queries whatever
+    the page size, and a bounded answer however many posts a user writes."""
+    check_int("posts_per_user", posts_per_user, minimum=1, maximum=MAX_POSTS_PER_USER)
     async with uow.read_only():
         users = await uow.users.find(query)
-        posts = await uow.posts.by_authors([user.id for user in users])
+        ids = [user.id for user in users]
+        posts = await uow.posts.by_authors(ids, per_author=posts_per_user)
+        counts = await uow.posts.count_by_authors(ids)
         total = await uow.users.count(query)
-    items = tuple(UserWithPosts(user, tuple(posts.get(user.id, []))) for user in users)
+    items = tuple(
+        UserWithPosts(user, tuple(posts.get(user.id, [])), counts.get(user.id, 0)) for user in users
+    )
     return Page(items, total)
 
 

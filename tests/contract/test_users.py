@@ -9,6 +9,7 @@ from hypothesis.stateful import precondition, rule
 
 from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
+from domain.fields import folded
 from domain.posts import Post, PostFilter
 from domain.users import User, UserFilter
 from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
@@ -173,11 +174,15 @@ async def test_posts_of_many_authors_come_back_grouped_and_ordered(
 
     async with uow_factory().read_only() as uow:
         grouped = await uow.posts.by_authors([2, 1, 99])
-        nothing = await uow.posts.by_authors([])
+        first_ones = await uow.posts.by_authors([2, 1, 99], per_author=1)
+        counts = await uow.posts.count_by_authors([2, 1, 99])
+        nothing = await uow.posts.by_authors([]), await uow.posts.count_by_authors([])
         of_two = await uow.posts.find(PostFilter(author_id=2, limit=1, offset=1))
 
     assert grouped == {2: [posts[0], posts[2]], 1: [posts[1]]}
-    assert nothing == {}
+    assert first_ones == {2: [posts[0]], 1: [posts[1]]}
+    assert counts == {2: 2, 1: 1}
+    assert nothing == ({}, {})
     assert of_two == [posts[2]]
 
 
@@ -201,7 +206,7 @@ class UserPostMachine(BackendMachine):
                 return user_id
 
         taken = {user.email.key for user in self.users.values()}
-        if email.lower() in taken:
+        if folded(email) in taken:
             with pytest.raises(AlreadyExists):
                 self.run(attempt())
             return
@@ -236,24 +241,28 @@ class UserPostMachine(BackendMachine):
             for _, user in sorted(self.users.items())
             if (query.active is None or user.is_active == query.active)
             and (query.name_contains is None or query.name_contains in user.name.text)
-            and (query.email_contains is None or query.email_contains.lower() in user.email.key)
+            and (query.email_contains is None or folded(query.email_contains) in user.email.key)
         ]
         assert self.run(find_users(self.uow_factory, query)) == (
             matching[query.offset : query.offset + query.limit],
             len(matching),
         )
 
-    @rule(ids=st.lists(st.integers(1, 6), max_size=4))
-    def posts_of(self, ids: list[int]) -> None:
-        async def read() -> dict[int, list[Post]]:
+    @rule(ids=st.lists(st.integers(1, 6), max_size=4), per_author=st.none() | st.integers(1, 3))
+    def posts_of(self, ids: list[int], per_author: int | None) -> None:
+        async def read() -> tuple[dict[int, list[Post]], dict[int, int]]:
             async with self.uow_factory().read_only() as uow:
-                return await uow.posts.by_authors(ids)
+                return (
+                    await uow.posts.by_authors(ids, per_author),
+                    await uow.posts.count_by_authors(ids),
+                )
 
-        expected: dict[int, list[Post]] = {}
+        every: dict[int, list[Post]] = {}
         for _, post in sorted(self.posts.items()):
             if post.author_id in ids:
-                expected.setdefault(post.author_id, []).append(post)
-        assert self.run(read()) == expected
+                every.setdefault(post.author_id, []).append(post)
+        first = {author: posts[:per_author] for author, posts in every.items()}
+        assert self.run(read()) == (first, {a: len(posts) for a, posts in every.items()})
 
 
 def test_users_and_posts_behave_like_plain_dicts_under_random_operations(
@@ -274,10 +283,10 @@ def test_memory_and_dqlite_find_the_same_users_in_the_same_order(
 ) -> None:
     users: dict[str, User] = {}
     for name, email, active, at in people:
-        if email.lower() not in users:
+        if folded(email) not in users:
             user = User.register(len(users) + 1, name, email, at)
             user.is_active = active
-            users[email.lower()] = user
+            users[folded(email)] = user
 
     async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[User], int]]:
         await store(uow_factory, *users.values())

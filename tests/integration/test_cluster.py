@@ -242,5 +242,5 @@ def test_without_a_quorum_a_write_is_refused_with_503_and_retry_after(tmp_path: 
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert response.headers["content-type"] == "application/problem+json"
-    assert "could not take the request" in response.json()["detail"]
+    assert "nothing was changed, try again" in response.json()["detail"]
     assert ready.json()["checks"]["leader"] == "no leader known"

@@ -171,3 +171,33 @@ def test_starting_a_running_node_again_changes_nothing(node: DqliteNode) -> None
     assert accepts_connections(node.address)
     node.stop()
     assert not accepts_connections(node.address), "the first start's node was leaked"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB filesystem of its own (tmpfs), unmounted afterwards."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def test_a_node_on_a_disk_without_room_for_its_log_refuses_to_start_saying_so(
+    small_disk: Path,
+) -> None:
+    node = node_in(small_disk)
+
+    with pytest.raises(adapters.dqlite.node.NodeError, match="needs at least 64 MB"):
+        node.start()
+
+    assert not node.running
+    assert not accepts_connections(node.address)

@@ -69,6 +69,8 @@ async def test_transfers_are_listed_per_account_with_paging(funded: httpx.AsyncC
         ("k1", {"from_account": 1, "to_account": 2, "amount_cents": 6}, 422, "different transfer"),
         (None, {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "Idempotency-Key"),
         ("", {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "Idempotency-Key"),
+        ("k\x01", {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "visible ASCII"),
+        ("k 2", {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "visible ASCII"),
         ("k2", {"from_account": 1, "to_account": 2}, 422, "body.amount_cents"),
     ],
 )
@@ -83,6 +85,22 @@ async def test_a_refused_transfer_gets_a_problem_and_changes_nothing(
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     assert detail in response.json()["detail"]
+    assert await state(funded) == before
+
+
+async def test_two_idempotency_keys_on_one_transfer_are_refused_not_one_picked(
+    funded: httpx.AsyncClient,
+) -> None:
+    before = await state(funded)
+
+    response = await funded.post(
+        "/transfers",
+        json={"from_account": 1, "to_account": 2, "amount_cents": 5},
+        headers=[("Idempotency-Key", "k7"), ("Idempotency-Key", "k8")],
+    )
+
+    assert response.status_code == 422
+    assert "exactly one" in response.json()["detail"]
     assert await state(funded) == before
 
 

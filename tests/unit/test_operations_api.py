@@ -48,6 +48,19 @@ async def test_metrics_count_requests_by_route_template_and_status(
     assert 'http_request_duration_seconds_count{method="GET",route="/probe/{name}"} 3.0' in text
 
 
+async def test_made_up_methods_share_one_metrics_label_so_metrics_stay_small(
+    client: httpx.AsyncClient,
+) -> None:
+    for n in range(50):
+        await client.request(f"MADEUP{n}" + "X" * 1000, "/probe/a")
+
+    text = (await client.get("/metrics")).text
+
+    assert "MADEUP" not in text
+    assert 'http_requests_total{method="other",route="/probe/{name}",status="405"} 50.0' in text
+    assert len(text) < 20_000
+
+
 async def test_metrics_show_the_store_and_the_retry_counters(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:

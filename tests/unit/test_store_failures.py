@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.dqlite.errors import classify
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
+from entrypoints.request_ids import RequestIdFilter
 from service.unit_of_work import OutcomeUnknown, RetryCounters, RetrySettings, StoreUnavailable
 
 
@@ -83,7 +84,7 @@ class FailingUnitOfWork(InMemoryUnitOfWork):
 @pytest.mark.parametrize(
     ("error", "retry_after", "says", "retried"),
     [
-        (StoreUnavailable("database is locked"), "1", "could not take the request", True),
+        (StoreUnavailable("database is locked"), "1", "nothing was changed, try again", True),
         (OutcomeUnknown("leadership lost"), None, "may or may not have been applied", False),
     ],
 )
@@ -105,6 +106,37 @@ async def test_a_store_failure_is_a_503_problem_that_says_whether_to_retry(
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers.get("retry-after") == retry_after
     assert says in response.json()["detail"]
+
+
+async def test_a_503_keeps_the_drivers_words_and_addresses_in_the_log_under_the_request_id(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(RequestIdFilter())  # as `python -m entrypoints` sets up logging
+    driver_says = "database is locked to 127.0.0.1:9301"
+    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(
+        StoreUnavailable(driver_says), RetryCounters()
+    )
+
+    response = await client.post("/probe", headers={"X-Request-ID": "req-42"})
+
+    assert response.status_code == 503
+    assert "127.0.0.1" not in response.text
+    assert "locked" not in response.text
+    assert response.json()["request_id"] == "req-42" == response.headers["x-request-id"]
+    logged = [r for r in caplog.records if driver_says in r.getMessage()]
+    assert [getattr(r, "request_id", None) for r in logged] == ["req-42"]
+
+
+@pytest.mark.parametrize("given", [b"", b"has space", b"x" * 65, "naïve".encode()])
+async def test_a_request_without_a_well_formed_id_gets_one_made_for_it(
+    client: httpx.AsyncClient, given: bytes
+) -> None:
+    headers = {b"X-Request-ID": given} if given else {}
+
+    response = await client.get("/probe/a", headers=headers)
+
+    assert len(response.headers["x-request-id"]) == 32
+    assert response.headers["x-request-id"].encode() != given
 
 
 async def test_in_memory_writers_take_turns_while_readers_do_not_wait(

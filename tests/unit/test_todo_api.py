@@ -95,6 +95,31 @@ async def test_a_malformed_json_body_is_a_problem_not_a_crash(client: httpx.Asyn
     assert response.headers["content-type"] == PROBLEM
 
 
+async def test_a_key_unicode_spells_another_way_is_the_same_todo(
+    client: httpx.AsyncClient,
+) -> None:
+    created = await client.post("/todos", json={"key": "caf\u00e9"})
+
+    twin = await client.post("/todos", json={"key": "cafe\u0301"})
+    fetched = await client.get("/todos/cafe%CC%81")
+
+    assert (created.status_code, twin.status_code) == (201, 409)
+    assert fetched.json() == created.json()
+
+
+async def test_a_path_that_is_not_utf8_is_refused_not_read_with_replacement_characters(
+    client: httpx.AsyncClient,
+) -> None:
+    before = await snapshot(client)
+
+    response = await client.get("/todos/caf%E9")
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert "UTF-8" in response.json()["detail"]
+    assert await snapshot(client) == before
+
+
 async def test_the_health_endpoint_answers(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
 

@@ -28,6 +28,13 @@ def test_an_unstorable_key_is_rejected_with_the_reason(text: object, reason: str
     assert error.value.field == "key"
 
 
+def test_a_key_spelled_two_ways_by_unicode_is_one_key() -> None:
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+
+    assert TodoKey(composed) == TodoKey(decomposed)
+    assert TodoKey(decomposed).text == composed
+
+
 def test_a_value_may_be_empty_but_not_longer_than_128_characters() -> None:
     assert TodoValue("").text == ""
     with pytest.raises(InvalidValue, match="value"):

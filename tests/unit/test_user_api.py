@@ -40,6 +40,19 @@ async def test_a_post_is_served_with_its_author_and_listed_under_the_user(
     assert listed == {"items": [created.json()], "total": 1}
 
 
+async def test_an_email_spelled_with_other_letter_cases_or_forms_is_taken(
+    client: httpx.AsyncClient,
+) -> None:
+    await register(client, "first", "straße@example.org")
+
+    twins = [
+        await client.post("/users", json={"name": "twin", "email": email})
+        for email in ("STRASSE@example.org", "Stra\u00dfe@EXAMPLE.org")
+    ]
+
+    assert [twin.status_code for twin in twins] == [409, 409]
+
+
 async def test_the_user_list_filters_pages_and_includes_posts_on_request(
     client: httpx.AsyncClient,
 ) -> None:
@@ -58,6 +71,24 @@ async def test_the_user_list_filters_pages_and_includes_posts_on_request(
         ["t1"],
         ["t2"],
     ]
+    assert [u["posts_total"] for u in with_posts["items"]] == [1, 1, 1]
+
+
+async def test_a_user_with_many_posts_is_listed_with_a_bounded_number_of_them(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client, "prolific", "prolific@example.org")
+    for n in range(25):
+        await client.post(f"/users/{user['id']}/posts", json={"title": f"t{n}", "content": ""})
+
+    default = (await client.get("/users", params={"include_posts": "true"})).json()
+    three = (await client.get("/users", params={"include_posts": "true", "posts_limit": 3})).json()
+    too_many = await client.get("/users", params={"include_posts": "true", "posts_limit": 101})
+
+    assert [p["title"] for p in default["items"][0]["posts"]] == [f"t{n}" for n in range(10)]
+    assert [p["title"] for p in three["items"][0]["posts"]] == ["t0", "t1", "t2"]
+    assert default["items"][0]["posts_total"] == three["items"][0]["posts_total"] == 25
+    assert too_many.status_code == 422
 
 
 @pytest.mark.parametrize(

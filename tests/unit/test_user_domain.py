@@ -15,6 +15,18 @@ def test_a_plausible_email_is_accepted_and_keyed_in_lower_case(text: str) -> Non
 
 
 @pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("straße@example.org", "STRASSE@example.org"),  # case folding, not lower()
+        ("kate@example.org", "\u212aATE@example.org"),  # the Kelvin sign is a K
+        ("caf\u00e9@example.org", "cafe\u0301@example.org"),  # NFC and NFD
+    ],
+)
+def test_two_spellings_of_one_email_have_the_same_key(one: str, other: str) -> None:
+    assert Email(one).key == Email(other).key
+
+
+@pytest.mark.parametrize(
     "text", ["", "plain", "@example.org", "ann@", "ann@example", "ann@example.", "a b@c.org", "a@@"]
 )
 def test_an_implausible_email_is_rejected(text: str) -> None:

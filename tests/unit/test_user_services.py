@@ -52,7 +52,23 @@ async def test_users_come_with_all_their_posts_and_only_theirs(uow: InMemoryUnit
 
     page = await users.list_users_with_posts(uow, UserFilter())
 
-    assert [(i.user.id, i.posts) for i in page.items] == [(ann.id, (first, second)), (bob.id, ())]
+    assert [(i.user.id, i.posts, i.posts_total) for i in page.items] == [
+        (ann.id, (first, second), 2),
+        (bob.id, (), 0),
+    ]
+
+
+async def test_users_come_with_their_first_posts_only_and_the_count_of_all(
+    uow: InMemoryUnitOfWork,
+) -> None:
+    ann = await users.register_user(uow, "Ann", "ann@example.org")
+    written = [await posts.write_post(uow, ann.id, f"post {n}", None) for n in range(5)]
+
+    page = await users.list_users_with_posts(uow, UserFilter(), posts_per_user=2)
+
+    assert [(i.posts, i.posts_total) for i in page.items] == [(tuple(written[:2]), 5)]
+    with pytest.raises(InvalidValue, match="posts_per_user"):
+        await users.list_users_with_posts(uow, UserFilter(), posts_per_user=101)
 
 
 async def test_an_invalid_user_id_is_rejected_before_any_lookup(uow: InMemoryUnitOfWork) -> None:

@@ -2,6 +2,7 @@
 
 import ctypes
 import errno
+import shutil
 import socket
 from pathlib import Path
 from typing import NoReturn
@@ -91,6 +92,7 @@ class DqliteNode:
         lib = _load_library()
         _check_port_free(self.address)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        _check_disk_space(self.data_dir)
         handle = ctypes.c_void_p()
         address = self.address.encode()
         if lib.dqlite_node_create(self.node_id, address, str(self.data_dir).encode(), handle):
@@ -121,3 +123,19 @@ class DqliteNode:
         lib.dqlite_node_destroy(handle)
         if failed:
             raise NodeError(f"dqlite node {self.node_id} did not stop cleanly")
+
+
+# libdqlite 1.11 preallocates its raft log in 8 MB segments, and with no space at all it
+# crashes inside dqlite_node_start (SIGSEGV, nothing logged). Room for a few segments and a
+# snapshot, checked first, turns that into a message.
+MIN_FREE_BYTES = 64 * 2**20
+
+
+def _check_disk_space(data_dir: Path) -> None:
+    free = shutil.disk_usage(data_dir).free
+    if free < MIN_FREE_BYTES:
+        raise NodeError(
+            f"{data_dir} has {free // 2**20} MB free; a dqlite node needs at least "
+            f"{MIN_FREE_BYTES // 2**20} MB there (its raft log preallocates 8 MB segments)"
+        )
+

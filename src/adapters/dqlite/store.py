@@ -4,6 +4,7 @@ leader, and the migrations."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from sqlalchemy import QueuePool, text
@@ -11,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
-from adapters.dqlite.leader import LeaderTracker
+from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.node import DqliteNode, NodeError
@@ -22,6 +23,10 @@ from service.operations import Readiness, StoreStatus
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
 
 logger = logging.getLogger(__name__)
+
+# /ready and /metrics ask the cluster at most this often, however often they are called: each
+# question opens connections to the nodes, and a flood of probes must not exhaust local ports.
+PROBE_SECONDS = 1.0
 
 
 class DqliteStore:
@@ -66,6 +71,8 @@ class DqliteStore:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writers = WriterQueue()
+        self._probed: tuple[float, str | None] | None = None  # when, and the leader then
+        self._view: tuple[float, ClusterView] | None = None
 
     async def start(self) -> None:
         if self._node is not None:
@@ -115,7 +122,7 @@ class DqliteStore:
 
     async def readiness(self) -> Readiness:
         checks = {"node": "ok" if self._node is None or self._node.running else "not running"}
-        leader = await self._follow_leader()
+        leader = await self._probed_leader()
         checks["leader"] = "ok" if leader else "no leader known"
         try:
             async with self.engine.connect() as connection:
@@ -130,12 +137,28 @@ class DqliteStore:
         pool = self.engine.pool
         size, in_use = (pool.size(), pool.checkedout()) if isinstance(pool, QueuePool) else (0, 0)
         try:
-            view = await self.tracker.view()
+            view = await self._probed_view()
         except Exception:  # no leader right now: report what is known locally
             return StoreStatus(pool_size=size, connections_in_use=in_use)
         node_id = None if self._node is None else self._node.node_id
         roles = {n.node_id: n.role for n in view.nodes}
         return StoreStatus(node_id, roles.get(node_id or 0), view.leader_id, size, in_use, roles)
+
+    async def _probed_leader(self) -> str | None:
+        """The leader, asked of the cluster at most once per PROBE_SECONDS (failures that
+        need a new leader at once go through _follow_leader directly)."""
+        if self._probed is not None and time.monotonic() - self._probed[0] < PROBE_SECONDS:
+            return self._probed[1]
+        leader = await self._follow_leader()
+        self._probed = (time.monotonic(), leader)
+        return leader
+
+    async def _probed_view(self) -> ClusterView:
+        if self._view is not None and time.monotonic() - self._view[0] < PROBE_SECONDS:
+            return self._view[1]
+        view = await self.tracker.view()
+        self._view = (time.monotonic(), view)
+        return view
 
     async def _start_node(self, node: DqliteNode) -> None:
         membership = Membership.load(node.data_dir)

@@ -1,5 +1,7 @@
 """/health, /ready and /metrics: for load balancers, orchestrators and Prometheus."""
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
@@ -37,5 +39,7 @@ async def ready(store: StoreDep, response: Response) -> ReadinessOut:
 @router.get("/metrics", response_class=Response)
 async def metrics(store: StoreDep, request: Request) -> Response:
     """Prometheus text format."""
-    body = request.app.state.metrics.render(await store.status())
+    status = await store.status()
+    # Rendered in a worker thread: a large registry must not hold up other requests.
+    body = await asyncio.to_thread(request.app.state.metrics.render, status)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,6 @@
 """/transfers: move money between accounts, once per Idempotency-Key; list them."""
 
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -7,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS
+from domain.errors import InvalidValue
 from domain.fields import MAX_ID
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.transfers import (
@@ -22,14 +24,26 @@ from service import transfers as use_cases
 router = APIRouter(prefix="/transfers", tags=["transfers"])
 
 IdempotencyKeyHeader = Annotated[
-    str,
+    list[str],
     Header(
         alias="Idempotency-Key",
-        min_length=1,
-        max_length=KEY_MAX_LENGTH,
-        description="Sending the same key again returns the first result and moves no money.",
+        description=(
+            "Sending the same key again returns the first result and moves no money. "
+            f"One header, 1 to {KEY_MAX_LENGTH} visible ASCII characters."
+        ),
     ),
 ]
+VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+def _one_key(values: list[str]) -> IdempotencyKey:
+    if len(values) != 1:
+        raise InvalidValue("Idempotency-Key", f"send exactly one such header, not {len(values)}")
+    if not VISIBLE_ASCII.fullmatch(values[0]):
+        raise InvalidValue("Idempotency-Key", "must be visible ASCII: no spaces or controls")
+    return IdempotencyKey(values[0])
+
+
 AccountId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
@@ -82,7 +96,7 @@ async def make_transfer(
     key already used for a different transfer.
     """
     request = TransferRequest(body.from_account, body.to_account, body.amount_cents)
-    outcome = await use_cases.make_transfer(uow, request, IdempotencyKey(key))
+    outcome = await use_cases.make_transfer(uow, request, _one_key(key))
     response.headers["Location"] = f"/transfers?account={request.from_account}"
     response.headers["Idempotent-Replayed"] = str(outcome.replayed).lower()
     return TransferOut.of(outcome.transfer)

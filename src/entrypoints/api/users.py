@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.fields import MAX_ID
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from domain.posts import UserWithPosts
 from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
 from entrypoints.api.posts import PostOut
 from entrypoints.dependencies import UnitOfWorkDep
@@ -28,17 +29,23 @@ class UserOut(BaseModel):
     email: str
     is_active: bool
     created_at: datetime
-    posts: list[PostOut] | None = Field(None, description="Only when include_posts=true.")
+    posts: list[PostOut] | None = Field(
+        None, description="Only when include_posts=true: the first posts_limit posts, by id."
+    )
+    posts_total: int | None = Field(
+        None, description="Only when include_posts=true: how many posts the user has in all."
+    )
 
     @classmethod
-    def of(cls, user: User, posts: list[PostOut] | None = None) -> "UserOut":
+    def of(cls, user: User, with_posts: UserWithPosts | None = None) -> "UserOut":
         return cls(
             id=user.id,
             name=user.name.text,
             email=user.email.text,
             is_active=user.is_active,
             created_at=user.created_at,
-            posts=posts,
+            posts=None if with_posts is None else [PostOut.of(p) for p in with_posts.posts],
+            posts_total=None if with_posts is None else with_posts.posts_total,
         )
 
 
@@ -57,6 +64,9 @@ class UserQuery(BaseModel):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
     include_posts: bool = False
+    posts_limit: int = Field(
+        use_cases.DEFAULT_POSTS_PER_USER, ge=1, le=use_cases.MAX_POSTS_PER_USER
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -70,12 +80,12 @@ async def register_user(body: UserIn, uow: UnitOfWorkDep, response: Response) ->
 @router.get("")
 async def list_users(query: Annotated[UserQuery, Query()], uow: UnitOfWorkDep) -> UserPage:
     """Users ordered by id, with the total that match; with their posts if asked."""
-    query_object = UserFilter(**query.model_dump(exclude={"include_posts"}))
+    query_object = UserFilter(**query.model_dump(exclude={"include_posts", "posts_limit"}))
     if not query.include_posts:
         page = await use_cases.list_users(uow, query_object)
         return UserPage(items=[UserOut.of(user) for user in page.items], total=page.total)
-    with_posts = await use_cases.list_users_with_posts(uow, query_object)
-    items = [UserOut.of(i.user, [PostOut.of(p) for p in i.posts]) for i in with_posts.items]
+    with_posts = await use_cases.list_users_with_posts(uow, query_object, query.posts_limit)
+    items = [UserOut.of(item.user, item) for item in with_posts.items]
     return UserPage(items=items, total=with_posts.total)
 
 
