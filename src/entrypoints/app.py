@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
-from entrypoints.guards import RefuseUndecodablePaths
+from entrypoints.guards import LimitRequestBodies, RefuseUndecodablePaths
 from entrypoints.metrics import Metrics
 from entrypoints.problems import install_problem_handlers
 from entrypoints.request_ids import RequestIds
@@ -33,6 +33,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(container: Container | None = None) -> FastAPI:
     container = container or Container()
+    settings = container.settings()
     app = FastAPI(title="DDD on dqlite", lifespan=_lifespan)
     app.state.container = container
     app.state.unit_of_work_factory = container.unit_of_work
@@ -40,6 +41,11 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.metrics = Metrics(container.retry_counters())
     app.state.metrics.install(app)
     app.add_middleware(RefuseUndecodablePaths)
+    app.add_middleware(
+        LimitRequestBodies,
+        max_bytes=settings.max_body_bytes,
+        idle_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(RequestIds)  # added last, so it runs first: every log line has the id
     for router in ROUTERS:
         app.include_router(router)

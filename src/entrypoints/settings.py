@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     retry_budget_seconds: float = Field(8.0, ge=0, description="How long a use case retries.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    max_body_bytes: int = Field(
+        1_048_576, ge=0, description="Larger request bodies get a 413 before they are read."
+    )
+    body_timeout_seconds: float = Field(
+        10.0, gt=0, description="A body that stops arriving this long gets a 408."
+    )
     access_log: bool = Field(
         False, description="uvicorn's log line per request (/metrics counts them either way)."
     )

@@ -6,6 +6,7 @@ that has removed the example aggregates.
 
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from tests.integration.process import AppProcess
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
     """One app process shared by the tests that do not stop or restart it."""
     process = AppProcess(tmp_path_factory.mktemp("shared-app"))
+    process.extra_env = {"APP_BODY_TIMEOUT_SECONDS": "1"}
     try:
         process.start()
         yield process
@@ -110,6 +112,33 @@ def test_a_write_that_cannot_be_made_gets_a_problem_and_changes_nothing_stored(
 
     assert_problem(response, HTTPStatus(status), *named)
     assert state(app, accounts) == before
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(
+    client: httpx.Client,
+) -> None:
+    body = {"from_account": 1, "to_account": 2, "amount_cents": 5, "pad": "x" * 2_000_000}
+
+    response = transfer(client, "too-large", body)
+
+    assert_problem(response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "1048576 bytes")
+
+
+def test_a_client_that_stops_sending_its_body_gets_a_408_and_is_disconnected(
+    app: AppProcess,
+) -> None:
+    head = (
+        "POST /ledger/accounts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        "Content-Length: 100\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", app.api_port), timeout=10) as connection:
+        connection.sendall(head.encode() + b'{"owner": "slow')  # and nothing more
+        answer = b""
+        while chunk := connection.recv(65536):  # until the server closes the connection
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"application/problem+json" in answer
 
 
 # --- Two processes on one dqlite address ----------------------------------------------------

@@ -165,16 +165,20 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
 def write_report(results: dict[str, Any], out: Path) -> None:
     found = targets(results)
-    results = {**results, "machine": machine(), "targets": [t.__dict__ for t in found]}
+    # A run re-rendered from its results.json keeps the machine and date it was measured on.
+    measured_on = results.get("machine") or machine()
+    results = {**results, "machine": measured_on, "targets": [t.__dict__ for t in found]}
     files = out / "performance"
     files.mkdir(parents=True, exist_ok=True)
     (files / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     chart(results, files / "chart.png")
     print("\n" + table(results) + "\n\n" + target_table(found))
-    (out / "performance.md").write_text(_markdown(results, found))
+    history = files / "history.md"  # written by hand, kept across runs
+    notes = history.read_text() if history.exists() else ""
+    (out / "performance.md").write_text(_markdown(results, found, notes))
 
 
-def _markdown(results: dict[str, Any], found: list[Target]) -> str:
+def _markdown(results: dict[str, Any], found: list[Target], history: str) -> str:
     m = results["machine"]
     return f"""# Performance
 
@@ -208,4 +212,5 @@ Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
 In-memory list of 10,000 todos with a filter: {results["memory_list_10000_ms"]:.1f} ms.
 
 ![throughput and p99 by clients](performance/chart.png)
-"""
+
+{history}"""

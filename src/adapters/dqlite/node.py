@@ -138,4 +138,3 @@ def _check_disk_space(data_dir: Path) -> None:
             f"{data_dir} has {free // 2**20} MB free; a dqlite node needs at least "
             f"{MIN_FREE_BYTES // 2**20} MB there (its raft log preallocates 8 MB segments)"
         )
-
