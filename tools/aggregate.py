@@ -428,10 +428,8 @@ class Aggregate:
 
     @property
     def api_field_imports(self) -> str:
-        names = {"MAX_ID"}
-        if "int" in self._kinds():
-            names |= {"INT64_MAX", "INT64_MIN"}
-        return ", ".join(sorted(names))
+        """What the router needs from domain/fields.py ("" for nothing)."""
+        return "INT64_MAX, INT64_MIN" if "int" in self._kinds() else ""
 
     def files(self) -> dict[str, Path]:
         """Template name -> the file it becomes."""

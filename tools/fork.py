@@ -34,6 +34,14 @@ REMOVED_TESTS = [
     "tests/integration/test_users_posts_queries.py",
     "tests/integration/test_fork.py",  # the template's own: a fork is not forked again
 ]
+# `make bench` loads the examples' endpoints (the figures in docs/performance.md are theirs):
+# it goes with them, until a fork points it at aggregates of its own.
+BENCH = [
+    "tools/bench",
+    "tests/integration/test_bench.py",
+    "docs/performance.md",
+    "docs/performance",
+]
 REGISTRATION_FILES = [
     "src/service/unit_of_work.py",
     "src/adapters/repositories.py",
@@ -98,6 +106,7 @@ def rewrite_readme(name: str) -> None:
         text,
     )
     text = re.sub(r"## The aggregates\n.*?(?=\n## )", "", text, flags=re.DOTALL)
+    text = re.sub(r"## Performance\n.*?(?=\n## )", "", text, flags=re.DOTALL)
     text = text.replace(
         "(a transfer, thanks to its idempotency key)", "(e.g. thanks to an idempotency key)"
     )
@@ -112,6 +121,20 @@ def rewrite_readme(name: str) -> None:
     text = text.replace("await uow.todos.add(todo)", "await uow.invoices.add(invoice)")
     text = text.replace("await uow.todos.find(query)", "await uow.invoices.find(query)")
     readme.write_text(text)
+
+
+def remove_bench() -> None:
+    for relative in BENCH:
+        path = ROOT / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    makefile = ROOT / "Makefile"
+    text = makefile.read_text().replace(" fork bench\n", " fork\n")
+    text = re.sub(r"\t@echo \"make bench .*\n", "", text)
+    text = re.sub(r"\nbench: setup\n\t.*\n", "", text)
+    makefile.write_text(text)
 
 
 def fresh_migrations() -> None:
@@ -137,6 +160,7 @@ def fork(name: str) -> None:
         path.unlink()
     for name_of_test in REMOVED_TESTS:
         (ROOT / name_of_test).unlink(missing_ok=True)
+    remove_bench()
     for registration in REGISTRATION_FILES:
         path = ROOT / registration
         path.write_text(unregister_examples(path.read_text()))

@@ -69,6 +69,9 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
     assert readme.startswith("# Billing\n")
     assert "/todos" not in readme
     assert "## The aggregates" not in readme
+    assert "## Performance" not in readme
+    assert not (copy / "tools" / "bench").exists()
+    assert "bench" not in (copy / "Makefile").read_text()
 
     commit(copy)
     run(copy, sys.executable, "-m", "tools.aggregate", "fork_specimen", "number:str! due:date")

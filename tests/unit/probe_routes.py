@@ -2,6 +2,7 @@
 is tested without depending on any aggregate of the template's."""
 
 from fastapi import APIRouter, status
+from pydantic import BaseModel
 
 from domain.errors import Conflict
 from entrypoints.dependencies import UnitOfWorkDep
@@ -9,6 +10,11 @@ from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
 router = APIRouter(prefix="/probe")
+received: list[str] = []  # every body /probe/echo accepted
+
+
+class Echo(BaseModel):
+    text: str
 
 
 @retried(idempotent=False)
@@ -29,3 +35,10 @@ async def read(name: str) -> dict[str, str]:
     if name == "taken":
         raise Conflict("taken")
     return {"name": name}
+
+
+@router.post("/echo")
+async def echo(body: Echo) -> Echo:
+    """Reads a JSON body, remembers it in received, and returns it."""
+    received.append(body.text)
+    return body

@@ -121,3 +121,13 @@ async def test_an_account_with_a_bad_opening_is_refused(
     assert response.status_code == 422
     assert detail in response.json()["detail"]
     assert (await client.get("/accounts/1")).status_code == 404
+
+
+@pytest.mark.parametrize("written", ["1.0", "+1", "1_000", "٣", "0x1", " 1"])
+async def test_an_id_in_a_path_is_plain_decimal_digits_or_a_422(
+    funded: httpx.AsyncClient, written: str
+) -> None:
+    response = await funded.get(f"/accounts/{written}")
+
+    assert response.status_code == 422
+    assert "decimal digits" in response.json()["detail"]

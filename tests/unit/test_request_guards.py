@@ -10,6 +10,7 @@ from starlette.types import Message
 from entrypoints.app import create_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
+from tests.unit import probe_routes
 
 PROBLEM = "application/problem+json"
 
@@ -17,15 +18,16 @@ PROBLEM = "application/problem+json"
 async def test_a_body_over_the_limit_is_a_413_problem_and_nothing_is_stored(
     client: httpx.AsyncClient,
 ) -> None:
-    body = b'{"key": "big", "value": "' + b"v" * 2_000_000 + b'"}'
+    before = list(probe_routes.received)
+    body = b'{"text": "' + b"v" * 2_000_000 + b'"}'
 
     response = await client.post(
-        "/todos", content=body, headers={"content-type": "application/json"}
+        "/probe/echo", content=body, headers={"content-type": "application/json"}
     )
 
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
-    assert (await client.get("/todos/big")).status_code == 404
+    assert probe_routes.received == before
 
 
 async def test_a_body_that_stops_arriving_gets_a_408_and_the_connection_closed() -> None:
@@ -33,9 +35,8 @@ async def test_a_body_that_stops_arriving_gets_a_408_and_the_connection_closed()
     settings = Settings(storage="memory", body_timeout_seconds=0.2)
     container.settings.override(providers.Object(settings))
     app = create_app(container)
-    chunks: list[Message] = [
-        {"type": "http.request", "body": b'{"key": "slow", ', "more_body": True}
-    ]
+    app.include_router(probe_routes.router)
+    chunks: list[Message] = [{"type": "http.request", "body": b'{"text": "sl', "more_body": True}]
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -53,8 +54,8 @@ async def test_a_body_that_stops_arriving_gets_a_408_and_the_connection_closed()
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/todos",
-        "raw_path": b"/todos",
+        "path": "/probe/echo",
+        "raw_path": b"/probe/echo",
         "query_string": b"",
         "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
         "client": ("127.0.0.1", 1),
@@ -74,16 +75,29 @@ async def test_a_body_that_stops_arriving_gets_a_408_and_the_connection_closed()
 async def test_a_body_without_a_length_that_grows_past_the_limit_is_a_413(
     client: httpx.AsyncClient,
 ) -> None:
+    before = list(probe_routes.received)
+
     async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"key": "streamed", "value": "'
+        yield b'{"text": "'
         for _ in range(40):
             yield b"v" * 50_000
         yield b'"}'
 
     response = await client.post(
-        "/todos", content=chunks(), headers={"content-type": "application/json"}
+        "/probe/echo", content=chunks(), headers={"content-type": "application/json"}
     )
 
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
-    assert (await client.get("/todos/streamed")).status_code == 404
+    assert probe_routes.received == before
+
+
+async def test_a_path_that_is_not_utf8_is_refused_not_read_with_replacement_characters(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/probe/caf%E9")
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert "UTF-8" in response.json()["detail"]
+    assert (await client.get("/probe/caf%C3%A9")).json() == {"name": "café"}

@@ -107,19 +107,6 @@ async def test_a_key_unicode_spells_another_way_is_the_same_todo(
     assert fetched.json() == created.json()
 
 
-async def test_a_path_that_is_not_utf8_is_refused_not_read_with_replacement_characters(
-    client: httpx.AsyncClient,
-) -> None:
-    before = await snapshot(client)
-
-    response = await client.get("/todos/caf%E9")
-
-    assert response.status_code == 400
-    assert response.headers["content-type"] == PROBLEM
-    assert "UTF-8" in response.json()["detail"]
-    assert await snapshot(client) == before
-
-
 async def test_the_health_endpoint_answers(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
 

@@ -1,12 +1,10 @@
 """/accounts: open an account, read its balance."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS, OWNER_MAX_LENGTH, Account
-from domain.fields import MAX_ID
+from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import UnitOfWorkDep
 from service import accounts as use_cases
 
@@ -43,7 +41,5 @@ async def open_account(body: AccountIn, uow: UnitOfWorkDep, response: Response) 
 
 
 @router.get("/{account_id}")
-async def get_account(
-    account_id: Annotated[int, Path(ge=1, le=MAX_ID)], uow: UnitOfWorkDep
-) -> AccountOut:
+async def get_account(account_id: IdPath, uow: UnitOfWorkDep) -> AccountOut:
     return AccountOut.of(await use_cases.get_account(uow, account_id))

@@ -3,18 +3,18 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.fields import MAX_ID
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter, PostWithAuthor
+from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import UnitOfWorkDep
 from service import posts as use_cases
 
 router = APIRouter(tags=["posts"])
 
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Id = IdPath
 
 
 class PostIn(BaseModel):

@@ -3,13 +3,13 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.fields import MAX_ID
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import UserWithPosts
 from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
+from entrypoints.api.paths import IdPath
 from entrypoints.api.posts import PostOut
 from entrypoints.dependencies import UnitOfWorkDep
 from service import users as use_cases
@@ -90,5 +90,5 @@ async def list_users(query: Annotated[UserQuery, Query()], uow: UnitOfWorkDep) -
 
 
 @router.get("/{user_id}")
-async def get_user(user_id: Annotated[int, Path(ge=1, le=MAX_ID)], uow: UnitOfWorkDep) -> UserOut:
+async def get_user(user_id: IdPath, uow: UnitOfWorkDep) -> UserOut:
     return UserOut.of(await use_cases.get_user(uow, user_id))
