@@ -38,6 +38,7 @@ def _dqlite_store(
             settings.node_address,
             settings.data_dir,
             network_latency_ms=settings.network_latency_ms,
+            private_network=settings.private_network,
         )
     return DqliteStore(
         address=settings.node_address,

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     network_latency_ms: int | None = Field(
         10, ge=1, le=3_600_000, description="Raft timeouts scale with it; None: libdqlite's 20."
     )
+    private_network: bool = Field(
+        False, description="Allow a non-loopback node address: its network is firewalled."
+    )
     data_dir: Path = Path(".data/single-node")
     database: str = "app"
     db_pool_size: int = Field(10, ge=1)

@@ -201,3 +201,16 @@ def test_a_node_on_a_disk_without_room_for_its_log_refuses_to_start_saying_so(
 
     assert not node.running
     assert not accepts_connections(node.address)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "[::]", "db.example.org"])
+def test_a_node_refuses_a_non_loopback_address_unless_the_network_is_said_private(
+    tmp_path: Path, host: str
+) -> None:
+    node = DqliteNode(1, f"{host}:9001", tmp_path / "node1")
+
+    with pytest.raises(adapters.dqlite.node.NodeError, match="APP_PRIVATE_NETWORK=true"):
+        node.start()
+
+    assert not node.running
+    assert not (tmp_path / "node1").exists()  # refused before anything was written

@@ -2,6 +2,7 @@
 
 import ctypes
 import errno
+import ipaddress
 import shutil
 import socket
 from pathlib import Path
@@ -53,6 +54,16 @@ def _load_library() -> ctypes.CDLL:
     return lib
 
 
+def _is_loopback(address: str) -> bool:
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: where it points is not known here
+        return False
+
+
 def _check_port_free(address: str) -> None:
     # libdqlite's own bind failure says nothing of why (and starting after it aborts the
     # process), so look first and name the cause.
@@ -71,7 +82,13 @@ class DqliteNode:
     """One dqlite node serving `address`, keeping its raft log and snapshots in `data_dir`."""
 
     def __init__(
-        self, node_id: int, address: str, data_dir: Path, *, network_latency_ms: int | None = None
+        self,
+        node_id: int,
+        address: str,
+        data_dir: Path,
+        *,
+        network_latency_ms: int | None = None,
+        private_network: bool = False,
     ) -> None:
         self.node_id = node_id
         self.address = address
@@ -79,6 +96,9 @@ class DqliteNode:
         # Raft's heartbeat is 15x and its election timeout 150x this latency (libdqlite's
         # default of 20 ms makes a failover take 3 to 6 s).
         self.network_latency_ms = network_latency_ms
+        # The dqlite port has no authentication: whoever reaches it reads and writes every
+        # table. Off loopback only when the operator says the network is private.
+        self.private_network = private_network
         self._lib: ctypes.CDLL | None = None
         self._handle: ctypes.c_void_p | None = None
 
@@ -89,6 +109,12 @@ class DqliteNode:
     def start(self) -> None:
         if self.running:
             return
+        if not self.private_network and not _is_loopback(self.address):
+            raise NodeError(
+                f"dqlite address {self.address} is not a loopback address, and the dqlite port "
+                "has no authentication: anyone who reaches it reads and writes every table. "
+                "Firewall it to the cluster's nodes, then set APP_PRIVATE_NETWORK=true."
+            )
         lib = _load_library()
         _check_port_free(self.address)
         self.data_dir.mkdir(parents=True, exist_ok=True)
