@@ -1,7 +1,6 @@
 """`python -m entrypoints`: serve the API, with an embedded dqlite node unless told otherwise."""
 
 import argparse
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -50,14 +49,9 @@ def main(
     # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
     from entrypoints.app import create_app
     from entrypoints.container import Container
-    from entrypoints.request_ids import RequestIdFilter
+    from entrypoints.logs import configure_logging
 
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s",
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RequestIdFilter())
+    configure_logging()
     container = Container()
     settings = container.settings()
     overrides = {
@@ -73,7 +67,8 @@ def main(
         app,
         host=settings.api_host,
         port=settings.api_port,
-        access_log=settings.access_log,
+        log_config=None,  # uvicorn's loggers go through configure_logging's handler
+        access_log=False,  # the app logs each request itself when APP_ACCESS_LOG is set
         # asyncio's own loop: the dqlite client passes options to create_connection() that
         # uvloop does not take. HTTP parsing is httptools' (a dependency), not pure-Python h11.
         loop="asyncio",

@@ -39,7 +39,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.unit_of_work_factory = container.unit_of_work
     app.state.store = container.store()
     app.state.metrics = Metrics(container.retry_counters())
-    app.state.metrics.install(app)
+    app.state.metrics.install(app, log_requests=settings.access_log)
     app.add_middleware(RefuseUndecodablePaths)
     app.add_middleware(
         LimitRequestBodies,

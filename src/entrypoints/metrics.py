@@ -1,5 +1,6 @@
 """Prometheus metrics: requests and latencies as they happen, the store's state when scraped."""
 
+import logging
 import time
 from collections.abc import Iterable
 
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.operations import StoreStatus
 from service.unit_of_work import RetryCounters
 
+request_log = logging.getLogger("entrypoints.requests")
 ROLES = ("voter", "standby", "spare")
 # Label values come from bounded sets: a client may send any token as its method (uvicorn takes
 # it), and one label value per distinct method would let a client grow /metrics without end.
@@ -52,8 +54,8 @@ class Metrics:
         self.leader = Gauge("dqlite_leader_id", "The leader's node id (0: none)", registry=registry)
         registry.register(_RetryCollector(retry_counters))
 
-    def install(self, app: FastAPI) -> None:
-        app.add_middleware(_MeasureRequests, metrics=self)
+    def install(self, app: FastAPI, *, log_requests: bool = False) -> None:
+        app.add_middleware(_MeasureRequests, metrics=self, log_requests=log_requests)
 
     def render(self, status: StoreStatus) -> bytes:
         self.pool_size.set(status.pool_size)
@@ -71,9 +73,10 @@ class _MeasureRequests:
     each request through an extra task and memory stream, which showed in the profile.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_requests: bool) -> None:
         self.app = app
         self.metrics = metrics
+        self.log_requests = log_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,5 +96,17 @@ class _MeasureRequests:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")  # set by the router
             method = scope["method"] if scope["method"] in METHODS else "other"
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.latency.labels(method, route).observe(seconds)
             self.metrics.requests.labels(method, route, str(status)).inc()
+            if self.log_requests:  # the route's template, never the path, query or body
+                fields = {"method": method, "route": route, "status": status}
+                latency_ms = round(seconds * 1000, 1)
+                request_log.info(
+                    "%s %s %s %.1f ms",
+                    method,
+                    route,
+                    status,
+                    latency_ms,
+                    extra={**fields, "latency_ms": latency_ms},
+                )

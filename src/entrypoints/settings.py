@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         10.0, gt=0, description="A body that stops arriving this long gets a 408."
     )
     access_log: bool = Field(
-        False, description="uvicorn's log line per request (/metrics counts them either way)."
+        False, description="A log line per request (/metrics counts them either way)."
     )
 
     @property

@@ -1,0 +1,41 @@
+"""The process's logging: one JSON object per line when the output is not a terminal (for log
+collectors), a readable line when it is. Every record carries its request's id."""
+
+import json
+import logging
+import sys
+from typing import Any, TextIO
+
+from entrypoints.request_ids import RequestIdFilter
+
+# What a record may carry beyond its message (see Metrics' request log), in this order.
+EXTRA_FIELDS = ("method", "route", "status", "latency_ms")
+READABLE = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "-"),
+        }
+        entry |= {key: getattr(record, key) for key in EXTRA_FIELDS if hasattr(record, key)}
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(stream: TextIO = sys.stderr) -> None:
+    """Log everything at INFO and above (uvicorn's own loggers too) to `stream`."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(logging.Formatter(READABLE) if stream.isatty() else JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
