@@ -108,9 +108,9 @@ class Field:
             "int": "Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]",
             "bool": "bool",
             "float": "float",
-            # JSON has no dates: accept ISO 8601 strings here, though the model is strict.
-            "date": "Annotated[date, Field(strict=False)]",
-            "datetime": "Annotated[AwareDatetime, Field(strict=False)]",
+            # JSON has no dates: ISO 8601 text only (entrypoints/api/iso.py).
+            "date": "IsoDate",
+            "datetime": "IsoMoment",
         }[self.kind]
         return base + (" | None" if self.optional else "")
 
@@ -277,9 +277,7 @@ class Filter:
     def api_annotation(self) -> str:
         if self.suffix == "_contains":
             return f"Annotated[str, Field(max_length={self.field.max_length})]"
-        if self.field.kind == "datetime":
-            return "AwareDatetime"
-        return self.field.kind
+        return {"date": "IsoDate", "datetime": "IsoMoment"}.get(self.field.kind, self.field.kind)
 
     api_default = "None"
 
@@ -425,6 +423,12 @@ class Aggregate:
         if self.uses_aware:
             names |= {"AwareDateTime", "instant", "instant_key"}
         return ", ".join(sorted(names))
+
+    @property
+    def api_iso_imports(self) -> str:
+        """The router's date and time types from entrypoints/api/iso.py ("" for none)."""
+        names = {"date": "IsoDate", "datetime": "IsoMoment"}
+        return ", ".join(names[k] for k in ("date", "datetime") if k in self._kinds())
 
     @property
     def api_field_imports(self) -> str:

@@ -10,7 +10,7 @@ from entrypoints.api import ROUTERS
 from entrypoints.container import Container
 from entrypoints.guards import LimitRequestBodies, RefuseUndecodablePaths
 from entrypoints.metrics import Metrics
-from entrypoints.problems import install_problem_handlers
+from entrypoints.problems import EVERY_OPERATION, install_problem_handlers
 from entrypoints.request_ids import RequestIds
 from service.operations import Store
 
@@ -48,6 +48,6 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIds)  # added last, so it runs first: every log line has the id
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=EVERY_OPERATION)
     install_problem_handlers(app)
     return app

@@ -8,7 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from entrypoints.request_ids import current_request_id
@@ -21,6 +23,31 @@ STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], HTTPStatus] = {
     Conflict: HTTPStatus.CONFLICT,
     InvalidValue: HTTPStatus.UNPROCESSABLE_ENTITY,
 }
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: what went wrong, for people (`detail`) and programs (`status`)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    request_id: str | None = None
+    field: str | None = None  # the field an InvalidValue names
+    errors: list[dict[str, Any]] | None = None  # each of a request's validation errors
+    outcome: str | None = None  # "unknown" when a commit's answer was lost
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting `statuses` as problem+json bodies."""
+    content = {"application/problem+json": {"schema": Problem.model_json_schema()}}
+    return {s: {"description": HTTPStatus(s).phrase, "content": content} for s in statuses}
+
+
+# What any operation may answer: a path that is not UTF-8, a body too slow, too large or
+# invalid, a server failure, the database unavailable.
+EVERY_OPERATION = problem_responses(400, 408, 413, 422, 500, 503)
 
 
 def problem(status: HTTPStatus, detail: str, **extensions: Any) -> JSONResponse:
@@ -60,6 +87,9 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     response = problem(HTTPStatus(error.status_code), str(error.detail))
     response.headers.update(error.headers or {})
+    if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        # Starlette names only the first route that matched the path; list every one's.
+        response.headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
     return response
 
 
@@ -86,6 +116,18 @@ async def _outcome_unknown(request: Request, error: Exception) -> JSONResponse:
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(HTTPStatus.INTERNAL_SERVER_ERROR, "the server failed; nothing was reported")
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    """The methods some route takes at this path, asked of each route as the router would."""
+    return {
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.routes
+        )
+    }
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -7,9 +7,12 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.problems import problem_responses
 from tests.ledger import model
 
-router = APIRouter(prefix="/ledger", tags=["ledger (tests only)"])
+router = APIRouter(
+    prefix="/ledger", tags=["ledger (tests only)"], responses=problem_responses(404, 409)
+)
 
 Cents = Annotated[int, Field(ge=0, le=2**62)]
 AccountId = Annotated[int, Field(ge=1, le=2**62)]

@@ -11,6 +11,7 @@ from adapters.repositories import REPOSITORIES
 from entrypoints.__main__ import main
 from entrypoints.app import create_app
 from entrypoints.container import Container
+from entrypoints.problems import EVERY_OPERATION
 from tests.ledger.api import router
 from tests.ledger.storage import REGISTRATIONS, create_tables
 
@@ -18,7 +19,7 @@ from tests.ledger.storage import REGISTRATIONS, create_tables
 def create_app_with_ledger(container: Container) -> FastAPI:
     container.registrations.override(providers.Object((*REPOSITORIES, *REGISTRATIONS)))
     app = create_app(container)
-    app.include_router(router)
+    app.include_router(router, responses=EVERY_OPERATION)
     start_and_stop_the_store = app.router.lifespan_context
 
     @asynccontextmanager

@@ -84,3 +84,22 @@ async def test_metrics_show_the_store_and_the_retry_counters(
     assert "db_connections_in_use 3.0" in text
     assert "use_case_retries_total 7.0" in text
     assert "use_case_unknown_outcomes_total 0.0" in text
+
+
+async def test_head_on_health_and_ready_answers_like_get_without_a_body(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/health", "/ready"):
+        response = await client.head(path)
+        assert (response.status_code, response.content) == (200, b"")
+
+
+async def test_a_method_a_path_does_not_take_is_a_405_naming_every_method_it_does(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.put("/probe")
+
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["allow"] == "POST"
+    assert set((await client.delete("/probe/a")).headers["allow"].split(", ")) == {"GET"}

@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.accounts import MAX_CENTS, OWNER_MAX_LENGTH, Account
 from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.problems import problem_responses
 from service import accounts as use_cases
 
-router = APIRouter(prefix="/accounts", tags=["accounts"])
+router = APIRouter(prefix="/accounts", tags=["accounts"], responses=problem_responses(404))
 
 
 class AccountIn(BaseModel):

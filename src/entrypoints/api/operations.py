@@ -20,13 +20,13 @@ class ReadinessOut(BaseModel):
     checks: dict[str, str]
 
 
-@router.get("/health")
+@router.api_route("/health", methods=["GET", "HEAD"])
 async def health() -> Health:
     """The process is up and serving HTTP."""
     return Health(status="ok")
 
 
-@router.get("/ready", responses={503: {"model": ReadinessOut}})
+@router.api_route("/ready", methods=["GET", "HEAD"], responses={503: {"model": ReadinessOut}})
 async def ready(store: StoreDep, response: Response) -> ReadinessOut:
     """Node running, leader known, a database round trip, schema at head; 503 otherwise."""
     readiness = await store.readiness()

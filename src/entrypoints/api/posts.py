@@ -10,9 +10,10 @@ from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter, PostWithAuthor
 from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.problems import problem_responses
 from service import posts as use_cases
 
-router = APIRouter(tags=["posts"])
+router = APIRouter(tags=["posts"], responses=problem_responses(404))
 
 Id = IdPath
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter
 from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.problems import problem_responses
 from service import todos as use_cases
 
-router = APIRouter(prefix="/todos", tags=["todos"])
+router = APIRouter(prefix="/todos", tags=["todos"], responses=problem_responses(404, 409))
 
 Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX_LENGTH)]
 Value = Annotated[str, Field(max_length=VALUE_MAX_LENGTH)]

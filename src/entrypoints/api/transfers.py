@@ -19,9 +19,10 @@ from domain.transfers import (
     TransferRequest,
 )
 from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.problems import problem_responses
 from service import transfers as use_cases
 
-router = APIRouter(prefix="/transfers", tags=["transfers"])
+router = APIRouter(prefix="/transfers", tags=["transfers"], responses=problem_responses(404, 409))
 
 IdempotencyKeyHeader = Annotated[
     list[str],

@@ -12,9 +12,10 @@ from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
 from entrypoints.api.paths import IdPath
 from entrypoints.api.posts import PostOut
 from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.problems import problem_responses
 from service import users as use_cases
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(404, 409))
 
 
 class UserIn(BaseModel):
