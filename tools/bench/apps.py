@@ -18,6 +18,7 @@ from dqlitewire.constants import NodeRole
 from adapters.dqlite.leader import CLIENT_ERRORS, cluster_client
 
 STARTUP_SECONDS = 60.0
+PORT_ATTEMPTS = 3
 GO_SETTLE_SECONDS = 8  # go-dqlite promotes joining nodes to voters within ~3 s here
 
 
@@ -61,7 +62,10 @@ class App:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the app exited: {(self.workdir / 'app.log').read_text()}")
+                log = (self.workdir / "app.log").read_text()
+                if "already in use" in log:
+                    raise PortTaken(log)
+                raise RuntimeError(f"the app exited: {log}")
             try:
                 with urllib.request.urlopen(self.url + "/ready", timeout=2) as answer:
                     if answer.status == 200:
@@ -100,31 +104,44 @@ def node_env(node_id: int, address: str, data_dir: Path, peers: list[str]) -> di
     }
 
 
+class PortTaken(RuntimeError):
+    """A port found free was taken (e.g. by an outgoing connection) before the app bound it."""
+
+
+def _apps(workdir: Path, backend: str, settings: dict[str, str]) -> list[App]:
+    if backend == "memory":
+        return [App(workdir / "memory", {"APP_STORAGE": "memory", **settings})]
+    size = 3 if backend == "cluster" else 1
+    addresses = [f"127.0.0.1:{free_port()}" for _ in range(size)]
+    return [
+        App(
+            workdir / f"{backend}{n}",
+            {**node_env(n, address, workdir / f"{backend}{n}" / "data", addresses), **settings},
+        )
+        for n, address in enumerate(addresses, start=1)
+    ]
+
+
 @contextmanager
 def running_apps(
     workdir: Path, backend: str, settings: dict[str, str] | None = None
 ) -> Iterator[list[App]]:
     """The app on `backend` (memory, node or cluster) with extra APP_ `settings`, ready; the
-    API of each node."""
-    settings = settings or {}
-    if backend == "memory":
-        apps = [App(workdir / "memory", {"APP_STORAGE": "memory", **settings})]
-    else:
-        size = 3 if backend == "cluster" else 1
-        addresses = [f"127.0.0.1:{free_port()}" for _ in range(size)]
-        apps = [
-            App(
-                workdir / f"{backend}{n}",
-                {**node_env(n, address, workdir / f"{backend}{n}" / "data", addresses), **settings},
-            )
-            for n, address in enumerate(addresses, start=1)
-        ]
-    with ExitStack() as stack:
-        for app in apps:
-            stack.callback(app.stop)
-            app.start()
-            app.wait_ready()
-        yield apps
+    API of each node. Started afresh on other ports (up to 3 times) if a port was taken."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        with ExitStack() as stack:
+            apps = _apps(workdir / f"attempt{attempt}", backend, settings or {})
+            try:
+                for app in apps:
+                    stack.callback(app.stop)
+                    app.start()
+                    app.wait_ready()
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                continue
+            yield apps
+            return
 
 
 def go_dqlite_benchmark(workdir: Path, size: int, seconds: int, workers: int) -> tuple[Path, float]:
