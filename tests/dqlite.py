@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
 from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.store import DqliteStore
 from adapters.repositories import metadata
 
 
@@ -47,3 +48,24 @@ async def fresh_database(node: DqliteNode) -> AsyncIterator[AsyncEngine]:
 
 def node_in(tmp_path: Path, node_id: int = 1) -> DqliteNode:
     return DqliteNode(node_id, free_address(), tmp_path / f"node{node_id}")
+
+
+@asynccontextmanager
+async def store_on(node: DqliteNode, engine: AsyncEngine) -> AsyncIterator[DqliteStore]:
+    """The store the app uses (its writers' queue, its read-only pool), started on `engine`'s
+    database of `node`, with no node of its own; stopped afterwards."""
+    store = DqliteStore(
+        address=node.address,
+        database=str(engine.url.database),
+        peers=[],
+        node=None,
+        pool_size=4,
+        statement_timeout=5.0,
+        startup_timeout=10.0,
+        migrate=False,
+    )
+    await store.start()
+    try:
+        yield store
+    finally:
+        await store.stop()

@@ -5,10 +5,9 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from adapters.dqlite.node import DqliteNode
-from adapters.dqlite.store import DqliteStore
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from service.unit_of_work import UnitOfWorkFactory
-from tests.dqlite import fresh_database
+from tests.dqlite import fresh_database, store_on
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,7 @@ def dqlite_backend(node: DqliteNode) -> Backend:
 
     @asynccontextmanager
     async def open_database() -> AsyncIterator[UnitOfWorkFactory]:
-        async with fresh_database(node) as engine:
-            store = DqliteStore(
-                address=node.address,
-                database=str(engine.url.database),
-                peers=[],
-                node=None,
-                pool_size=4,
-                statement_timeout=5.0,
-                startup_timeout=10.0,
-                migrate=False,
-            )
-            await store.start()
-            try:
-                yield store.unit_of_work
-            finally:
-                await store.stop()
+        async with fresh_database(node) as engine, store_on(node, engine) as store:
+            yield store.unit_of_work
 
     return Backend("dqlite", open_database)

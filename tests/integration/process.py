@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -153,3 +155,20 @@ class AppProcess:
         if not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")
+
+
+def http_client(app: AppProcess, timeout: float = 10.0) -> httpx.Client:
+    """A client for `app`'s API that ignores any proxy settings of the environment."""
+    return httpx.Client(base_url=app.base_url, timeout=timeout, trust_env=False)
+
+
+def assert_problem(response: httpx.Response, status: HTTPStatus, *named: str) -> dict[str, Any]:
+    """`response` is an RFC 9457 problem with `status` whose detail names each of `named`."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status.value
+    assert body["title"] == status.phrase
+    for word in named:
+        assert word in body["detail"], f"{word!r} is not named in {body['detail']!r}"
+    return body

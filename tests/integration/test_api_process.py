@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.integration.bank_workload import State, open_accounts, read_state
-from tests.integration.process import AppProcess
+from tests.integration.process import AppProcess, assert_problem, http_client
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +39,12 @@ def client(app: AppProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def http_client(app: AppProcess) -> httpx.Client:
-    return httpx.Client(base_url=app.base_url, timeout=10.0, trust_env=False)
-
-
 def transfer(client: httpx.Client, key: str, body: dict[str, Any]) -> httpx.Response:
     return client.post("/ledger/transfers", json=body, headers={"Idempotency-Key": key})
 
 
 def state(app: AppProcess, accounts: list[int]) -> State:
     return read_state(app.base_url, accounts, server_errors=[])
-
-
-def assert_problem(response: httpx.Response, status: HTTPStatus, *named: str) -> dict[str, Any]:
-    """`response` is an RFC 9457 problem with `status` whose detail names each of `named`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["title"]) == (status.value, status.phrase)
-    for word in named:
-        assert word in body["detail"], f"{word!r} is not named in {body['detail']!r}"
-    return body
 
 
 # --- Answers over real HTTP -----------------------------------------------------------------

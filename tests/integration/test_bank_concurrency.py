@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration import process
 from tests.integration.process import AppProcess
 from tests.measurements import measured
 
@@ -100,7 +101,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
 
 
 def http_client(app: AppProcess) -> httpx.Client:
-    return httpx.Client(base_url=app.base_url, timeout=HTTP_TIMEOUT_SECONDS, trust_env=False)
+    return process.http_client(app, HTTP_TIMEOUT_SECONDS)
 
 
 @pytest.fixture(scope="module")

@@ -7,25 +7,14 @@ import pytest
 
 from adapters.dqlite.leader import ClusterView
 from adapters.dqlite.node import DqliteNode
-from adapters.dqlite.store import PROBE_SECONDS, DqliteStore
-from tests.dqlite import fresh_database
+from adapters.dqlite.store import PROBE_SECONDS
+from tests.dqlite import fresh_database, store_on
 
 
 async def test_a_flood_of_readiness_and_status_probes_asks_the_cluster_once_a_second(
     dqlite_node: DqliteNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with fresh_database(dqlite_node) as engine:
-        store = DqliteStore(
-            address=dqlite_node.address,
-            database=str(engine.url.database),
-            peers=[],
-            node=None,
-            pool_size=2,
-            statement_timeout=5.0,
-            startup_timeout=10.0,
-            migrate=False,
-        )
-        await store.start()
+    async with fresh_database(dqlite_node) as engine, store_on(dqlite_node, engine) as store:
         asked: Counter[str] = Counter()
         refresh, view = store.tracker.refresh, store.tracker.view
 
@@ -39,14 +28,11 @@ async def test_a_flood_of_readiness_and_status_probes_asks_the_cluster_once_a_se
 
         monkeypatch.setattr(store.tracker, "refresh", counted_refresh)
         monkeypatch.setattr(store.tracker, "view", counted_view)
-        try:
-            started = time.monotonic()
-            for _ in range(300):
-                assert (await store.readiness()).checks["leader"] == "ok"
-                assert (await store.status()).leader_id == 1
-            elapsed = time.monotonic() - started
-        finally:
-            await store.stop()
+        started = time.monotonic()
+        for _ in range(300):
+            assert (await store.readiness()).checks["leader"] == "ok"
+            assert (await store.status()).leader_id == 1
+        elapsed = time.monotonic() - started
 
     bound = elapsed / PROBE_SECONDS + 1
     assert 1 <= asked["leader"] <= bound, (asked, elapsed)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.process import AppProcess
+from tests.integration.process import AppProcess, assert_problem, http_client
 
 KEY_MAX_LENGTH = 128
 
@@ -30,10 +30,6 @@ def client(app: AppProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def http_client(app: AppProcess) -> httpx.Client:
-    return httpx.Client(base_url=app.base_url, timeout=10.0, trust_env=False)
-
-
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
@@ -51,18 +47,6 @@ def create(client: httpx.Client, key: str, value: str = "") -> dict[str, Any]:
     response = client.post("/todos", json={"key": key, "value": value})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
-    return body
-
-
-def assert_problem(response: httpx.Response, status: HTTPStatus, *named: str) -> dict[str, Any]:
-    """`response` is an RFC 9457 problem with `status` whose detail names each of `named`."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status.value
-    assert body["title"] == status.phrase
-    for word in named:
-        assert word in body["detail"], f"{word!r} is not named in {body['detail']!r}"
     return body
 
 
