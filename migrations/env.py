@@ -37,7 +37,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_url())
+    engine = create_engine(_url(), connect_args=config.attributes.get("connect_args", {}))
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **OPTIONS)

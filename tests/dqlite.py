@@ -1,9 +1,10 @@
 """Real dqlite nodes for tests: free loopback ports, temporary data dirs, always stopped."""
 
 import socket
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,21 @@ async def store_on(node: DqliteNode, engine: AsyncEngine) -> AsyncIterator[Dqlit
         yield store
     finally:
         await store.stop()
+
+
+@contextmanager
+def tmpfs(mount_point: Path, size_mb: int) -> Iterator[Path]:
+    """A filesystem of `size_mb` of its own at `mount_point` (tmpfs), unmounted afterwards;
+    the test is skipped where mounting is not allowed (it needs root)."""
+    mount_point.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)

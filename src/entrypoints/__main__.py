@@ -49,6 +49,7 @@ def main(
     # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
     from entrypoints.app import create_app
     from entrypoints.container import Container
+    from entrypoints.http_protocol import with_header_timeout
     from entrypoints.logs import configure_logging
 
     configure_logging()
@@ -70,9 +71,10 @@ def main(
         log_config=None,  # uvicorn's loggers go through configure_logging's handler
         access_log=False,  # the app logs each request itself when APP_ACCESS_LOG is set
         # asyncio's own loop: the dqlite client passes options to create_connection() that
-        # uvloop does not take. HTTP parsing is httptools' (a dependency), not pure-Python h11.
+        # uvloop does not take. HTTP parsing is httptools' (a dependency), not pure-Python h11,
+        # with a deadline for request headers added.
         loop="asyncio",
-        http="httptools",
+        http=with_header_timeout(settings.header_timeout_seconds),
     )
 
 

@@ -17,6 +17,7 @@ from service.unit_of_work import RetryCounters, RetrySettings
 
 if TYPE_CHECKING:
     from adapters.dqlite.admin import ClusterAdmin
+    from adapters.dqlite.tls import TlsFiles
 
 # The dqlite adapters' import lines are in the functions below: importing adapters.dqlite
 # loads the dqlite client stack, which an in-memory run must not need.
@@ -31,6 +32,7 @@ def _dqlite_store(
     from adapters.dqlite.node import DqliteNode
     from adapters.dqlite.store import DqliteStore
 
+    tls = _tls_files(settings)
     node = None
     if settings.embedded_node:
         node = DqliteNode(
@@ -39,6 +41,7 @@ def _dqlite_store(
             settings.data_dir,
             network_latency_ms=settings.network_latency_ms,
             private_network=settings.private_network,
+            tls=tls,
         )
     return DqliteStore(
         address=settings.node_address,
@@ -52,13 +55,25 @@ def _dqlite_store(
         retry_settings=retry,
         retry_counters=counters,
         registrations=registrations,
+        tls=tls,
     )
+
+
+def _tls_files(settings: Settings) -> "TlsFiles | None":
+    from adapters.dqlite.tls import TlsFiles
+
+    if settings.tls_cert and settings.tls_key and settings.tls_ca:
+        return TlsFiles(settings.tls_cert, settings.tls_key, settings.tls_ca)
+    return None
 
 
 def _cluster_admin(settings: Settings) -> "ClusterAdmin":
     from adapters.dqlite.admin import ClusterAdmin
+    from adapters.dqlite.tls import tls_dialer
 
-    return ClusterAdmin([settings.node_address, *settings.peer_addresses], settings.database)
+    tls = _tls_files(settings)
+    addresses = [settings.node_address, *settings.peer_addresses]
+    return ClusterAdmin(addresses, settings.database, tls_dialer(tls) if tls else None)
 
 
 class Container(containers.DeclarativeContainer):

@@ -14,7 +14,7 @@ from starlette.routing import Match
 
 from domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from entrypoints.request_ids import current_request_id
-from service.unit_of_work import OutcomeUnknown, StoreUnavailable
+from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +46,9 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # What any operation may answer: a path that is not UTF-8, a body too slow, too large or
-# invalid, a server failure, the database unavailable.
-EVERY_OPERATION = problem_responses(400, 408, 413, 422, 500, 503)
+# invalid, a server failure, the database unavailable or out of disk space.
+EVERY_OPERATION = problem_responses(400, 408, 413, 422, 500, 503, 507)
+FULL_DISK_RETRY_AFTER_SECONDS = 30
 
 
 def problem(status: HTTPStatus, detail: str, **extensions: Any) -> JSONResponse:
@@ -104,6 +105,22 @@ async def _store_unavailable(request: Request, error: Exception) -> JSONResponse
     return response
 
 
+async def _store_full(request: Request, error: Exception) -> JSONResponse:
+    logger.warning(
+        "no space to write on the database's disk, %s %s refused: %s",
+        request.method,
+        request.url.path,
+        error,
+    )
+    response = problem(
+        HTTPStatus.INSUFFICIENT_STORAGE,
+        "the database has no disk space left to store the change; nothing was changed, "
+        "try again once an operator has freed space",
+    )
+    response.headers["Retry-After"] = str(FULL_DISK_RETRY_AFTER_SECONDS)
+    return response
+
+
 async def _outcome_unknown(request: Request, error: Exception) -> JSONResponse:
     logger.warning("outcome unknown for %s %s: %s", request.method, request.url.path, error)
     detail = (
@@ -135,5 +152,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
+    app.add_exception_handler(StoreFull, _store_full)
     app.add_exception_handler(OutcomeUnknown, _outcome_unknown)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,9 +1,9 @@
 """Settings read from the environment (prefix APP_), e.g. APP_NODE_ADDRESS=127.0.0.1:9001."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     private_network: bool = Field(
         False, description="Allow a non-loopback node address: its network is firewalled."
     )
+    tls_cert: Path | None = Field(
+        None, description="This node's certificate (PEM), signed by APP_TLS_CA: mutual TLS."
+    )
+    tls_key: Path | None = Field(None, description="The key of APP_TLS_CERT (PEM).")
+    tls_ca: Path | None = Field(None, description="The cluster's CA certificate (PEM).")
     data_dir: Path = Path(".data/single-node")
     database: str = "app"
     db_pool_size: int = Field(10, ge=1)
@@ -38,9 +43,21 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         10.0, gt=0, description="A body that stops arriving this long gets a 408."
     )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A connection whose request headers take longer is closed (with a 408).",
+    )
     access_log: bool = Field(
         False, description="A log line per request (/metrics counts them either way)."
     )
+
+    @model_validator(mode="after")
+    def _tls_all_or_nothing(self) -> Self:
+        given = [self.tls_cert, self.tls_key, self.tls_ca]
+        if any(given) and not all(given):
+            raise ValueError("TLS needs all of APP_TLS_CERT, APP_TLS_KEY and APP_TLS_CA")
+        return self
 
     @property
     def peer_addresses(self) -> list[str]:

@@ -12,6 +12,7 @@ from service.unit_of_work import (
     OutcomeUnknown,
     RetryCounters,
     RetrySettings,
+    StoreFull,
     StoreUnavailable,
 )
 
@@ -60,6 +61,11 @@ def retried[**P, T](
                     uncertain = unknown
                     if not idempotent or backoff.exhausted():
                         raise
+                except StoreFull as full:  # no brief unavailability: retrying cannot outlast it
+                    counters.gave_up += 1
+                    if uncertain is not None:
+                        raise uncertain from full
+                    raise
                 except StoreUnavailable as unavailable:
                     if backoff.exhausted():
                         counters.gave_up += 1

@@ -94,6 +94,11 @@ class StoreUnavailable(Exception):
     changed, and the same request may be sent again later."""
 
 
+class StoreFull(StoreUnavailable):
+    """The store could not write for want of disk space: nothing changed, and retrying helps
+    only once an operator has freed space."""
+
+
 class OutcomeUnknown(Exception):
     """The commit was sent but its result was lost (e.g. leadership changed during it): the
     changes may or may not be stored."""

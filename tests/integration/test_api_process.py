@@ -5,6 +5,7 @@ that has removed the example aggregates.
 """
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -25,7 +26,7 @@ from tests.integration.process import AppProcess, assert_problem, http_client
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
     """One app process shared by the tests that do not stop or restart it."""
     process = AppProcess(tmp_path_factory.mktemp("shared-app"))
-    process.extra_env = {"APP_BODY_TIMEOUT_SECONDS": "1"}
+    process.extra_env = {"APP_BODY_TIMEOUT_SECONDS": "1", "APP_HEADER_TIMEOUT_SECONDS": "1"}
     try:
         process.start()
         yield process
@@ -124,6 +125,45 @@ def test_a_client_that_stops_sending_its_body_gets_a_408_and_is_disconnected(
 
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"application/problem+json" in answer
+
+
+def read_until_closed(connection: socket.socket, trickle: bytes = b"") -> bytes:
+    """What the server sends until it closes the connection, sending `trickle` a byte at a
+    time meanwhile; the 10 s socket timeout fails the test if the server never closes it."""
+    answer = b""
+    connection.setblocking(False)
+    for byte in [trickle[i : i + 1] for i in range(len(trickle))] + [b""] * 100:
+        if byte:
+            connection.send(byte)
+        ready, _, _ = select.select([connection], [], [], 0.1)
+        if ready:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+    connection.settimeout(10)
+    while chunk := connection.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_client_that_trickles_its_headers_gets_a_408_and_is_disconnected(
+    app: AppProcess,
+) -> None:
+    endless_header = b"GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"a" * 600
+
+    with socket.create_connection(("127.0.0.1", app.api_port), timeout=10) as connection:
+        answer = read_until_closed(connection, trickle=endless_header)  # 60 s at this pace
+
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"application/problem+json" in answer
+
+
+def test_a_connection_that_never_sends_a_request_is_closed(app: AppProcess) -> None:
+    with socket.create_connection(("127.0.0.1", app.api_port), timeout=10) as connection:
+        answer = read_until_closed(connection)
+
+    assert answer == b""  # closed: there was no request to answer
 
 
 # --- Two processes on one dqlite address ----------------------------------------------------

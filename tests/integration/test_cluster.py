@@ -87,6 +87,8 @@ def test_every_node_is_ready_and_reports_its_role_and_the_leader(cluster: Cluste
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"] == {
             "node": "ok",
+            "disk": "ok",
+            "writes": "ok",
             "leader": "ok",
             "database": "ok",
             "schema": "ok",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import adapters.dqlite.node
 from adapters.dqlite.engine import dqlite_url, wait_until_serving
 from adapters.dqlite.node import DqliteNode, LibraryMissing
-from tests.dqlite import node_in
+from tests.dqlite import node_in, tmpfs
 
 
 @pytest.fixture
@@ -175,20 +175,9 @@ def test_starting_a_running_node_again_changes_nothing(node: DqliteNode) -> None
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB filesystem of its own (tmpfs), unmounted afterwards."""
-    mount_point = tmp_path / "small-disk"
-    mount_point.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
+    """A 16 MB filesystem of its own."""
+    with tmpfs(tmp_path / "small-disk", size_mb=16) as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
 
 def test_a_node_on_a_disk_without_room_for_its_log_refuses_to_start_saying_so(

@@ -9,6 +9,7 @@ from service.unit_of_work import (
     OutcomeUnknown,
     RetryCounters,
     RetrySettings,
+    StoreFull,
     StoreUnavailable,
 )
 
@@ -84,3 +85,19 @@ async def test_running_out_of_budget_after_an_unknown_outcome_still_reports_it_u
     with pytest.raises(OutcomeUnknown, match="lost COMMIT"):
         await retried(idempotent=True)(script)(uow_with(counters, budget_seconds=0.05))
     assert counters.gave_up == 1
+
+
+async def test_a_store_out_of_disk_space_is_reported_at_once_not_retried() -> None:
+    counters, script = RetryCounters(), Script(StoreFull("disk I/O error"))
+
+    with pytest.raises(StoreFull):
+        await retried(idempotent=True)(script)(uow_with(counters))
+    assert (script.runs, counters.retries, counters.gave_up) == (1, 0, 1)
+
+
+async def test_a_full_disk_after_an_unknown_outcome_still_reports_it_unknown() -> None:
+    counters = RetryCounters()
+    script = Script(OutcomeUnknown("lost COMMIT"), StoreFull("disk I/O error"))
+
+    with pytest.raises(OutcomeUnknown, match="lost COMMIT"):
+        await retried(idempotent=True)(script)(uow_with(counters))

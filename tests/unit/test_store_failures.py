@@ -10,7 +10,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from adapters.dqlite.errors import classify
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from entrypoints.request_ids import RequestIdFilter
-from service.unit_of_work import OutcomeUnknown, RetryCounters, RetrySettings, StoreUnavailable
+from service.unit_of_work import (
+    OutcomeUnknown,
+    RetryCounters,
+    RetrySettings,
+    StoreFull,
+    StoreUnavailable,
+)
 
 
 class LockedError(Exception):
@@ -49,6 +55,9 @@ def lost_connection(statement: str) -> OperationalError:
         (OperationalError("INSERT", {}, DriverError(7)), False, StoreUnavailable),
         (OperationalError("COMMIT", {}, DriverError(7)), True, OutcomeUnknown),
         (IntegrityError("COMMIT", {}, DriverError(787)), True, type(None)),
+        (OperationalError("COMMIT", {}, DriverError(778)), True, StoreFull),  # IOERR_WRITE
+        (OperationalError("COMMIT", {}, DriverError(13)), True, StoreFull),  # SQLITE_FULL
+        (OperationalError("INSERT", {}, DriverError(13)), False, StoreFull),
         (OperationalError("SELECT", {}, ValueError("syntax error")), False, type(None)),
     ],
     ids=[
@@ -61,6 +70,9 @@ def lost_connection(statement: str) -> OperationalError:
         "nomem-while-leadership-moves",
         "nomem-at-commit",
         "constraint-at-commit",
+        "log-write-failed-at-commit",
+        "full-at-commit",
+        "full-before-commit",
         "other",
     ],
 )
@@ -82,16 +94,18 @@ class FailingUnitOfWork(InMemoryUnitOfWork):
 
 
 @pytest.mark.parametrize(
-    ("error", "retry_after", "says", "retried"),
+    ("error", "status", "retry_after", "says", "retried"),
     [
-        (StoreUnavailable("database is locked"), "1", "nothing was changed, try again", True),
-        (OutcomeUnknown("leadership lost"), None, "may or may not have been applied", False),
+        (StoreUnavailable("locked"), 503, "1", "nothing was changed, try again", True),
+        (OutcomeUnknown("leadership lost"), 503, None, "may or may not have been applied", False),
+        (StoreFull("disk I/O error"), 507, "30", "no disk space left", False),
     ],
 )
-async def test_a_store_failure_is_a_503_problem_that_says_whether_to_retry(
+async def test_a_store_failure_is_a_problem_that_says_whether_and_when_to_retry(
     app: FastAPI,
     client: httpx.AsyncClient,
     error: Exception,
+    status: int,
     retry_after: str | None,
     says: str,
     retried: bool,
@@ -102,7 +116,7 @@ async def test_a_store_failure_is_a_503_problem_that_says_whether_to_retry(
     response = await client.post("/probe")
 
     assert (counters.retries > 0) is retried  # the probe's write is not idempotent
-    assert response.status_code == 503
+    assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers.get("retry-after") == retry_after
     assert says in response.json()["detail"]

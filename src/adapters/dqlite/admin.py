@@ -7,11 +7,12 @@ from dqlitewire.constants import NodeRole
 from adapters.dqlite.engine import dqlite_url
 from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.migrations import upgrade_to_head
+from adapters.dqlite.tls import DialFunc
 
 
 class ClusterAdmin:
-    def __init__(self, addresses: list[str], database: str) -> None:
-        self.tracker = LeaderTracker(addresses)
+    def __init__(self, addresses: list[str], database: str, dial: DialFunc | None = None) -> None:
+        self.tracker = LeaderTracker(addresses, dial)
         self._database = database
 
     async def status(self) -> ClusterView:
@@ -37,5 +38,6 @@ class ClusterAdmin:
     async def migrate(self) -> str:
         """Bring the schema to head on the leader; return the leader's address."""
         leader = await self.leader()
-        await asyncio.to_thread(upgrade_to_head, dqlite_url(leader, self._database, driver=""))
+        url = dqlite_url(leader, self._database, driver="")
+        await asyncio.to_thread(upgrade_to_head, url, self.tracker.dial)
         return leader

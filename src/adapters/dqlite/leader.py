@@ -8,6 +8,8 @@ from dqliteclient import ClusterClient, DqliteError
 from dqlitedbapi.aio import AsyncConnection
 from dqlitewire.constants import NodeRole
 
+from adapters.dqlite.tls import DialFunc
+
 logger = logging.getLogger(__name__)
 
 CLIENT_ERRORS: tuple[type[BaseException], ...] = (DqliteError, OSError, TimeoutError)
@@ -28,9 +30,13 @@ class ClusterView:
     nodes: tuple[NodeView, ...]
 
 
-def cluster_client(addresses: list[str], timeout: float = 2.0) -> ClusterClient:
+def cluster_client(
+    addresses: list[str], timeout: float = 2.0, dial: DialFunc | None = None
+) -> ClusterClient:
     # A short probe per node: a paused node must not hold up the search for the leader.
-    return ClusterClient.from_addresses(addresses, timeout=timeout, attempt_timeout=0.5)
+    return ClusterClient.from_addresses(
+        addresses, timeout=timeout, attempt_timeout=0.5, dial_func=dial
+    )
 
 
 class LeaderTracker:
@@ -40,8 +46,9 @@ class LeaderTracker:
     calls `refresh`, which asks all known nodes, so a dead node is never the only way in.
     """
 
-    def __init__(self, addresses: list[str]) -> None:
+    def __init__(self, addresses: list[str], dial: DialFunc | None = None) -> None:
         self.addresses = list(dict.fromkeys(addresses))
+        self.dial = dial  # how to reach a node (over TLS, when given); plain TCP when None
         self.leader = self.addresses[0]
         self._client: ClusterClient | None = None
 
@@ -53,7 +60,7 @@ class LeaderTracker:
     @property
     def client(self) -> ClusterClient:
         if self._client is None:
-            self._client = cluster_client(self.addresses)
+            self._client = cluster_client(self.addresses, dial=self.dial)
         return self._client
 
     async def refresh(self) -> str | None:
@@ -76,4 +83,4 @@ class LeaderTracker:
     def connect(self, *args: Any, **params: Any) -> AsyncConnection:
         """The engine's creator: a driver connection aimed at the current leader."""
         params.pop("address", None)
-        return AsyncConnection(self.leader, *args, **params)
+        return AsyncConnection(self.leader, *args, dial_func=self.dial, **params)

@@ -15,6 +15,7 @@ from dqliteclient import ClusterClient
 from dqlitewire.constants import NodeRole
 
 from adapters.dqlite.leader import CLIENT_ERRORS, LeaderTracker, cluster_client
+from adapters.dqlite.tls import DialFunc
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,13 @@ class Membership:
         scratch.replace(data_dir / MEMBERSHIP_FILE)  # atomic: a crash leaves old or new
 
 
-async def join(membership: Membership, within_seconds: float) -> None:
+async def join(membership: Membership, within_seconds: float, dial: DialFunc | None = None) -> None:
     """Make this node a member: a voter while the cluster has fewer than three, else a standby.
 
     Idempotent: a voter stays a voter; a standby or spare moves up to what is wanted.
     """
     others = [peer for peer in membership.peers if peer != membership.address]
-    client = cluster_client(others)
+    client = cluster_client(others, dial=dial)
     deadline = time.monotonic() + within_seconds
     while True:
         try:
@@ -87,13 +88,15 @@ async def _give_way_to_lower_voters(client: ClusterClient, node_id: int) -> None
         logger.info("node %s stepped down to standby: %s voters joined at once", node_id, voters)
 
 
-async def cluster_already_running(membership: Membership) -> str | None:
+async def cluster_already_running(
+    membership: Membership, dial: DialFunc | None = None
+) -> str | None:
     """The leader of a cluster the other peers already form, if any."""
     others = [peer for peer in membership.peers if peer != membership.address]
     if not others:
         return None
     try:
-        leader: str = await cluster_client(others, timeout=1.0).find_leader()
+        leader: str = await cluster_client(others, timeout=1.0, dial=dial).find_leader()
     except CLIENT_ERRORS:
         return None
     return leader

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 
+from adapters.dqlite.tls import DialFunc
+
 ALEMBIC_INI = Path(__file__).resolve().parents[3] / "alembic.ini"
 
 
@@ -24,15 +26,17 @@ class DqliteImpl(SQLiteImpl):
     transactional_ddl = True
 
 
-def alembic_config(sync_url: str) -> Config:
+def alembic_config(sync_url: str, dial: DialFunc | None = None) -> Config:
     config = Config(ALEMBIC_INI)
     config.set_main_option("sqlalchemy.url", sync_url.replace("%", "%%"))
     config.attributes["configure_logger"] = False  # keep the running app's logging as it is
+    if dial is not None:  # migrations/env.py passes these to the driver
+        config.attributes["connect_args"] = {"dial_func": dial}
     return config
 
 
-def upgrade_to_head(sync_url: str) -> None:
-    command.upgrade(alembic_config(sync_url), "head")
+def upgrade_to_head(sync_url: str, dial: DialFunc | None = None) -> None:
+    command.upgrade(alembic_config(sync_url, dial), "head")
 
 
 @functools.cache

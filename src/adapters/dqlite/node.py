@@ -3,10 +3,16 @@
 import ctypes
 import errno
 import ipaddress
+import logging
 import shutil
 import socket
+from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
+
+from adapters.dqlite.tls import TlsFiles, TlsRelay
+
+logger = logging.getLogger(__name__)
 
 LIBRARY_NAME = "libdqlite.so.0"
 
@@ -31,6 +37,12 @@ class AddressInUse(NodeError):
         )
 
 
+# int (*f)(void *arg, const char *address, int *fd): how a node dials its peers.
+CONNECT_FUNC = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)
+)
+
+
 def _load_library() -> ctypes.CDLL:
     try:
         lib = ctypes.CDLL(LIBRARY_NAME)
@@ -45,6 +57,7 @@ def _load_library() -> ctypes.CDLL:
     ]
     lib.dqlite_node_set_bind_address.argtypes = [handle, ctypes.c_char_p]
     lib.dqlite_node_set_network_latency_ms.argtypes = [handle, ctypes.c_uint]
+    lib.dqlite_node_set_connect_func.argtypes = [handle, CONNECT_FUNC, ctypes.c_void_p]
     lib.dqlite_node_start.argtypes = [handle]
     lib.dqlite_node_stop.argtypes = [handle]
     lib.dqlite_node_destroy.argtypes = [handle]
@@ -89,6 +102,7 @@ class DqliteNode:
         *,
         network_latency_ms: int | None = None,
         private_network: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.node_id = node_id
         self.address = address
@@ -99,6 +113,10 @@ class DqliteNode:
         # The dqlite port has no authentication: whoever reaches it reads and writes every
         # table. Off loopback only when the operator says the network is private.
         self.private_network = private_network
+        # With certificates, peers and clients must show one of the cluster's CA (see tls.py).
+        self.tls = tls
+        self._relay: TlsRelay | None = None
+        self._connect_func: object = None  # kept alive while libdqlite may call it
         self._lib: ctypes.CDLL | None = None
         self._handle: ctypes.c_void_p | None = None
 
@@ -109,11 +127,12 @@ class DqliteNode:
     def start(self) -> None:
         if self.running:
             return
-        if not self.private_network and not _is_loopback(self.address):
+        if not (self.private_network or self.tls) and not _is_loopback(self.address):
             raise NodeError(
                 f"dqlite address {self.address} is not a loopback address, and the dqlite port "
                 "has no authentication: anyone who reaches it reads and writes every table. "
-                "Firewall it to the cluster's nodes, then set APP_PRIVATE_NETWORK=true."
+                "Give the nodes certificates (APP_TLS_CERT, APP_TLS_KEY, APP_TLS_CA), or "
+                "firewall the port to the cluster's nodes and set APP_PRIVATE_NETWORK=true."
             )
         lib = _load_library()
         _check_port_free(self.address)
@@ -125,14 +144,28 @@ class DqliteNode:
             message = lib.dqlite_node_errmsg(handle) if handle.value else b"out of memory"
             lib.dqlite_node_destroy(handle)
             raise NodeError(f"cannot create dqlite node {self.node_id}: {message.decode()}")
-        if lib.dqlite_node_set_bind_address(handle, address) != 0:
+        relay = TlsRelay(self.tls, self.node_id) if self.tls else None
+        bind = address if relay is None else relay.private_address.encode()
+        if lib.dqlite_node_set_bind_address(handle, bind) != 0:
             self._give_up(lib, handle, "bind")
+        if relay is not None:
+            self._connect_func = connect = CONNECT_FUNC(_connect_through(relay))
+            if lib.dqlite_node_set_connect_func(handle, connect, None) != 0:
+                self._give_up(lib, handle, "set the TLS connect function of")
         latency = self.network_latency_ms
         if latency is not None and lib.dqlite_node_set_network_latency_ms(handle, latency) != 0:
             self._give_up(lib, handle, f"set a network latency of {latency} ms on")
         if lib.dqlite_node_start(handle) != 0:
             self._give_up(lib, handle, "start")
         self._lib, self._handle = lib, handle
+        if relay is not None:
+            relay.start()
+            self._relay = relay
+            try:
+                relay.serve(self.address)
+            except OSError as error:
+                self.stop()
+                raise NodeError(f"cannot serve TLS at {self.address}: {error}") from error
 
     def _give_up(self, lib: ctypes.CDLL, handle: ctypes.c_void_p, step: str) -> NoReturn:
         message = lib.dqlite_node_errmsg(handle).decode() or "no detail given"
@@ -147,14 +180,37 @@ class DqliteNode:
         self._lib, self._handle = None, None
         failed = lib.dqlite_node_stop(handle)
         lib.dqlite_node_destroy(handle)
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
         if failed:
             raise NodeError(f"dqlite node {self.node_id} did not stop cleanly")
+
+    def disk_shortage(self) -> str | None:
+        """What is short on the data dir's disk for the raft log to grow, or None."""
+        free = shutil.disk_usage(self.data_dir).free
+        if free >= SEGMENT_BYTES:
+            return None
+        return f"{free // 2**10} KB free on the data dir's disk, less than one 8 MB log segment"
+
+
+def _connect_through(relay: TlsRelay) -> Callable[[object, bytes, Any], int]:
+    def connect(_arg: object, address: bytes, fd: Any) -> int:
+        try:
+            fd[0] = relay.connect(address.decode())
+        except Exception as error:  # raising into C would be lost: libdqlite retries later
+            logger.warning("node cannot reach peer %s over TLS: %s", address.decode(), error)
+            return 1
+        return 0
+
+    return connect
 
 
 # libdqlite 1.11 preallocates its raft log in 8 MB segments, and with no space at all it
 # crashes inside dqlite_node_start (SIGSEGV, nothing logged). Room for a few segments and a
 # snapshot, checked first, turns that into a message.
-MIN_FREE_BYTES = 64 * 2**20
+SEGMENT_BYTES = 8 * 2**20
+MIN_FREE_BYTES = 8 * SEGMENT_BYTES
 
 
 def _check_disk_space(data_dir: Path) -> None:

@@ -16,6 +16,7 @@ from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.node import DqliteNode, NodeError
+from adapters.dqlite.tls import TlsFiles, tls_dialer
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
 from adapters.repositories import REPOSITORIES, Registration
@@ -47,6 +48,7 @@ class DqliteStore:
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
         registrations: Sequence[Registration] = REPOSITORIES,
+        tls: TlsFiles | None = None,
     ) -> None:
         self._node = node
         self._registrations = tuple(registrations)
@@ -56,7 +58,7 @@ class DqliteStore:
         self._retry_settings = retry_settings
         self.retry_counters = retry_counters or RetryCounters()
         self._membership: Membership | None = None
-        self.tracker = LeaderTracker([address, *peers])
+        self.tracker = LeaderTracker([address, *peers], tls_dialer(tls) if tls else None)
         url = dqlite_url(address, database)
         # Each wire round trip gives up after statement_timeout, so a request stuck on a paused
         # or cut-off leader fails over instead of waiting out the driver's 10 s.
@@ -122,6 +124,13 @@ class DqliteStore:
 
     async def readiness(self) -> Readiness:
         checks = {"node": "ok" if self._node is None or self._node.running else "not running"}
+        if self._node is not None and self._node.running:
+            checks["disk"] = self._node.disk_shortage() or "ok"
+        checks["writes"] = (
+            "refused lately for want of disk space on the leader's disk"
+            if self._writers.disk_full
+            else "ok"
+        )
         leader = await self._probed_leader()
         checks["leader"] = "ok" if leader else "no leader known"
         try:
@@ -164,7 +173,8 @@ class DqliteStore:
         membership = Membership.load(node.data_dir)
         if membership is None:
             membership = Membership(node.node_id, node.address, self.tracker.addresses)
-            if node.node_id == 1 and (leader := await cluster_already_running(membership)):
+            dial = self.tracker.dial
+            if node.node_id == 1 and (leader := await cluster_already_running(membership, dial)):
                 raise NodeError(
                     f"a cluster led by {leader} already runs: a new node 1 would start a second "
                     "one. Give this node another id and data dir to join it."
@@ -178,14 +188,14 @@ class DqliteStore:
         await asyncio.to_thread(node.start)
         logger.info("dqlite node %s serving %s", node.node_id, node.address)
         if node.node_id != 1:  # node 1 bootstraps the cluster; the others are added to it
-            await join(membership, self._startup_timeout)
+            await join(membership, self._startup_timeout, self.tracker.dial)
         membership.save(node.data_dir)
         self._membership = membership
 
     async def _migrate_to_head(self) -> None:
         await self._follow_leader()
         url = dqlite_url(self.tracker.leader, self._database, driver="")
-        await asyncio.to_thread(upgrade_to_head, url)
+        await asyncio.to_thread(upgrade_to_head, url, self.tracker.dial)
 
     async def _remember_peers(self, membership: Membership) -> None:
         try:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.dqlite.errors import classify
 from adapters.dqlite.writers import WriterQueue
 from adapters.repositories import REPOSITORIES, Registration
-from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
+from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings, StoreFull
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
@@ -98,7 +98,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         if translated is None:
             raise error
         if self._writers is not None:
-            self._writers.database_failed()
+            self._writers.database_failed(disk_full=isinstance(translated, StoreFull))
             self._leave_writers()  # the writers behind need not wait for this one's cleanup
         if self._on_failure is not None:
             await self._on_failure()

@@ -1,8 +1,13 @@
 """This process's writers, queued in arrival order while the database answers them."""
 
 import asyncio
+import time
 
 from service.unit_of_work import StoreUnavailable
+
+# How long a write refused for want of disk space keeps /ready at 503 when nothing commits
+# after it (a balancer that stops sending writes must not keep the node out for good).
+FULL_DISK_REPORT_SECONDS = 30.0
 
 
 class WriterQueue:
@@ -14,12 +19,15 @@ class WriterQueue:
     say) opens the queue: writers then go straight to the database, each looking for the new
     leader on its own, rather than one after another behind a writer that waits for a node
     that will not answer. The first write to commit closes it again.
+
+    The queue also remembers a write refused for want of disk space, until one commits.
     """
 
     def __init__(self, wait_seconds: float = 5.0) -> None:
         self.wait_seconds = wait_seconds  # as long as the driver's busy timeout
         self._turn = asyncio.Lock()
         self._open = asyncio.Event()
+        self._refused_for_space_at: float | None = None
 
     async def enter(self) -> bool:
         """Wait for this writer's turn: True once it has it (`leave()` when done), False when
@@ -45,8 +53,17 @@ class WriterQueue:
     def leave(self) -> None:
         self._turn.release()
 
-    def database_failed(self) -> None:
+    def database_failed(self, *, disk_full: bool = False) -> None:
         self._open.set()
+        if disk_full:
+            self._refused_for_space_at = time.monotonic()
 
     def committed(self) -> None:
         self._open.clear()
+        self._refused_for_space_at = None
+
+    @property
+    def disk_full(self) -> bool:
+        """A write was refused for want of disk space lately, and none has committed since."""
+        at = self._refused_for_space_at
+        return at is not None and time.monotonic() - at < FULL_DISK_REPORT_SECONDS

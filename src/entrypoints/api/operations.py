@@ -28,7 +28,8 @@ async def health() -> Health:
 
 @router.api_route("/ready", methods=["GET", "HEAD"], responses={503: {"model": ReadinessOut}})
 async def ready(store: StoreDep, response: Response) -> ReadinessOut:
-    """Node running, leader known, a database round trip, schema at head; 503 otherwise."""
+    """Node running with room for its log, writes not refused for a full disk, leader known,
+    a database round trip, schema at head; 503 otherwise."""
     readiness = await store.readiness()
     if not readiness.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -1,0 +1,95 @@
+"""The disk under a serving node fills up: writes are refused, said so, and resume once freed.
+
+The node's data dir is a tmpfs of its own; a file of zeros takes what is free, and large rows in
+a database of their own use up the raft log segments the node had preallocated.
+"""
+
+import re
+import subprocess
+from collections.abc import Iterator
+from http import HTTPStatus
+from pathlib import Path
+
+import dqlitedbapi
+import httpx
+import pytest
+
+from tests.dqlite import tmpfs
+from tests.integration.bank_workload import open_accounts
+from tests.integration.process import AppProcess, assert_problem, http_client
+
+BALLAST_ROW_BYTES = 2**20
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
+    workdir = tmp_path_factory.mktemp("disk-full")
+    process = AppProcess(workdir)
+    with tmpfs(process.data_dir, size_mb=96):
+        try:
+            process.start()
+            yield process
+        finally:
+            process.stop()
+
+
+def fill_disk(app: AppProcess) -> Path:
+    """Leave no byte free under the node: the filler file, then ballast until writes fail."""
+    filler = app.data_dir / "filler"
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
+    connection = dqlitedbapi.connect(app.node_address, database="ballast")
+    try:
+        cursor = connection.cursor()
+        cursor.execute("CREATE TABLE IF NOT EXISTS ballast (data BLOB)")
+        connection.commit()
+        for _ in range(64):
+            try:
+                cursor.execute("INSERT INTO ballast VALUES (?)", (b"\0" * BALLAST_ROW_BYTES,))
+                connection.commit()
+            except dqlitedbapi.OperationalError:
+                return filler
+        pytest.fail("64 MB of ballast went into a full disk")
+    finally:
+        connection.close()
+
+
+def counter(client: httpx.Client, name: str) -> float:
+    found = re.search(rf"^{name}_total (\S+)$", client.get("/metrics").text, re.MULTILINE)
+    assert found, f"{name} is not in /metrics"
+    return float(found.group(1))
+
+
+def transfer(client: httpx.Client, key: str, source: int, target: int) -> httpx.Response:
+    body = {"from_account": source, "to_account": target, "amount_cents": 1}
+    return client.post("/ledger/transfers", json=body, headers={"Idempotency-Key": key})
+
+
+def test_a_full_disk_refuses_writes_with_507_and_says_so_until_space_is_freed(
+    app: AppProcess,
+) -> None:
+    source, target = open_accounts(app.base_url, count=2)
+    with http_client(app) as client:
+        retries_before = counter(client, "use_case_retries")
+
+        filler = fill_disk(app)
+        refused = transfer(client, "on-a-full-disk", source, target)
+        opening = client.post("/ledger/accounts", json={"owner": "x", "balance_cents": 1})
+        ready = client.get("/ready")
+
+        for response in (refused, opening):
+            body = assert_problem(response, HTTPStatus.INSUFFICIENT_STORAGE, "nothing was changed")
+            assert "outcome" not in body  # a refusal, not an unknown outcome
+            assert int(response.headers["Retry-After"]) > 0
+        # Refused at once: a full disk is not the brief unavailability that retrying outlasts.
+        assert counter(client, "use_case_retries") == retries_before
+        assert ready.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert "disk" in ready.json()["checks"]["writes"]
+        assert "no space" in app.output()  # the warning in the log
+        assert client.get(f"/ledger/accounts/{source}").json()["version"] == 0  # nothing applied
+
+        filler.unlink()
+        accepted = transfer(client, "on-a-full-disk", source, target)
+
+        assert accepted.status_code == HTTPStatus.CREATED, accepted.text
+        assert client.get("/ready").status_code == HTTPStatus.OK
+        assert client.get(f"/ledger/accounts/{source}").json()["balance_cents"] == 99_999
