@@ -9,14 +9,26 @@ from pathlib import Path
 
 from adapters.dqlite.admin import ClusterAdmin
 from adapters.dqlite.leader import ClusterView
+from tests.integration.netns import Network
 from tests.integration.process import AppProcess
 
 
 class Cluster:
     """Apps 1..size, each with its own node; node 1 bootstraps, the others join it."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
-        self.apps = {n: AppProcess(workdir / f"node{n}", node_id=n) for n in range(1, size + 1)}
+    def __init__(self, workdir: Path, size: int = 3, network: Network | None = None) -> None:
+        """On loopback, or each app in its own namespace of `network`."""
+        self.apps = {
+            n: AppProcess(workdir / f"node{n}", node_id=n)
+            if network is None
+            else AppProcess(
+                workdir / f"node{n}",
+                node_id=n,
+                host=network.host(n),
+                command_prefix=network.inside(n),
+            )
+            for n in range(1, size + 1)
+        }
         for app in self.apps.values():
             app.peers = [o.node_address for o in self.apps.values() if o is not app]
 
@@ -52,8 +64,10 @@ class Cluster:
 
 
 @contextmanager
-def running_cluster(workdir: Path, size: int = 3) -> Iterator[Cluster]:
-    cluster = Cluster(workdir, size)
+def running_cluster(
+    workdir: Path, size: int = 3, network: Network | None = None
+) -> Iterator[Cluster]:
+    cluster = Cluster(workdir, size, network)
     try:
         cluster.start()
         yield cluster

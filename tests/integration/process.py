@@ -38,11 +38,17 @@ class AppProcess:
         node_address: str | None = None,
         node_id: int = 1,
         module: str = "tests.ledger.serve",
+        host: str = "127.0.0.1",
+        command_prefix: list[str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.module = module
+        self.host = host  # of the API and, by default, of the node
+        self.command_prefix = command_prefix or []  # e.g. to run it in a network namespace
         self.data_dir = workdir / "data"
-        self.node_address = node_address or free_address()
+        self.node_address = node_address or (
+            free_address() if host == "127.0.0.1" else f"{host}:9001"
+        )
         self.node_id = node_id
         self.peers: list[str] = []  # the other nodes' dqlite addresses, for a cluster
         self.extra_env: dict[str, str] = {}
@@ -52,7 +58,7 @@ class AppProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"http://{self.host}:{self.api_port}"
 
     @property
     def pid(self) -> int:
@@ -77,7 +83,8 @@ class AppProcess:
             "APP_PEERS": ",".join(self.peers),
             "APP_DATA_DIR": str(self.data_dir),
             "APP_DATABASE": "app",
-            "APP_API_HOST": "127.0.0.1",
+            "APP_API_HOST": self.host,
+            "APP_PRIVATE_NETWORK": "false" if self.host == "127.0.0.1" else "true",
             "APP_API_PORT": str(self.api_port),
             **self.extra_env,
         }
@@ -90,7 +97,7 @@ class AppProcess:
         with self.log_path.open("wb") as log:
             # cwd is the work dir, so no developer's .env file is read by the settings.
             self._popen = subprocess.Popen(
-                [sys.executable, "-m", self.module],
+                [*self.command_prefix, sys.executable, "-m", self.module],
                 cwd=self.workdir,
                 env=self.env(),
                 stdin=subprocess.DEVNULL,

@@ -1,5 +1,6 @@
 """The DqliteNode adapter: libdqlite's C API in this process, on real sockets and disks."""
 
+import ctypes
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import adapters.dqlite.node
 from adapters.dqlite.engine import dqlite_url, wait_until_serving
 from adapters.dqlite.node import DqliteNode, LibraryMissing
-from tests.dqlite import node_in, tmpfs
+from tests.dqlite import free_address, node_in, tmpfs
 
 
 @pytest.fixture
@@ -203,3 +204,22 @@ def test_a_node_refuses_a_non_loopback_address_unless_the_network_is_said_privat
 
     assert not node.running
     assert not (tmp_path / "node1").exists()  # refused before anything was written
+
+
+def test_a_node_dials_its_peers_with_nagles_delay_off() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as peer:
+        address = f"127.0.0.1:{peer.getsockname()[1]}".encode()
+        fd = (ctypes.c_int * 1)()
+
+        assert adapters.dqlite.node._connect_without_delay(None, address, fd) == 0
+        with socket.socket(fileno=fd[0]) as dialed:
+            assert dialed.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            assert dialed.getpeername() == peer.getsockname()
+
+
+def test_a_peer_that_cannot_be_dialed_is_reported_to_libdqlite_as_a_failure() -> None:
+    address = free_address().encode()  # no one listens there
+    fd = (ctypes.c_int * 1)()
+
+    assert adapters.dqlite.node._connect_without_delay(None, address, fd) != 0
+    assert adapters.dqlite.node._connect_without_delay(None, b"no-port", fd) != 0

@@ -31,6 +31,11 @@ class AccountOut(BaseModel):
     version: int
 
 
+class AccountPage(BaseModel):
+    items: list[AccountOut]
+    total: int
+
+
 class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     from_account: AccountId
@@ -56,6 +61,19 @@ class TransferPage(BaseModel):
 async def open_account(body: AccountIn, uow: UnitOfWorkDep) -> AccountOut:
     account = await model.open_account(uow, body.owner, body.balance_cents)
     return AccountOut.model_validate(account, from_attributes=True)
+
+
+@router.get("/accounts")
+async def list_accounts(
+    uow: UnitOfWorkDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> AccountPage:
+    """Every account, oldest first."""
+    items, total = await model.list_accounts(uow, limit, offset)
+    return AccountPage(
+        items=[AccountOut.model_validate(a, from_attributes=True) for a in items], total=total
+    )
 
 
 @router.get("/accounts/{id}")

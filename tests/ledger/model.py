@@ -47,6 +47,10 @@ class AbstractAccounts(abc.ABC):
     @abc.abstractmethod
     async def update(self, account: Account) -> None: ...
 
+    @abc.abstractmethod
+    async def page(self, limit: int, offset: int) -> tuple[list[Account], int]:
+        """Accounts in id order, and how many there are."""
+
 
 class AbstractTransfers(abc.ABC):
     @abc.abstractmethod
@@ -115,6 +119,14 @@ async def make_transfer(
         await transfers.add(transfer)
         await uow.commit()
     return transfer, False
+
+
+@retried(idempotent=True)
+async def list_accounts(
+    uow: AbstractUnitOfWork, limit: int, offset: int
+) -> tuple[list[Account], int]:
+    async with uow.read_only():
+        return await accounts_of(uow).page(limit, offset)
 
 
 @retried(idempotent=True)

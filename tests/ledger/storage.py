@@ -93,6 +93,12 @@ class SqlAlchemyAccounts(AbstractAccounts):
         )
         await self._session.execute(statement)
 
+    async def page(self, limit: int, offset: int) -> tuple[list[Account], int]:
+        statement = select(accounts_table).order_by("id").limit(limit).offset(offset)
+        rows = (await self._session.execute(statement)).all()
+        total = await self._session.scalar(select(func.count()).select_from(accounts_table))
+        return [Account(**row._asdict()) for row in rows], total or 0
+
 
 class SqlAlchemyTransfers(AbstractTransfers):
     def __init__(self, session: AsyncSession) -> None:
@@ -145,6 +151,13 @@ class InMemoryAccounts(AbstractAccounts):
         stored = self._table.get(account.id)
         assert stored is not None, "update of an account that was never added"
         self._table.put(account.id, replace(account, version=stored.version + 1))
+
+    async def page(self, limit: int, offset: int) -> tuple[list[Account], int]:
+        def every(account: Account) -> bool:
+            return True
+
+        found = self._table.find(every, order=lambda a: a.id, offset=offset, limit=limit)
+        return found, self._table.count(every)
 
 
 class InMemoryTransfers(AbstractTransfers):

@@ -75,3 +75,14 @@ async def test_an_unknown_account_is_a_404(client: httpx.AsyncClient) -> None:
 
     assert (await client.get("/ledger/accounts/99")).status_code == 404
     assert (await transfer(client, "k", a, 99, 1)).status_code == 404
+
+
+async def test_accounts_are_listed_oldest_first_a_page_at_a_time(
+    client: httpx.AsyncClient,
+) -> None:
+    ids = [await open_account(client, cents) for cents in (1, 2, 3)]
+
+    page = (await client.get("/ledger/accounts", params={"limit": 2, "offset": 1})).json()
+
+    assert [item["id"] for item in page["items"]] == ids[1:]
+    assert page["total"] == 3
