@@ -1,6 +1,7 @@
 """A set workload over HTTP, as canonical/jepsen.dqlite runs one: clients add unique elements
-(here ledger accounts, the element as owner) through every API node, each sent once, and at
-the end every node's whole set is read back.
+(here ledger accounts, the element as owner), one client per API node sending only to it, each
+element sent once; at the end every node's whole set is read back. Since each node has a
+client of its own, the adds also show when each node took writes and when it could not.
 
 Each add ends acknowledged (201: it must be in the set, once), refused (503 with Retry-After
 and no unknown outcome, or no connection at all: it must not be in the set), or unknown (a
@@ -18,8 +19,8 @@ import httpx
 
 from tests.integration.bank_workload import HTTP_TIMEOUT_SECONDS, MAX_PAGES
 
-WORKERS = 3
 PAUSE_SECONDS = 0.02
+ADD_TIMEOUT_SECONDS = 3.0  # a client of a cut-off node gives up and tries again soon
 PAGE_ROWS = 1000
 
 
@@ -28,6 +29,7 @@ class Add:
     element: str
     node: str
     outcome: str  # acknowledged, refused or unknown
+    answered_at: float  # time.time()
     account_id: int | None = None
 
 
@@ -38,11 +40,11 @@ class SetWorkload:
         self.adds: list[Add] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="set-worker")
+        self._pool = ThreadPoolExecutor(max_workers=len(nodes), thread_name_prefix="set-worker")
         self._futures: list[Future[None]] = []
 
     def start(self) -> None:
-        self._futures = [self._pool.submit(self._work, worker) for worker in range(WORKERS)]
+        self._futures = [self._pool.submit(self._work, n) for n in range(len(self.nodes))]
 
     def stop(self, timeout: float) -> None:
         self._stop.set()
@@ -52,13 +54,22 @@ class SetWorkload:
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def acknowledged_at(self, node: str | None = None) -> list[float]:
+        """When adds were acknowledged (through `node`, or any), in order."""
+        with self._lock:
+            adds = list(self.adds)
+        return sorted(
+            a.answered_at for a in adds if a.outcome == "acknowledged" and node in (None, a.node)
+        )
+
     def _work(self, worker: int) -> None:
-        rng = random.Random(self.seed * 1_000 + worker)
-        with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, trust_env=False) as client:
+        node = self.nodes[worker]
+        tag = f"{self.seed}-{worker}-{random.randrange(16**6):06x}"
+        with httpx.Client(timeout=ADD_TIMEOUT_SECONDS, trust_env=False) as client:
             n = 0
             while not self._stop.is_set():
                 n += 1
-                add = add_element(client, rng.choice(self.nodes), f"set-{worker}-{n}")
+                add = add_element(client, node, f"set-{tag}-{n}")
                 with self._lock:
                     self.adds.append(add)
                 time.sleep(PAUSE_SECONDS)
@@ -69,15 +80,15 @@ def add_element(client: httpx.Client, node: str, element: str) -> Add:
     try:
         response = client.post(f"{node}/ledger/accounts", json=body)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-        return Add(element, node, "refused")
+        return Add(element, node, "refused", time.time())
     except httpx.TransportError:
-        return Add(element, node, "unknown")
+        return Add(element, node, "unknown", time.time())
     if response.status_code == 201:
-        return Add(element, node, "acknowledged", int(response.json()["id"]))
+        return Add(element, node, "acknowledged", time.time(), int(response.json()["id"]))
     refused = response.status_code == 503 and "Retry-After" in response.headers
     if refused and response.json().get("outcome") != "unknown":
-        return Add(element, node, "refused")
-    return Add(element, node, "unknown")
+        return Add(element, node, "refused", time.time())
+    return Add(element, node, "unknown", time.time())
 
 
 def read_set(node: str) -> Counter[str]:
