@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_standalone_docs import StandaloneDocs
 
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
@@ -35,6 +36,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     container = container or Container()
     settings = container.settings()
     app = FastAPI(title="DDD on dqlite", lifespan=_lifespan)
+    # /docs and /redoc with Swagger UI's and ReDoc's files served from the installed package,
+    # not a CDN: the pages work on a network with no way out.
+    StandaloneDocs(app)
     app.state.container = container
     app.state.unit_of_work_factory = container.unit_of_work
     app.state.store = container.store()

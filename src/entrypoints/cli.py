@@ -1,4 +1,5 @@
-"""`python -m entrypoints.cli`: cluster status and membership, leadership, migrations.
+"""`python -m entrypoints.cli`: cluster status and membership, leadership, migrations, backup
+and restore.
 
 The cluster is found through APP_NODE_ADDRESS and APP_PEERS, or --cluster host:port,...
 """
@@ -6,6 +7,7 @@ The cluster is found through APP_NODE_ADDRESS and APP_PEERS, or --cluster host:p
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from dependency_injector import providers
 
@@ -30,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     transfer = commands.add_parser("transfer", help="make another voter the leader")
     transfer.add_argument("node_id", type=int)
     commands.add_parser("migrate", help="bring the schema to head")
+    backup = commands.add_parser("backup", help="an online copy of the database, as SQLite")
+    backup.add_argument("path", type=Path)
+    restore = commands.add_parser("restore", help="a backup into an empty database")
+    restore.add_argument("path", type=Path)
+    restore.add_argument(
+        "--replace", action="store_true", help="delete what the database holds first"
+    )
     return parser
 
 
@@ -54,6 +63,16 @@ async def _run(container: Container, args: argparse.Namespace) -> None:
         case "migrate":
             leader = await admin.migrate()
             print(f"schema at head on the cluster led by {leader}")
+        case "backup":
+            taken = await admin.backup(args.path)
+            print(f"{taken.path}: revision {taken.revision}, {_rows(taken.rows)}")
+        case "restore":
+            restored = await admin.restore(args.path, replace=args.replace)
+            print(f"restored {_rows(restored.rows)} from revision {restored.revision}; at head")
+
+
+def _rows(rows: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count}" for table, count in rows.items()) or "no tables"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,14 +16,16 @@ EXAMPLE = re.compile(
 )
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
 # them. The fork runs the first two (they prove the ledger's launcher serves in the fork); the
-# cluster and fault tests, 2+ minutes more, it only collects: the fork leaves those files and
-# the launcher byte for byte as they are here, where `make test` runs them.
+# cluster, fault, partition and TLS tests, 4+ minutes more, it only collects: the fork leaves
+# those files and the launcher byte for byte as they are here, where `make test` runs them.
 PLATFORM_TESTS = ["test_api_process.py", "test_unit_of_work_sql.py"]
-CLUSTER_TESTS = ["test_cluster.py", "test_cluster_faults.py"]
+CLUSTER_TESTS = ["test_cluster.py", "test_cluster_faults.py", "test_partitions.py", "test_tls.py"]
 LAUNCHER = [
     "tests/integration/process.py",
     "tests/integration/cluster.py",
     "tests/integration/bank_workload.py",
+    "tests/integration/set_workload.py",
+    "tests/integration/netns.py",
     *(f"tests/ledger/{name}.py" for name in ("model", "storage", "api", "serve")),
 ]
 

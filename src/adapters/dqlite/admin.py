@@ -1,9 +1,11 @@
 """Operator commands (the CLI's), sent to whichever node leads."""
 
 import asyncio
+from pathlib import Path
 
 from dqlitewire.constants import NodeRole
 
+from adapters.dqlite.backup import BackupFile, read_backup, restore, terminal_progress, write_backup
 from adapters.dqlite.engine import dqlite_url
 from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.migrations import upgrade_to_head
@@ -41,3 +43,22 @@ class ClusterAdmin:
         url = dqlite_url(leader, self._database, driver="")
         await asyncio.to_thread(upgrade_to_head, url, self.tracker.dial)
         return leader
+
+    async def backup(self, path: Path) -> BackupFile:
+        """An online, consistent copy of the database, taken from the leader, at `path`."""
+        files = await self.tracker.client.dump(self._database)
+        return await asyncio.to_thread(write_backup, files, self._database, path)
+
+    async def restore(self, path: Path, *, replace: bool) -> BackupFile:
+        """The backup at `path` into the cluster's database, then the schema at head."""
+        backup = await asyncio.to_thread(read_backup, path)
+        url = dqlite_url(await self.leader(), self._database, driver="")
+        await asyncio.to_thread(
+            restore,
+            backup,
+            url,
+            replace=replace,
+            dial=self.tracker.dial,
+            progress=terminal_progress,
+        )
+        return backup

@@ -1,0 +1,193 @@
+"""Online backup of a dqlite database to an ordinary SQLite file, and restore from one.
+
+The leader hands over its database file and WAL in one DUMP request: a consistent copy taken
+while the cluster keeps serving. The copy is folded into a single SQLite file (VACUUM INTO),
+checked, and renamed into place, so a failed backup leaves no half-written file. Its schema
+revision is the one in its alembic_version table.
+
+A restore brings the target database to the backup's revision, copies every table in batches
+that respect the engine's 255-parameter limit, then migrates to head.
+"""
+
+import os
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, Table, create_engine, delete, func, insert, select, text
+
+from adapters.dqlite.engine import MAX_BOUND_PARAMETERS
+from adapters.dqlite.migrations import alembic_config
+from adapters.dqlite.tls import DialFunc
+
+VERSION_TABLE = "alembic_version"
+
+type Progress = Callable[[str, int, int], None]  # table, rows copied, rows in all
+
+
+class BackupError(RuntimeError):
+    """The backup cannot be taken, or the file cannot be restored (the message says why)."""
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    path: Path
+    revision: str
+    rows: dict[str, int]  # table -> rows, in copy order
+
+
+def write_backup(files: dict[str, bytes], database: str, path: Path) -> BackupFile:
+    """Fold a DUMP's database and WAL into one SQLite file at `path`, atomically."""
+    if database not in files:
+        raise BackupError(f"the leader's dump holds no database {database!r}: {sorted(files)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".backup-") as scratch:
+        for name, data in files.items():
+            (Path(scratch) / name).write_bytes(data)
+        folded = Path(scratch) / "folded.sqlite"
+        source = sqlite3.connect(Path(scratch) / database)
+        try:
+            source.execute("VACUUM INTO ?", (str(folded),))
+        finally:
+            source.close()
+        checked = read_backup(folded)
+        with folded.open("rb") as written:
+            os.fsync(written.fileno())
+        folded.replace(path)  # atomic: the old file or the new one, never half of one
+    return BackupFile(path, checked.revision, checked.rows)
+
+
+def read_backup(path: Path) -> BackupFile:
+    """What a backup file holds; BackupError if it is not a sound backup of this service."""
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            if db.execute("PRAGMA integrity_check").fetchone() != ("ok",):
+                raise BackupError(f"{path} is damaged: PRAGMA integrity_check fails")
+            tables = [
+                name
+                for (name,) in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+            if VERSION_TABLE not in tables:
+                raise BackupError(f"{path} is not a backup of this service: no schema revision")
+            revision = db.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+            rows = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{path} is not an SQLite database: {error}") from error
+    if revision is None or revision[0] not in known_revisions():
+        raise BackupError(f"{path} is at schema revision {revision}, unknown to this service")
+    del rows[VERSION_TABLE]
+    return BackupFile(path, revision[0], rows)
+
+
+def known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(alembic_config("dqlite://unused/unused"))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+def restore(
+    backup: BackupFile,
+    sync_url: str,
+    *,
+    replace: bool = False,
+    dial: DialFunc | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Copy `backup` into the database at `sync_url`, then migrate it to head."""
+    connect_args = {"dial_func": dial} if dial is not None else {}
+    engine = create_engine(sync_url, connect_args=connect_args)
+    try:
+        filled = _tables_with_rows(engine)
+        if filled and not replace:
+            listed = ", ".join(f"{t} ({n} rows)" for t, n in filled.items())
+            raise BackupError(f"the target database is not empty: {listed}; pass --replace")
+        config = alembic_config(sync_url, dial)
+        if filled:
+            _empty(engine)
+        if _revision(engine) is not None:  # empty, but maybe at another revision
+            command.downgrade(config, "base")
+        command.upgrade(config, backup.revision)
+        _copy_tables(backup, engine, progress or _no_progress)
+        command.upgrade(config, "heads")
+    finally:
+        engine.dispose()
+
+
+def _tables_with_rows(engine: Engine) -> dict[str, int]:
+    tables = MetaData()
+    tables.reflect(engine)
+    with engine.connect() as connection:
+        counts = {
+            name: connection.scalar(select(func.count()).select_from(table)) or 0
+            for name, table in tables.tables.items()
+            if name != VERSION_TABLE
+        }
+    return {name: count for name, count in counts.items() if count}
+
+
+def _empty(engine: Engine) -> None:
+    tables = MetaData()
+    tables.reflect(engine)
+    with engine.begin() as connection:
+        for table in reversed(tables.sorted_tables):
+            if table.name != VERSION_TABLE:
+                connection.execute(delete(table))
+
+
+def _revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        try:
+            revision = connection.scalar(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        except Exception:  # no version table yet: a database never migrated
+            connection.rollback()
+            return None
+    return None if revision is None else str(revision)
+
+
+def _copy_tables(backup: BackupFile, engine: Engine, progress: Progress) -> None:
+    target = MetaData()
+    target.reflect(engine)
+    missing = sorted(set(backup.rows) - set(target.tables))
+    if missing:
+        raise BackupError(f"the target has no table {missing} at revision {backup.revision}")
+    order = [t for t in target.sorted_tables if t.name in backup.rows]
+    with sqlite3.connect(f"file:{backup.path}?mode=ro", uri=True) as source:
+        for table in order:
+            _copy_table(source, table, engine, backup.rows[table.name], progress)
+
+
+def _copy_table(
+    source: sqlite3.Connection, table: Table, engine: Engine, total: int, progress: Progress
+) -> None:
+    columns = [column.name for column in table.columns]
+    per_batch = max(1, MAX_BOUND_PARAMETERS // len(columns))
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    cursor = source.execute(f'SELECT {quoted} FROM "{table.name}" ORDER BY rowid')
+    copied = 0
+    while batch := cursor.fetchmany(per_batch):
+        rows: list[dict[str, Any]] = [dict(zip(columns, row, strict=True)) for row in batch]
+        with engine.begin() as connection:  # one multi-row INSERT per batch
+            connection.execute(insert(table).values(rows))
+        copied += len(rows)
+        progress(table.name, copied, total)
+
+
+def _no_progress(table: str, copied: int, total: int) -> None:
+    pass
+
+
+def terminal_progress(table: str, copied: int, total: int) -> None:
+    """A line on stderr that counts up, when stderr is a terminal."""
+    if sys.stderr.isatty():
+        end = "\n" if copied >= total else ""
+        print(f"\r{table}: {copied}/{total} rows", end=end, file=sys.stderr, flush=True)
