@@ -3,12 +3,13 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest format migration aggregate fork bench
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork bench
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
 	@echo "make cluster three app processes forming a dqlite cluster (API on 8001-8003)"
 	@echo "make test    lint, type-check, layer rules, and every test"
+	@echo "make partitions  the network partition tests at full length"
 	@echo "make format  apply ruff's formatting and fixes"
 	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
 	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\"   write a new aggregate"
@@ -38,6 +39,10 @@ unit-without-dqlite:
 
 pytest:
 	$(RUN) python -m pytest -q
+
+# The partition tests with the flapping nemesis at full length (30 s; 12 s in `make test`).
+partitions: setup
+	PARTITION_FLAPPING_SECONDS=30 $(RUN) python -m pytest -q -s tests/integration/test_partitions.py
 
 format:
 	$(RUN) ruff format .

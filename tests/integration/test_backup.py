@@ -88,7 +88,19 @@ def taken(source: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Iterator[AppProcess]:
+    """An app on a node of its own that has never held data."""
     app = AppProcess(tmp_path / "fresh")
+    try:
+        app.start()
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
+    """An app on a node of its own, shared by the tests that do not need it empty."""
+    app = AppProcess(tmp_path_factory.mktemp("target"))
     try:
         app.start()
         yield app
@@ -122,18 +134,18 @@ def test_a_backup_restored_into_a_fresh_cluster_gives_every_table_row_for_row(
 
 
 def test_a_restore_into_a_database_that_holds_data_is_refused_unless_told_to_replace(
-    taken: dict[str, Any], fresh: AppProcess
+    taken: dict[str, Any], target: AppProcess
 ) -> None:
-    open_accounts(fresh.base_url, count=1)
+    open_accounts(target.base_url, count=1)
 
-    refused = cli([fresh.node_address], "restore", taken["path"])
-    replaced = cli([fresh.node_address], "restore", taken["path"], "--replace")
+    refused = cli([target.node_address], "restore", taken["path"])
+    replaced = cli([target.node_address], "restore", taken["path"], "--replace")
 
     assert refused.returncode == 1
     assert "not empty" in refused.stderr
     assert "--replace" in refused.stderr
     assert replaced.returncode == 0, replaced.stderr
-    assert tables_of_node(fresh.node_address) == tables_of_file(taken["path"])
+    assert tables_of_node(target.node_address) == tables_of_file(taken["path"])
 
 
 @pytest.mark.parametrize(
@@ -144,7 +156,7 @@ def test_a_restore_into_a_database_that_holds_data_is_refused_unless_told_to_rep
     ],
 )
 def test_a_corrupt_or_foreign_file_is_refused_with_a_clear_message_and_nothing_changes(
-    fresh: AppProcess, tmp_path: Path, content: bytes | None, says: str
+    target: AppProcess, tmp_path: Path, content: bytes | None, says: str
 ) -> None:
     path = tmp_path / "other.sqlite"
     if content is None:
@@ -152,11 +164,12 @@ def test_a_corrupt_or_foreign_file_is_refused_with_a_clear_message_and_nothing_c
             db.execute("CREATE TABLE notes (body TEXT)")
     else:
         path.write_bytes(content)
-    before = tables_of_node(fresh.node_address)
+    open_accounts(target.base_url, count=1)  # so that a restore would have something to undo
+    before = tables_of_node(target.node_address)
 
-    done = cli([fresh.node_address], "restore", path)
+    done = cli([target.node_address], "restore", path, "--replace")
 
     assert done.returncode == 1
     assert says in done.stderr
     assert "Traceback" not in done.stderr
-    assert tables_of_node(fresh.node_address) == before
+    assert tables_of_node(target.node_address) == before

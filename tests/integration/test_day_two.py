@@ -28,7 +28,7 @@ from tests.integration.cluster import running_cluster
 from tests.integration.process import ROOT, AppProcess
 from tests.measurements import measured
 
-BETWEEN_RESTARTS_SECONDS = 2.0
+BETWEEN_RESTARTS_SECONDS = 1.0
 READY_SECONDS = 30.0
 
 
