@@ -1,6 +1,8 @@
 """The DqliteNode adapter: libdqlite's C API in this process, on real sockets and disks."""
 
 import ctypes
+import fcntl
+import os
 import socket
 import subprocess
 import sys
@@ -212,6 +214,7 @@ def test_a_node_dials_its_peers_with_nagles_delay_off() -> None:
         fd = (ctypes.c_int * 1)()
 
         assert adapters.dqlite.node._connect_without_delay(None, address, fd) == 0
+        assert not fcntl.fcntl(fd[0], fcntl.F_GETFL) & os.O_NONBLOCK  # as libdqlite's own
         with socket.socket(fileno=fd[0]) as dialed:
             assert dialed.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
             assert dialed.getpeername() == peer.getsockname()

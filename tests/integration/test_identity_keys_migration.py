@@ -1,8 +1,6 @@
 """Migration 0003 of the examples' history: identity keys stored before the domain normalized
 them are rewritten (a fork starts a history of its own, without it)."""
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,21 +8,6 @@ import sqlalchemy
 from alembic import command
 
 from adapters.dqlite.migrations import alembic_config
-from adapters.dqlite.node import DqliteNode
-
-
-@pytest.fixture
-def url(dqlite_node: DqliteNode) -> str:
-    return f"dqlite://{dqlite_node.address}/keys_{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[sqlalchemy.Engine]:
-    engine = sqlalchemy.create_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def rows(engine: sqlalchemy.Engine, query: str) -> list[tuple[Any, ...]]:

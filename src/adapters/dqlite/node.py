@@ -217,7 +217,7 @@ def _connect_without_delay(_arg: object, address: bytes, fd: Any) -> int:
     except (OSError, ValueError):  # raising into C would be lost: libdqlite retries later
         return 1
     peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    peer.setblocking(False)
+    peer.settimeout(None)  # blocking again, as libdqlite expects of the socket it is given
     fd[0] = peer.detach()
     return 0
 
