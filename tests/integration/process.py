@@ -21,6 +21,9 @@ from tests.dqlite import free_address
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 20.0
+PORT_ATTEMPTS = 3
+UVICORN_PORT_TAKEN = "error while attempting to bind on address"
+NODE_ADDRESS_TAKEN = "is already in use by another process"
 STOP_TIMEOUT = 10.0
 
 
@@ -49,6 +52,7 @@ class AppProcess:
         self.node_address = node_address or (
             free_address() if host == "127.0.0.1" else f"{host}:9001"
         )
+        self._node_address_chosen = node_address is None and host == "127.0.0.1"
         self.node_id = node_id
         self.peers: list[str] = []  # the other nodes' dqlite addresses, for a cluster
         self.extra_env: dict[str, str] = {}
@@ -106,9 +110,39 @@ class AppProcess:
             )
 
     def start(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        """Launch and return once GET /health answers 200; fail the test with the output if not."""
-        self.launch()
+        """Launch and return once GET /health answers 200; fail the test with the output if not.
+
+        A port found free can be taken by another process before the app binds it: then the
+        app is launched again on another (the node's only when it has no peers bound to it).
+        """
+        for _ in range(PORT_ATTEMPTS - 1):
+            self.launch()
+            if not self._exited_before_serving(timeout):
+                break
+            output = self.output()
+            if UVICORN_PORT_TAKEN in output and f"{self.api_port})" in output:
+                self.api_port = free_port()
+            elif self._node_address_chosen and not self.peers and NODE_ADDRESS_TAKEN in output:
+                self.node_address = free_address()
+            else:
+                break
+        else:
+            self.launch()
         self.wait_serving(timeout)
+
+    def _exited_before_serving(self, timeout: float) -> bool:
+        """Wait until the launched process serves, exits, or `timeout` passes; True if it
+        exited without serving."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
+            while self.exit_code is None and time.monotonic() < deadline:
+                try:
+                    if client.get("/health").status_code == 200:
+                        return False
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.1)
+        return self.exit_code is not None
 
     def wait_serving(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Return once the launched process answers GET /health; fail the test if it does not."""

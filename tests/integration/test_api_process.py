@@ -192,6 +192,20 @@ def test_a_second_process_on_a_taken_dqlite_address_exits_non_zero_saying_so(
     assert state(app, accounts) == before
 
 
+def test_a_launcher_whose_free_port_was_taken_meanwhile_starts_the_app_on_another(
+    tmp_path: Path,
+) -> None:
+    app = AppProcess(tmp_path / "raced")
+    taken = app.api_port
+    with socket.create_server(("127.0.0.1", taken)):
+        try:
+            app.start()
+            assert app.api_port != taken
+            assert http_client(app).get("/health").status_code == HTTPStatus.OK
+        finally:
+            app.stop()
+
+
 # --- Stopping and restarting ----------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import pytest
 from tests.integration.bank_workload import ACKNOWLEDGED, BankWorkload, open_accounts
 from tests.integration.cluster import Cluster, running_cluster
 from tests.integration.process import ROOT, AppProcess
+from tests.integration.test_cluster_faults import lead_with
 
 WRITING_BEFORE_SECONDS = 2.0
 WRITING_AFTER_SECONDS = 1.0
@@ -87,14 +88,10 @@ def taken(source: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 @pytest.fixture
-def fresh(tmp_path: Path) -> Iterator[AppProcess]:
-    """An app on a node of its own that has never held data."""
-    app = AppProcess(tmp_path / "fresh")
-    try:
-        app.start()
-        yield app
-    finally:
-        app.stop()
+def fresh(tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster of three nodes that has never held data."""
+    with running_cluster(tmp_path / "fresh") as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
@@ -124,13 +121,16 @@ def test_a_backup_taken_while_clients_write_holds_every_transfer_acknowledged_be
     assert not list(path.parent.glob(".backup-*")), "scratch files were left behind"
 
 
-def test_a_backup_restored_into_a_fresh_cluster_gives_every_table_row_for_row(
-    taken: dict[str, Any], fresh: AppProcess
+def test_a_backup_restored_into_a_fresh_cluster_gives_every_table_row_for_row_on_every_node(
+    taken: dict[str, Any], fresh: Cluster
 ) -> None:
-    done = cli([fresh.node_address], "restore", taken["path"])
+    done = cli(fresh.addresses, "restore", taken["path"])
 
     assert done.returncode == 0, done.stderr
-    assert tables_of_node(fresh.node_address) == tables_of_file(taken["path"])
+    backup = tables_of_file(taken["path"])
+    for app in fresh.apps.values():  # each node's own copy, read while that node leads
+        assert lead_with(fresh, app), f"node {app.node_id} could not take the lead"
+        assert tables_of_node(app.node_address) == backup, f"node {app.node_id}"
 
 
 def test_a_restore_into_a_database_that_holds_data_is_refused_unless_told_to_replace(
