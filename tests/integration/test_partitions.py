@@ -345,7 +345,7 @@ SCENARIOS = ["leader_isolated", "bridged", "flapped"]
 # transaction keeps the database's one write lock on the leader until the cut heals: libdqlite
 # 1.11 has no transaction timeout, and no FIN or RST crosses the cut to tell the leader the
 # client is gone. Every other writer then gets SQLITE_BUSY (seen in the apps' logs), so no write
-# is taken for the whole cut (5 of 16 bridge runs, 1 of 4 flapping runs). The figures are
+# is taken for the whole cut (7 of 18 bridge runs, 1 of 6 flapping runs). The figures are
 # printed for every scenario; writes coming back after the heal is checked for every scenario.
 WITH_A_NEW_LEADER = ["leader_isolated"]
 
