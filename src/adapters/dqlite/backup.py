@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, Table, create_engine, delete, func, insert, select, text
 
 from adapters.dqlite.engine import MAX_BOUND_PARAMETERS
-from adapters.dqlite.migrations import alembic_config
+from adapters.dqlite.migrations import alembic_config, known_revisions
 from adapters.dqlite.tls import DialFunc
 
 VERSION_TABLE = "alembic_version"
@@ -88,11 +87,6 @@ def read_backup(path: Path) -> BackupFile:
         raise BackupError(f"{path} is at schema revision {revision}, unknown to this service")
     del rows[VERSION_TABLE]
     return BackupFile(path, revision[0], rows)
-
-
-def known_revisions() -> set[str]:
-    script = ScriptDirectory.from_config(alembic_config("dqlite://unused/unused"))
-    return {revision.revision for revision in script.walk_revisions()}
 
 
 def restore(

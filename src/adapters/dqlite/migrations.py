@@ -45,6 +45,13 @@ def head_revisions() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision of the migration scripts (read once, as head_revisions)."""
+    script = ScriptDirectory.from_config(Config(ALEMBIC_INI))
+    return frozenset(revision.revision for revision in script.walk_revisions())
+
+
 def is_at_head(sync_url: str) -> bool:
     heads = head_revisions()
     engine = create_engine(sync_url)
