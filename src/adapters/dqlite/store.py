@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
+from adapters.dqlite.group_commit import GroupCommit
 from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
@@ -73,6 +74,7 @@ class DqliteStore:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writers = WriterQueue()
+        self._group = GroupCommit(self.engine, self._writers, self._follow_leader)
         self._probed: tuple[float, str | None] | None = None  # when, and the leader then
         self._view: tuple[float, ClusterView] | None = None
 
@@ -106,6 +108,7 @@ class DqliteStore:
             self._follow_leader,
             registrations=self._registrations,
             writers=self._writers,
+            group=self._group,
             read_session_factory=self._read_sessions,
         )
 

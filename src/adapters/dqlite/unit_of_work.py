@@ -1,4 +1,5 @@
-"""The unit of work on dqlite: one SQLAlchemy session, hence one transaction, per `async with`."""
+"""The unit of work on dqlite: one SQLAlchemy session per `async with`, in a transaction of its
+own or in the one this process's queued writers share."""
 
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -8,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dqlite.errors import classify
+from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
 from adapters.repositories import REPOSITORIES, Registration
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings, StoreFull
@@ -18,8 +20,10 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     written: dqlite replicates a transaction only at COMMIT) or, for a COMMIT whose answer
     was lost, OutcomeUnknown; `on_failure` (e.g. looking for the new leader) runs first.
 
-    Read-write units of work given `writers` wait there for their turn and keep it to the
-    end (see WriterQueue); read-only ones use `read_session_factory` when given.
+    Read-write units of work given `writers` wait there for their turn; given `group` too,
+    they work inside the transaction the queued writers share (see GroupCommit), otherwise
+    in their own, keeping the turn to the end. Read-only ones use `read_session_factory`
+    when given.
     """
 
     def __init__(
@@ -31,32 +35,49 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         *,
         registrations: Sequence[Registration] = REPOSITORIES,
         writers: WriterQueue | None = None,
+        group: GroupCommit | None = None,
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         super().__init__(retry_settings, retry_counters)
         self._session_factory = session_factory
         self._registrations = registrations
         self._writers = writers
+        self._group = group
         self._read_session_factory = read_session_factory
         self._holds_turn = False
+        self._shared: SharedTransaction | None = None  # the group's transaction, while in it
         self._on_failure = on_failure
 
     async def __aenter__(self) -> Self:
         if not self.reading_only:
             self._holds_turn = self._writers is not None and await self._writers.enter()
-            self._session = session = self._session_factory()
+            session = await self._writing_session()
         elif self._read_session_factory is not None:  # its connections are read-only already
-            self._session = session = self._read_session_factory()
+            session = self._read_session_factory()
         else:  # a deferred BEGIN and PRAGMA query_only, not IMMEDIATE
-            self._session = session = self._session_factory()
+            session = self._session_factory()
             try:
                 await session.connection(execution_options={"dqlite_session_mode": "read_only"})
             except Exception as error:  # the session-mode switch raises the driver's own errors
                 await session.close()
                 await self._reraise(error, during_commit=False)
+        self._use(session)
+        return await super().__aenter__()
+
+    def _use(self, session: AsyncSession) -> None:
+        self._session = session
         for registration in self._registrations:
             setattr(self, registration.name, registration.sql(session))
-        return await super().__aenter__()
+
+    async def _writing_session(self) -> AsyncSession:
+        if not (self._holds_turn and self._group is not None):
+            return self._session_factory()
+        try:
+            session, self._shared = await self._group.join()
+        except DBAPIError as error:
+            await self._reraise(error, during_commit=False)
+        self._holds_turn = False  # the group gives the turn up for this unit of work
+        return session
 
     async def __aexit__(
         self,
@@ -64,25 +85,36 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._shared is not None and isinstance(exc, DBAPIError) and _loses_connection(exc):
+            await self._session.invalidate()  # and the shared transaction with it
+            await self._group_failed(exc)
         try:
             await super().__aexit__(exc_type, exc, traceback)
         except DBAPIError as rollback_error:
             if exc is None:  # otherwise the error that made us roll back is the one to report
                 await self._reraise(rollback_error, during_commit=False)
+            if self._shared is not None:  # a member that cannot roll back breaks the whole
+                await self._group_failed(rollback_error)
         finally:
             try:
                 await self._session.close()
             finally:
                 self._leave_writers()
+                await self._leave_group(committed=False)
         if isinstance(exc, DBAPIError):
             await self._reraise(exc, during_commit=False)
 
     async def commit(self) -> None:
         try:
-            await self._session.commit()
+            await self._session.commit()  # in the group: the savepoint released, no COMMIT
         except DBAPIError as error:
-            await self._reraise(error, during_commit=True)
-        if self._writers is not None:
+            await self._reraise(error, during_commit=self._shared is None)
+        if self._shared is not None:
+            await self._session.close()
+            await self._leave_group(committed=True)  # returns once the group's COMMIT is done
+            # Work after the commit is a new transaction: one of its own, begun if it is used.
+            self._use(self._session_factory())
+        elif self._writers is not None:
             self._writers.committed()
 
     async def rollback(self) -> None:
@@ -93,13 +125,29 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._holds_turn = False
             self._writers.leave()
 
+    async def _leave_group(self, *, committed: bool) -> None:
+        shared, self._shared = self._shared, None
+        if shared is not None and self._group is not None:
+            await self._group.leave(shared, committed=committed)
+
+    async def _group_failed(self, error: Exception) -> None:
+        shared, self._shared = self._shared, None
+        if shared is not None and self._group is not None:
+            await self._group.fail(shared, error)
+
     async def _reraise(self, error: Exception, *, during_commit: bool) -> NoReturn:
         translated = classify(error, during_commit=during_commit)
         if translated is None:
             raise error
-        if self._writers is not None:
+        if self._shared is not None:
+            await self._group_failed(translated)
+        elif self._writers is not None:
             self._writers.database_failed(disk_full=isinstance(translated, StoreFull))
             self._leave_writers()  # the writers behind need not wait for this one's cleanup
         if self._on_failure is not None:
             await self._on_failure()
         raise translated from error
+
+
+def _loses_connection(error: DBAPIError) -> bool:
+    return classify(error, during_commit=False) is not None

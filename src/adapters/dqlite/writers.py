@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from typing import Literal
 
 from service.unit_of_work import StoreUnavailable
 
@@ -28,6 +29,7 @@ class WriterQueue:
         self._turn = asyncio.Lock()
         self._open = asyncio.Event()
         self._refused_for_space_at: float | None = None
+        self.queued = 0  # writers waiting for the turn
 
     async def enter(self) -> bool:
         """Wait for this writer's turn: True once it has it (`leave()` when done), False when
@@ -36,19 +38,35 @@ class WriterQueue:
             return False
         turn = asyncio.ensure_future(self._turn.acquire())
         opened = asyncio.ensure_future(self._open.wait())
+        self.queued += 1
         try:
             await asyncio.wait(
                 {turn, opened}, timeout=self.wait_seconds, return_when=asyncio.FIRST_COMPLETED
             )
+        except BaseException:  # cancelled while waiting: a turn granted meanwhile is passed on
+            if await self._settle(turn):
+                self._turn.release()
+            raise
         finally:
+            self.queued -= 1
             opened.cancel()
-            turn.cancel()  # no effect once the turn is ours
-            await asyncio.wait({turn})
-        if not turn.cancelled():
+        if await self._settle(turn):
             return True
         if self._open.is_set():
             return False
         raise StoreUnavailable("too many writers are queued for the database")
+
+    @staticmethod
+    async def _settle(turn: asyncio.Future[Literal[True]]) -> bool:
+        """Stop waiting for the turn: True when it was granted all the same."""
+        turn.cancel()  # no effect once granted
+        await asyncio.wait({turn})
+        return not turn.cancelled()
+
+    async def take_turn(self) -> None:
+        """Wait for the turn however long it takes, whether the queue is open or not (for
+        work that must not be skipped, such as committing what others wait for)."""
+        await self._turn.acquire()
 
     def leave(self) -> None:
         self._turn.release()

@@ -1,0 +1,167 @@
+"""Group commit: this process's queued writers share one dqlite transaction, each inside a
+SAVEPOINT of its own, and are acknowledged together by its one COMMIT."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from adapters.dqlite.errors import classify
+from adapters.dqlite.writers import WriterQueue
+from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
+
+# A batch ends after this many members, or this long after it began, even with writers still
+# queued: its COMMIT acknowledges them all, so the first must not wait on an endless batch.
+MAX_MEMBERS = 32
+MAX_SECONDS = 0.1
+
+
+@dataclass(eq=False)
+class SharedTransaction:
+    """One open dqlite transaction and the units of work whose changes wait for its COMMIT."""
+
+    connection: AsyncConnection
+    outcome: asyncio.Future[None]
+    began_at: float = field(default_factory=time.monotonic)
+    members: int = 0  # units of work that committed into it
+    joined: int = 0  # units of work that took part, committed or not
+    closer: asyncio.Future[None] | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.members >= MAX_MEMBERS or time.monotonic() - self.began_at >= MAX_SECONDS
+
+
+class GroupCommit:
+    """Hands each writer that holds the queue's turn a session inside the shared transaction.
+
+    The first writer of a transaction works in it directly (nothing else is in it yet, so its
+    rollback rolls back the whole); each later one inside a SAVEPOINT, so a failing unit of
+    work rolls back alone. A writer that commits releases its savepoint, hands the turn to the
+    next writer, and waits for the COMMIT. The last writer of a batch (nobody else queued, or
+    the batch full) sends the COMMIT. A lost COMMIT leaves every member's outcome unknown, as
+    a lone unit of work's would; a failure before it refuses every member, since nothing of
+    the transaction was replicated.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        writers: WriterQueue,
+        on_failure: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._writers = writers
+        self._on_failure = on_failure
+        self._current: SharedTransaction | None = None
+
+    async def join(self) -> tuple[AsyncSession, SharedTransaction]:
+        """A session in the shared transaction (opened when there is none); call holding the
+        writers' turn."""
+        shared = self._current
+        if shared is None:
+            connection = await self._engine.connect()
+            try:
+                await connection.begin()  # BEGIN IMMEDIATE: the database's write lock
+            except BaseException:
+                await connection.invalidate()
+                await connection.close()
+                raise
+            shared = self._current = SharedTransaction(
+                connection, asyncio.get_running_loop().create_future()
+            )
+        mode = "rollback_only" if shared.joined == 0 else "create_savepoint"
+        shared.joined += 1
+        session = AsyncSession(
+            bind=shared.connection, join_transaction_mode=mode, expire_on_commit=False
+        )
+        return session, shared
+
+    async def leave(self, shared: SharedTransaction, *, committed: bool) -> None:
+        """Give up the turn, after the COMMIT when this writer is the batch's last; when it
+        committed, return once its changes are durable (or raise why they may not be)."""
+        if committed:
+            shared.members += 1
+        if shared is not self._current:  # already failed
+            self._writers.leave()
+        elif shared.members and self._writers.queued and not shared.full:
+            # The writers queued now join this transaction; the closer, queued behind them,
+            # commits it (also when one of them gives up waiting).
+            if shared.closer is None:
+                shared.closer = asyncio.ensure_future(self._close_after_queue(shared))
+            self._writers.leave()
+        else:
+            self._current = None
+            # Shielded: a cancelled writer must not leave the others without their COMMIT.
+            await asyncio.shield(asyncio.ensure_future(self._end(shared)))
+        if committed:
+            try:
+                await asyncio.shield(shared.outcome)
+            except (StoreUnavailable, OutcomeUnknown) as error:  # each member raises its own
+                raise type(error)(*error.args) from error.__cause__
+
+    async def fail(self, shared: SharedTransaction, error: Exception) -> None:
+        """A member's statement broke the transaction: nothing of it was replicated, so every
+        member waiting for the COMMIT is refused, the connection dropped, the turn given up."""
+        self._current = None
+        self._writers.database_failed(disk_full=isinstance(error, StoreFull))
+        if shared.members:
+            refusal = StoreUnavailable(f"the shared transaction failed before its COMMIT: {error}")
+            shared.outcome.set_exception(refusal)
+        else:
+            shared.outcome.set_result(None)
+        try:
+            await _drop(shared.connection)
+        finally:
+            self._writers.leave()
+
+    async def _close_after_queue(self, shared: SharedTransaction) -> None:
+        await self._writers.take_turn()
+        if shared is self._current:
+            self._current = None
+            await self._end(shared)
+        else:
+            self._writers.leave()
+
+    async def _end(self, shared: SharedTransaction) -> None:
+        """COMMIT the batch (ROLLBACK when nobody committed), then give up the turn."""
+        try:
+            if not shared.members:
+                await shared.connection.rollback()
+                await shared.connection.close()
+                shared.outcome.set_result(None)
+                return
+            await shared.connection.commit()
+        except DBAPIError as error:
+            await self._commit_failed(shared, error)
+            return
+        except BaseException as error:
+            if not shared.outcome.done():
+                shared.outcome.set_exception(OutcomeUnknown(f"the COMMIT was cut short: {error}"))
+            await _drop(shared.connection)
+            raise
+        finally:
+            self._writers.leave()
+        shared.outcome.set_result(None)
+        self._writers.committed()
+        await shared.connection.close()
+
+    async def _commit_failed(self, shared: SharedTransaction, error: DBAPIError) -> None:
+        translated = classify(error, during_commit=shared.members > 0) or error
+        self._writers.database_failed(disk_full=isinstance(translated, StoreFull))
+        if shared.members:
+            shared.outcome.set_exception(translated)
+        else:
+            shared.outcome.set_result(None)
+        await _drop(shared.connection)
+        if self._on_failure is not None:
+            await self._on_failure()
+
+
+async def _drop(connection: AsyncConnection) -> None:
+    """Close a connection without goodbyes to a node that may not answer."""
+    await connection.invalidate()
+    await connection.close()

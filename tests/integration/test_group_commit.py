@@ -1,0 +1,207 @@
+"""Group commit on a real dqlite node: queued writers share one transaction and one COMMIT,
+and each still keeps or loses only its own changes.
+
+Like test_unit_of_work_sql.py, these run on the tests' own ledger and read what was stored
+with plain SQL through an engine of their own.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from dqlitedbapi import OperationalError as DriverOperationalError
+from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from adapters.dqlite import group_commit
+from adapters.dqlite.group_commit import GroupCommit
+from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.dqlite.writers import WriterQueue
+from domain.errors import AlreadyExists
+from tests.dqlite import fresh_database
+from tests.ledger.model import Account, accounts_of
+from tests.ledger.storage import REGISTRATIONS, create_tables
+
+SQLITE_IOERR_NOT_LEADER = 10250  # what a deposed leader answers
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+async def engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
+    async with fresh_database(dqlite_node) as engine:
+        async with engine.begin() as connection:
+            await create_tables(connection)
+        yield engine
+
+
+def grouped(engine: AsyncEngine) -> Callable[[], SqlAlchemyUnitOfWork]:
+    """Units of work as the store builds them: queued writers, committing as a group."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    writers = WriterQueue()
+    group = GroupCommit(engine, writers)
+    return lambda: SqlAlchemyUnitOfWork(
+        sessions, registrations=REGISTRATIONS, writers=writers, group=group
+    )
+
+
+async def stored_owners(engine: AsyncEngine) -> list[str]:
+    reader = create_async_engine(engine.url)
+    try:
+        async with reader.connect() as connection:
+            result = await connection.execute(text("SELECT owner FROM ledger_accounts"))
+            return sorted(row[0] for row in result)
+    finally:
+        await reader.dispose()
+
+
+def count_commits(engine: AsyncEngine) -> list[int]:
+    commits = [0]
+
+    def counted(connection: object) -> None:
+        commits[0] += 1
+
+    event.listen(engine.sync_engine, "commit", counted)
+    return commits
+
+
+async def test_concurrent_writers_share_a_commit_and_each_keeps_only_its_own_changes(
+    engine: AsyncEngine,
+) -> None:
+    new_unit_of_work = grouped(engine)
+    async with new_unit_of_work() as uow:
+        await accounts_of(uow).add(Account(1, "taken", 0))
+        await uow.commit()
+    commits = count_commits(engine)
+
+    async def write(n: int) -> str:
+        uow = new_unit_of_work()
+        async with uow:
+            await accounts_of(uow).add(Account(100 + n, f"kept-{n:02}", 0))
+            if n % 3 == 1:
+                raise Boom  # its account must not be stored
+            if n % 3 == 2:
+                await accounts_of(uow).add(Account(1, "duplicate", 0))  # AlreadyExists
+            await uow.commit()
+        return "committed"
+
+    outcomes = await asyncio.gather(*(write(n) for n in range(30)), return_exceptions=True)
+
+    assert [type(o).__name__ for o in outcomes[:3]] == ["str", "Boom", "AlreadyExists"]
+    assert all(isinstance(o, AlreadyExists) for o in outcomes[2::3])
+    assert await stored_owners(engine) == sorted(
+        ["taken", *(f"kept-{n:02}" for n in range(0, 30, 3))]
+    )
+    assert 1 <= commits[0] < 10  # ten writers committed, sharing fewer COMMITs than that
+
+
+async def test_a_writer_whose_statement_breaks_the_shared_transaction_fails_its_members(
+    engine: AsyncEngine,
+) -> None:
+    """Nothing of the shared transaction was replicated, so the writers that were waiting
+    for its COMMIT are refused (and may try again), and the writer queued after the break
+    commits in a new one."""
+
+    def deposed_leader_on_breaking_insert(
+        connection: object, cursor: object, statement: str, parameters: Any, *args: object
+    ) -> None:
+        if "INSERT" in statement and "breaks" in str(parameters):
+            cause = DriverOperationalError("not leader", code=SQLITE_IOERR_NOT_LEADER)
+            raise OperationalError(statement, parameters, cause)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", deposed_leader_on_breaking_insert)
+    new_unit_of_work = grouped(engine)
+
+    async def write(owner: str) -> str:
+        uow = new_unit_of_work()
+        async with uow:
+            await accounts_of(uow).add(Account(len(owner) * 7 + ord(owner[0]), owner, 0))
+            await uow.commit()
+        return owner
+
+    outcomes = await asyncio.gather(
+        *(write(owner) for owner in ("first", "second", "breaks", "after")),
+        return_exceptions=True,
+    )
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "StoreUnavailable",
+        "StoreUnavailable",
+        "StoreUnavailable",
+        "str",
+    ]
+    assert all("before its COMMIT" in str(o) for o in outcomes[:2])
+    assert await stored_owners(engine) == ["after"]
+
+
+async def test_work_after_a_grouped_commit_is_a_transaction_of_its_own(
+    engine: AsyncEngine,
+) -> None:
+    new_unit_of_work = grouped(engine)
+    uow = new_unit_of_work()
+    with pytest.raises(Boom):
+        async with uow:
+            await accounts_of(uow).add(Account(1, "committed", 0))
+            await uow.commit()
+            await accounts_of(uow).add(Account(2, "dropped", 0))
+            raise Boom
+    async with uow:
+        await accounts_of(uow).add(Account(3, "again", 0))
+        await uow.commit()
+
+    assert await stored_owners(engine) == ["again", "committed"]
+
+
+async def test_a_writer_cancelled_as_the_turn_reaches_it_leaves_no_member_without_commit(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The committed member handed the turn to the next writer, which then went away (its
+    request cancelled): the closer queued behind it commits the shared transaction."""
+    monkeypatch.setattr(group_commit, "MAX_SECONDS", 60.0)  # no batch ends for its age here
+
+    class CancelsTheNextWriterOnHandover(WriterQueue):
+        next_writer: asyncio.Task[None] | None = None
+
+        def leave(self) -> None:
+            super().leave()
+            if self.next_writer is not None:
+                self.next_writer.cancel()
+                self.next_writer = None
+
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    writers = CancelsTheNextWriterOnHandover()
+    group = GroupCommit(engine, writers)
+
+    def new_unit_of_work() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(
+            sessions, registrations=REGISTRATIONS, writers=writers, group=group
+        )
+
+    async def write(id: int, owner: str, queued_behind: asyncio.Event | None = None) -> None:
+        async with new_unit_of_work() as uow:
+            await accounts_of(uow).add(Account(id, owner, 0))
+            if queued_behind is not None:
+                await queued_behind.wait()
+            await uow.commit()
+
+    second_queued = asyncio.Event()
+    first = asyncio.create_task(write(1, "first", second_queued))
+    await asyncio.sleep(0.1)  # first holds the turn
+    writers.next_writer = second = asyncio.create_task(write(2, "cancelled"))
+    await asyncio.sleep(0.1)  # second waits for the turn
+    assert writers.queued == 1
+    second_queued.set()
+
+    await asyncio.wait_for(first, timeout=5)
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    assert await stored_owners(engine) == ["first"]
+    async with new_unit_of_work() as uow:  # the turn is free again
+        await accounts_of(uow).add(Account(3, "later", 0))
+        await uow.commit()
+    assert await stored_owners(engine) == ["first", "later"]
