@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by the routers, as typed aliases."""
+"""FastAPI dependencies shared by the routers, as typed aliases.
+
+Async, though they await nothing: FastAPI runs a plain `def` dependency on a worker thread,
+a hop per request that cost more than the dependency itself.
+"""
 
 from typing import Annotated
 
@@ -8,7 +12,7 @@ from service.operations import Store
 from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 
 
-def get_unit_of_work(request: Request) -> AbstractUnitOfWork:
+async def get_unit_of_work(request: Request) -> AbstractUnitOfWork:
     factory: UnitOfWorkFactory = request.app.state.unit_of_work_factory
     return factory()
 
@@ -16,7 +20,7 @@ def get_unit_of_work(request: Request) -> AbstractUnitOfWork:
 UnitOfWorkDep = Annotated[AbstractUnitOfWork, Depends(get_unit_of_work)]
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 
