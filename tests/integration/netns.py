@@ -35,13 +35,18 @@ class Network:
     def host(self, node: int) -> str:
         return f"{self.subnet}.{node}"
 
+    @property
+    def bridge_host(self) -> str:
+        """The tests' own address on the bridge."""
+        return f"{self.subnet}.254"
+
     def inside(self, node: int) -> list[str]:
         """The command prefix that runs a program in `node`'s namespace."""
         return ["ip", "netns", "exec", self.namespace(node)]
 
     def create(self) -> None:
         ip("link", "add", self.bridge, "type", "bridge")
-        ip("addr", "add", f"{self.subnet}.254/24", "dev", self.bridge)
+        ip("addr", "add", f"{self.bridge_host}/24", "dev", self.bridge)
         ip("link", "set", self.bridge, "up")
         for node in range(1, self.size + 1):
             namespace, outside = self.namespace(node), f"dq{self.tag}v{node}"
@@ -65,6 +70,10 @@ class Network:
         ip("-n", self.namespace(a), "route", "add", "blackhole", f"{self.host(b)}/32")
         ip("-n", self.namespace(b), "route", "add", "blackhole", f"{self.host(a)}/32")
         self._cuts.add(pair)
+
+    def cut_from_tests(self, node: int) -> None:
+        """Packets from `node` to the tests' side vanish (removed with the network)."""
+        ip("-n", self.namespace(node), "route", "add", "blackhole", f"{self.bridge_host}/32")
 
     def split(self, *sides: set[int]) -> None:
         """Every node can reach only the nodes on its own side."""

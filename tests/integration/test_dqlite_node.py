@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -226,3 +227,42 @@ def test_a_peer_that_cannot_be_dialed_is_reported_to_libdqlite_as_a_failure() ->
 
     assert adapters.dqlite.node._connect_without_delay(None, address, fd) != 0
     assert adapters.dqlite.node._connect_without_delay(None, b"no-port", fd) != 0
+
+
+def test_the_connections_a_node_accepts_give_up_on_a_peer_silent_for_three_seconds(
+    node: DqliteNode,
+) -> None:
+    """libdqlite enables no keepalive; the node sets it on its listener, whose options each
+    accepted connection inherits."""
+    node.start()
+    port = int(node.address.rpartition(":")[2])
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client_port = client.getsockname()[1]
+        accepted = accepted_socket(port, client_port)
+        with socket.socket(fileno=os.dup(accepted)) as server_side:
+            options = [
+                server_side.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
+                server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+            ]
+    assert options == [1, 1, 1, 2, 3000]
+
+
+def accepted_socket(port: int, client_port: int) -> int:
+    """This process's descriptor of the connection the node accepted from `client_port`."""
+    for _ in range(50):  # libdqlite accepts on its own thread
+        inodes = {}
+        for entry in Path("/proc/self/fd").iterdir():
+            target = os.readlink(entry) if entry.exists() else ""
+            if target.startswith("socket:["):
+                inodes[target[8:-1]] = int(entry.name)
+        for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, remote, inode = fields[1], fields[2], fields[9]
+            ports = int(local.rpartition(":")[2], 16), int(remote.rpartition(":")[2], 16)
+            if ports == (port, client_port) and inode in inodes:
+                return inodes[inode]
+        time.sleep(0.02)
+    raise AssertionError(f"no accepted connection from port {client_port} found")

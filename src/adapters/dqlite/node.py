@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from adapters.dqlite.keepalive import keep_alive_on_listener
 from adapters.dqlite.tls import TlsFiles, TlsRelay
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,12 @@ class DqliteNode:
         if lib.dqlite_node_start(handle) != 0:
             self._give_up(lib, handle, "start")
         self._lib, self._handle = lib, handle
+        if relay is None and not keep_alive_on_listener(int(self.address.rpartition(":")[2])):
+            logger.warning(
+                "dqlite node %s: no TCP keepalive on its connections (listener not found); a "
+                "client that vanishes mid-transaction keeps the write lock",
+                self.node_id,
+            )
         if relay is not None:
             relay.start()
             self._relay = relay

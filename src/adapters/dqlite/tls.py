@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.dqlite.keepalive import keep_alive
+
 logger = logging.getLogger(__name__)
 
 type Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
@@ -84,9 +86,11 @@ class TlsRelay:
     def serve(self, public_address: str) -> None:
         """Accept TLS on `public_address` and relay each connection to the node."""
         host, port = split_address(public_address)
-        self._server = self._run(
+        self._server = server = self._run(
             asyncio.start_server(self._accepted, host, port, ssl=self._server_context)
         )
+        for listener in server.sockets:  # the connections it accepts inherit keepalive
+            keep_alive(listener)
 
     def connect(self, address: str) -> int:
         """A socket for the node, relayed over TLS to the peer at `address` (called on
