@@ -131,8 +131,8 @@ async def insert(session: AsyncSession, row: Base, conflict: DomainError) -> Non
     """Insert `row` now; raise `conflict` if a unique constraint refuses it.
 
     A Core INSERT of the row's values rather than `session.add()` and a flush: the ORM's flush
-    machinery cost more than the round trip itself (a fifth of the app's time on
-    `POST /todos`). The row is not added to the session; read it back like any stored row.
+    machinery cost more than the round trip itself (a fifth of the app's time on a request that
+    creates one row). The row is not added to the session; read it back like any stored row.
     """
     mapper = sa_inspect(type(row))
     values = {

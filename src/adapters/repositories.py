@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import adapters.outbox  # noqa: F401  (puts the outbox's tables on Base.metadata)
 from adapters.accounts import InMemoryAccountRepository, SqlAlchemyAccountRepository
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base
@@ -33,5 +34,6 @@ REPOSITORIES: tuple[Registration, ...] = (
     # (make aggregate adds its registration above this line)
 )
 
-# Every registered aggregate's table: importing this module imported each of their modules.
+# Every registered aggregate's table, and the outbox's: importing this module imported each of
+# their modules.
 metadata = Base.metadata

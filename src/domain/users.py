@@ -1,10 +1,11 @@
 """The User aggregate: someone who writes posts."""
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.errors import InvalidValue
+from domain.events import DomainEvent
 from domain.fields import check_bool, check_id, check_moment, check_text, folded
 from domain.paging import DEFAULT_LIMIT, check_window
 
@@ -51,6 +52,7 @@ class User:
     email: Email
     created_at: datetime
     is_active: bool = True
+    events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
@@ -59,7 +61,20 @@ class User:
 
     @classmethod
     def register(cls, id: int, name: str, email: str, now: datetime) -> "User":
-        return cls(id, UserName(name), Email(email), now)
+        user = cls(id, UserName(name), Email(email), now)
+        user.events.append(UserRegistered(id, name, email))
+        return user
+
+
+@dataclass(frozen=True, slots=True)
+class UserRegistered(DomainEvent):
+    user_id: int
+    name: str
+    email: str
+
+    @property
+    def stream(self) -> str:
+        return f"user:{self.user_id}"
 
 
 @dataclass(frozen=True, slots=True)

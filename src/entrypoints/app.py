@@ -1,5 +1,7 @@
-"""The FastAPI application factory; the lifespan starts and stops the store."""
+"""The FastAPI application factory; the lifespan starts and stops the store and the outbox's
+relay."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,9 +28,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as error:
         logger.critical("cannot start the store: %s", error)
         raise
+    relay = None
+    if app.state.container.settings().outbox_relay:
+        relay = asyncio.create_task(app.state.relay.run(), name="outbox relay")
     try:
         yield
     finally:
+        if relay is not None:
+            relay.cancel()
+            await asyncio.gather(relay, return_exceptions=True)
         await store.stop()
 
 
@@ -42,7 +50,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.container = container
     app.state.unit_of_work_factory = container.unit_of_work
     app.state.store = container.store()
-    app.state.metrics = Metrics(container.retry_counters())
+    app.state.relay = container.relay()
+    app.state.metrics = Metrics(container.retry_counters(), app.state.relay.figures)
     app.state.metrics.install(app, log_requests=settings.access_log)
     app.add_middleware(RefuseUndecodablePaths)
     app.add_middleware(

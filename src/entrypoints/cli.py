@@ -1,5 +1,5 @@
 """`python -m entrypoints.cli`: cluster status and membership, leadership, migrations, backup
-and restore.
+and restore, and the domain events the relay parked.
 
 The cluster is found through APP_NODE_ADDRESS and APP_PEERS, or --cluster host:port,...
 """
@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--replace", action="store_true", help="delete what the database holds first"
     )
+    commands.add_parser("parked-events", help="events kept back after failing too often")
+    retry = commands.add_parser("retry-event", help="deliver a parked event again")
+    retry.add_argument("event_id", type=int)
     return parser
 
 
@@ -69,6 +72,16 @@ async def _run(container: Container, args: argparse.Namespace) -> None:
         case "restore":
             restored = await admin.restore(args.path, replace=args.replace)
             print(f"restored {_rows(restored.rows)} from revision {restored.revision}; at head")
+        case "parked-events":
+            for event in await admin.parked_events():
+                print(
+                    f"{event.id}  {event.name}  {event.stream}  after {event.attempts} tries: "
+                    f"{event.last_error}"
+                )
+        case "retry-event":
+            if not await admin.retry_event(args.event_id):
+                raise RuntimeError(f"no parked event {args.event_id}")
+            print(f"event {args.event_id} will be delivered again")
 
 
 def _rows(rows: dict[str, int]) -> str:

@@ -4,6 +4,8 @@ The dqlite adapters are imported only when the settings ask for dqlite, so the a
 APP_STORAGE=memory on a machine without the dqlite stack.
 """
 
+import os
+import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -12,7 +14,10 @@ from dependency_injector import containers, providers
 from adapters.memory.store import InMemoryStore
 from adapters.repositories import REPOSITORIES, Registration
 from entrypoints.settings import Settings
+from service.handlers import HANDLERS
+from service.messagebus import MessageBus
 from service.operations import Store
+from service.relay import OutboxRelay, RelaySettings
 from service.unit_of_work import RetryCounters, RetrySettings
 
 if TYPE_CHECKING:
@@ -76,6 +81,12 @@ def _cluster_admin(settings: Settings) -> "ClusterAdmin":
     return ClusterAdmin(addresses, settings.database, tls_dialer(tls) if tls else None)
 
 
+def _relay_holder(settings: Settings) -> str:
+    """Names this process in the relay's lease (and in the logs)."""
+    node = f"node {settings.node_id}, " if settings.embedded_node else ""
+    return f"{socket.gethostname()} ({node}pid {os.getpid()})"
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     # The aggregates whose repositories every unit of work carries (tests may add their own).
@@ -97,6 +108,16 @@ class Container(containers.DeclarativeContainer):
 
     # A new unit of work on every call: one per request, never shared.
     unit_of_work = providers.Factory(store.provided.unit_of_work.call())
+
+    # Domain events: the handlers, and the relay that delivers the outbox to them.
+    message_bus = providers.Singleton(MessageBus, providers.Object(HANDLERS), unit_of_work.provider)
+    relay = providers.Singleton(
+        OutboxRelay,
+        unit_of_work.provider,
+        message_bus,
+        providers.Callable(_relay_holder, settings),
+        providers.Factory(RelaySettings, lease_seconds=settings.provided.relay_lease_seconds),
+    )
 
     # For the operators' command line.
     cluster_admin = providers.Factory(_cluster_admin, settings)

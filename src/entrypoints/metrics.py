@@ -6,11 +6,13 @@ from collections.abc import Iterable
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.operations import StoreStatus
+from service.outbox import OutboxCounts
+from service.relay import RelayFigures
 from service.unit_of_work import RetryCounters
 
 request_log = logging.getLogger("entrypoints.requests")
@@ -37,10 +39,30 @@ class _RetryCollector(Collector):
         )
 
 
+class _RelayCollector(Collector):
+    def __init__(self, figures: RelayFigures) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterable[Metric]:
+        figures = self._figures
+        yield CounterMetricFamily(
+            "outbox_delivered", "Events this process delivered", figures.delivered
+        )
+        yield CounterMetricFamily(
+            "outbox_delivery_failures", "Deliveries whose handler failed", figures.failed
+        )
+        yield CounterMetricFamily("outbox_parked", "Events this process parked", figures.parked)
+        yield GaugeMetricFamily(
+            "outbox_relay_holding",
+            "1 while this process holds the relay's lease",
+            1 if figures.holding else 0,
+        )
+
+
 class Metrics:
     """One registry per app, so that apps built side by side (as in tests) do not collide."""
 
-    def __init__(self, retry_counters: RetryCounters) -> None:
+    def __init__(self, retry_counters: RetryCounters, relay: RelayFigures) -> None:
         self.registry = registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
@@ -52,12 +74,24 @@ class Metrics:
         self.in_use = Gauge("db_connections_in_use", "Connections checked out", registry=registry)
         self.role = Gauge("dqlite_node_role", "1 for this node's role", ["role"], registry=registry)
         self.leader = Gauge("dqlite_leader_id", "The leader's node id (0: none)", registry=registry)
+        self.pending = Gauge(
+            "outbox_events_pending", "Events stored, not yet delivered", registry=registry
+        )
+        self.parked = Gauge(
+            "outbox_events_parked",
+            "Events kept back after failing (see the CLI)",
+            registry=registry,
+        )
         registry.register(_RetryCollector(retry_counters))
+        registry.register(_RelayCollector(relay))
 
     def install(self, app: FastAPI, *, log_requests: bool = False) -> None:
         app.add_middleware(_MeasureRequests, metrics=self, log_requests=log_requests)
 
-    def render(self, status: StoreStatus) -> bytes:
+    def render(self, status: StoreStatus, outbox: OutboxCounts | None) -> bytes:
+        if outbox is not None:  # None: the store did not answer
+            self.pending.set(outbox.pending)
+            self.parked.set(outbox.parked)
         self.pool_size.set(status.pool_size)
         self.in_use.set(status.connections_in_use)
         self.leader.set(status.leader_id or 0)

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         False, description="A log line per request (/metrics counts them either way)."
     )
+    outbox_relay: bool = Field(
+        True, description="Deliver stored domain events (the lease holder among the apps does)."
+    )
+    relay_lease_seconds: float = Field(
+        5.0, gt=0, description="How long a relay that stopped answering keeps the others out."
+    )
 
     @model_validator(mode="after")
     def _tls_all_or_nothing(self) -> Self:

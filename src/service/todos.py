@@ -3,6 +3,7 @@
 from domain.errors import NotFound
 from domain.paging import Page
 from domain.todos import Todo, TodoFilter, TodoKey
+from domain.users import UserRegistered
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
@@ -59,3 +60,13 @@ async def _existing(uow: AbstractUnitOfWork, key: TodoKey) -> Todo:
     if todo is None:
         raise NotFound("todo", key.text)
     return todo
+
+
+async def welcome_new_user(event: UserRegistered, uow: AbstractUnitOfWork) -> None:
+    """A registered user finds a first todo waiting: an event of the blog handled here, in
+    a unit of work of its own. Applied once however often the event is delivered."""
+    todo = Todo.create(f"welcome-user-{event.user_id}", f"Welcome, {event.name}!")
+    async with uow:
+        if await uow.todos.get(todo.key) is None:
+            await uow.todos.add(todo)
+            await uow.commit()

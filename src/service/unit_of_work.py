@@ -8,10 +8,12 @@ from types import TracebackType
 from typing import Self
 
 from domain.accounts import AbstractAccountRepository
+from domain.events import DomainEvent, RecordsEvents
 from domain.posts import AbstractPostRepository
 from domain.todos import AbstractTodoRepository
 from domain.transfers import AbstractTransferRepository
 from domain.users import AbstractUserRepository
+from service.outbox import AbstractOutbox
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class AbstractUnitOfWork(abc.ABC):
     accounts: AbstractAccountRepository
     transfers: AbstractTransferRepository
     # (make aggregate adds its repository above this line)
+    outbox: AbstractOutbox  # the domain events stored with this transaction's changes
 
     reading_only: bool = False
 
@@ -57,8 +60,10 @@ class AbstractUnitOfWork(abc.ABC):
     ) -> None:
         self.retry_settings = retry_settings or RetrySettings()
         self.retry_counters = retry_counters or RetryCounters()
+        self._collected: list[DomainEvent] = []
 
     async def __aenter__(self) -> Self:
+        self._collected = []
         return self
 
     async def __aexit__(
@@ -67,7 +72,21 @@ class AbstractUnitOfWork(abc.ABC):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._collected = []
         await self.rollback()
+
+    def collect(self, *aggregates: RecordsEvents) -> None:
+        """Take the events these aggregates recorded: `commit()` stores them in the outbox, in
+        the same transaction as the changes, so an event exists exactly when its change does."""
+        for aggregate in aggregates:
+            self._collected += aggregate.events
+            aggregate.events.clear()
+
+    async def _store_collected_events(self) -> None:
+        """For implementations: call first thing in `commit()`."""
+        if self._collected:
+            events, self._collected = self._collected, []
+            await self.outbox.add(events)
 
     @asynccontextmanager
     async def read_only(self) -> AsyncIterator[Self]:

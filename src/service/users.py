@@ -19,6 +19,7 @@ async def register_user(uow: AbstractUnitOfWork, name: str, email: str) -> User:
     async with uow:
         user = User.register(await uow.users.next_id(), name, email, datetime.now(UTC))
         await uow.users.add(user)
+        uow.collect(user)  # UserRegistered goes to the outbox with the user
         await uow.commit()
     return user
 

@@ -1,15 +1,17 @@
 """Fixtures for the tests on real dqlite nodes (each module may define its own instead)."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import sqlalchemy
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.dqlite.node import DqliteNode
-from tests.dqlite import dqlite_node
+from tests.dqlite import dqlite_node, fresh_database
+from tests.ledger.storage import create_tables
 
-__all__ = ["dqlite_node", "engine", "url"]
+__all__ = ["dqlite_node", "engine", "ledger_engine", "url"]
 
 
 @pytest.fixture
@@ -26,3 +28,12 @@ def engine(url: str) -> Iterator[sqlalchemy.Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+async def ledger_engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
+    """An async engine on a new database with the tests' own ledger tables (tests/ledger)."""
+    async with fresh_database(dqlite_node) as engine:
+        async with engine.begin() as connection:
+            await create_tables(connection)
+        yield engine

@@ -30,14 +30,17 @@ def cli(addresses: list[str], *args: str | Path) -> subprocess.CompletedProcess[
     )
 
 
+# The relay's lease belongs to the running cluster, not to its data: a restore keeps the
+# target's, and it changes whenever the relay renews it.
+TABLES = (
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+    "AND name != 'outbox_lease'"
+)
+
+
 def tables_of_file(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     with sqlite3.connect(path) as db:
-        names = [
-            name
-            for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
+        names = [name for (name,) in db.execute(TABLES)]
         return {n: sorted(db.execute(f'SELECT * FROM "{n}"').fetchall()) for n in names}
 
 
@@ -45,9 +48,7 @@ def tables_of_node(address: str) -> dict[str, list[tuple[Any, ...]]]:
     connection = dqlitedbapi.connect(address, database="app")
     try:
         cursor = connection.cursor()
-        cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
+        cursor.execute(TABLES)
         names = [name for (name,) in cursor.fetchall()]
         found = {}
         for name in names:

@@ -16,9 +16,9 @@ EXAMPLE = re.compile(
 )
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
 # them. The fork runs the first two (they prove the ledger's launcher serves in the fork); the
-# cluster, fault, partition, TLS, backup, day-2, disk and browser tests, 7+ minutes more, it
-# only collects: the fork leaves those files and the launcher byte for byte as they are here,
-# where `make test` runs them.
+# cluster, fault, partition, TLS, backup, day-2, disk, browser and keepalive tests, 7+ minutes
+# more, it only collects: the fork leaves those files and the launcher byte for byte as they
+# are here, where `make test` runs them.
 PLATFORM_TESTS = ["test_api_process.py", "test_unit_of_work_sql.py"]
 CLUSTER_TESTS = [
     "test_cluster.py",
@@ -29,6 +29,7 @@ CLUSTER_TESTS = [
     "test_day_two.py",
     "test_disk_full.py",
     "test_docs_in_browser.py",
+    "test_vanished_client.py",
 ]
 LAUNCHER = [
     "tests/integration/process.py",

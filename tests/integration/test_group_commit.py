@@ -6,7 +6,7 @@ with plain SQL through an engine of their own.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,13 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from adapters.dqlite import group_commit
 from adapters.dqlite.group_commit import GroupCommit
-from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
 from domain.errors import AlreadyExists
-from tests.dqlite import fresh_database
 from tests.ledger.model import Account, accounts_of
-from tests.ledger.storage import REGISTRATIONS, create_tables
+from tests.ledger.storage import REGISTRATIONS
 
 SQLITE_IOERR_NOT_LEADER = 10250  # what a deposed leader answers
 
@@ -33,11 +31,8 @@ class Boom(Exception):
 
 
 @pytest.fixture
-async def engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
-    async with fresh_database(dqlite_node) as engine:
-        async with engine.begin() as connection:
-            await create_tables(connection)
-        yield engine
+def engine(ledger_engine: AsyncEngine) -> AsyncEngine:
+    return ledger_engine
 
 
 def grouped(engine: AsyncEngine) -> Callable[[], SqlAlchemyUnitOfWork]:

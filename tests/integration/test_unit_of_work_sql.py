@@ -8,20 +8,17 @@ unit of work caches can hide what was really stored. They run on the tests' own 
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
 from service.unit_of_work import StoreUnavailable
-from tests.dqlite import fresh_database
 from tests.ledger.model import Account, Transfer, accounts_of, transfers_of
-from tests.ledger.storage import REGISTRATIONS, create_tables
+from tests.ledger.storage import REGISTRATIONS
 
 
 class SimulatedFailureError(Exception):
@@ -29,11 +26,8 @@ class SimulatedFailureError(Exception):
 
 
 @pytest.fixture
-async def engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
-    async with fresh_database(dqlite_node) as engine:
-        async with engine.begin() as connection:
-            await create_tables(connection)
-        yield engine
+def engine(ledger_engine: AsyncEngine) -> AsyncEngine:
+    return ledger_engine
 
 
 def unit_of_work(engine: AsyncEngine) -> SqlAlchemyUnitOfWork:

@@ -6,11 +6,13 @@ from adapters.memory.store import InMemoryStore
 from adapters.repositories import REPOSITORIES
 from service.unit_of_work import AbstractUnitOfWork
 
+PLATFORM = {"reading_only", "outbox"}  # every unit of work has them, whatever is registered
+
 
 def declared_repositories() -> dict[str, type]:
-    """The repositories AbstractUnitOfWork declares, by attribute name."""
+    """The aggregates' repositories AbstractUnitOfWork declares, by attribute name."""
     hints = inspect.get_annotations(AbstractUnitOfWork, eval_str=True)
-    return {name: kind for name, kind in hints.items() if name != "reading_only"}
+    return {name: kind for name, kind in hints.items() if name not in PLATFORM}
 
 
 def test_the_unit_of_work_declares_exactly_the_registered_repositories_once_each() -> None:

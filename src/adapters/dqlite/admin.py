@@ -1,15 +1,20 @@
 """Operator commands (the CLI's), sent to whichever node leads."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from dqlitewire.constants import NodeRole
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.dqlite.backup import BackupFile, read_backup, restore, terminal_progress, write_backup
-from adapters.dqlite.engine import dqlite_url
+from adapters.dqlite.engine import create_dqlite_engine, dqlite_url
 from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.migrations import upgrade_to_head
 from adapters.dqlite.tls import DialFunc
+from adapters.outbox import SqlAlchemyOutbox
+from service.outbox import StoredEvent
 
 
 class ClusterAdmin:
@@ -62,3 +67,25 @@ class ClusterAdmin:
             progress=terminal_progress,
         )
         return backup
+
+    async def parked_events(self) -> list[StoredEvent]:
+        """Events the relay kept back after their handlers failed too often."""
+        async with self._outbox() as outbox:
+            return await outbox.parked()
+
+    async def retry_event(self, event_id: int) -> bool:
+        """Have the relay deliver a parked event again; False if no such event is parked."""
+        async with self._outbox() as outbox:
+            return await outbox.unpark(event_id)
+
+    @asynccontextmanager
+    async def _outbox(self) -> AsyncIterator[SqlAlchemyOutbox]:
+        """The outbox in one transaction on the leader, committed on leaving."""
+        await self.leader()
+        url = dqlite_url(self.tracker.leader, self._database)
+        engine = create_dqlite_engine(url, connect_args={"async_creator_fn": self.tracker.connect})
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                yield SqlAlchemyOutbox(session)
+        finally:
+            await engine.dispose()

@@ -24,8 +24,12 @@ from sqlalchemy import Engine, MetaData, Table, create_engine, delete, func, ins
 from adapters.dqlite.engine import MAX_BOUND_PARAMETERS
 from adapters.dqlite.migrations import alembic_config, known_revisions
 from adapters.dqlite.tls import DialFunc
+from adapters.outbox import OutboxLeaseRow
 
 VERSION_TABLE = "alembic_version"
+# State of the running cluster, not data: a restore neither copies it nor counts it as content
+# (the target's relay holds its own lease).
+CLUSTER_STATE = {OutboxLeaseRow.__tablename__}
 
 type Progress = Callable[[str, int, int], None]  # table, rows copied, rows in all
 
@@ -124,7 +128,7 @@ def _tables_with_rows(engine: Engine) -> dict[str, int]:
         counts = {
             name: connection.scalar(select(func.count()).select_from(table)) or 0
             for name, table in tables.tables.items()
-            if name != VERSION_TABLE
+            if name != VERSION_TABLE and name not in CLUSTER_STATE
         }
     return {name: count for name, count in counts.items() if count}
 
@@ -134,7 +138,7 @@ def _empty(engine: Engine) -> None:
     tables.reflect(engine)
     with engine.begin() as connection:
         for table in reversed(tables.sorted_tables):
-            if table.name != VERSION_TABLE:
+            if table.name != VERSION_TABLE and table.name not in CLUSTER_STATE:
                 connection.execute(delete(table))
 
 
@@ -154,7 +158,9 @@ def _copy_tables(backup: BackupFile, engine: Engine, progress: Progress) -> None
     missing = sorted(set(backup.rows) - set(target.tables))
     if missing:
         raise BackupError(f"the target has no table {missing} at revision {backup.revision}")
-    order = [t for t in target.sorted_tables if t.name in backup.rows]
+    order = [
+        t for t in target.sorted_tables if t.name in backup.rows and t.name not in CLUSTER_STATE
+    ]
     with sqlite3.connect(f"file:{backup.path}?mode=ro", uri=True) as source:
         for table in order:
             _copy_table(source, table, engine, backup.rows[table.name], progress)

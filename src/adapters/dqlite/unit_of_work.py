@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.dqlite.errors import classify
 from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
+from adapters.outbox import SqlAlchemyOutbox
 from adapters.repositories import REPOSITORIES, Registration
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings, StoreFull
 
@@ -66,6 +67,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def _use(self, session: AsyncSession) -> None:
         self._session = session
+        self.outbox = SqlAlchemyOutbox(session)
         for registration in self._registrations:
             setattr(self, registration.name, registration.sql(session))
 
@@ -106,6 +108,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     async def commit(self) -> None:
         try:
+            await self._store_collected_events()
             await self._session.commit()  # in the group: the savepoint released, no COMMIT
         except DBAPIError as error:
             await self._reraise(error, during_commit=self._shared is None)

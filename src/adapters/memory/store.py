@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from adapters.memory.table import InMemoryTable
+from adapters.outbox import InMemoryOutbox
 from adapters.repositories import REPOSITORIES, Registration
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import (
@@ -28,6 +29,8 @@ class InMemoryStore:
     ) -> None:
         self.registrations = tuple(registrations)
         self.tables: dict[str, dict[Hashable, Any]] = {r.name: {} for r in self.registrations}
+        self.outbox_events: dict[int, Any] = {}
+        self.outbox_lease: dict[int, Any] = {}
         # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
         self.writer = asyncio.Lock()
         self.retry_settings = retry_settings
@@ -70,6 +73,10 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
             )
             self._tables.append(table)
             setattr(self, registration.name, registration.memory(table))
+        events = InMemoryTable(self._store.outbox_events, read_only=self.reading_only)
+        lease = InMemoryTable(self._store.outbox_lease, read_only=self.reading_only)
+        self._tables += [events, lease]
+        self.outbox = InMemoryOutbox(events, lease)
         return await super().__aenter__()
 
     async def __aexit__(
@@ -86,6 +93,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
                 self._store.writer.release()
 
     async def commit(self) -> None:
+        await self._store_collected_events()
         for table in self._tables:
             table.commit()
 

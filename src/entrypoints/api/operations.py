@@ -7,6 +7,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from entrypoints.dependencies import StoreDep
+from service.outbox import OutboxCounts
+from service.unit_of_work import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -41,6 +43,10 @@ async def ready(store: StoreDep, response: Response) -> ReadinessOut:
 async def metrics(store: StoreDep, request: Request) -> Response:
     """Prometheus text format."""
     status = await store.status()
+    try:
+        outbox: OutboxCounts | None = await request.app.state.relay.counts()
+    except StoreUnavailable:
+        outbox = None
     # Rendered in a worker thread: a large registry must not hold up other requests.
-    body = await asyncio.to_thread(request.app.state.metrics.render, status)
+    body = await asyncio.to_thread(request.app.state.metrics.render, status, outbox)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,252 @@
+"""The outbox: SQLAlchemy on dqlite, and its in-memory twin. Events are rows of the same
+database as the changes they describe, written in the same transaction."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy import Index, Integer, String, Table, Text, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.memory.table import InMemoryTable
+from adapters.orm import AwareDateTime, Base
+from domain.events import DomainEvent
+from service.outbox import AbstractOutbox, OutboxCounts, StoredEvent, payload_of
+
+ERROR_MAX_LENGTH = 500
+
+
+class OutboxEventRow(Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (Index("ix_outbox_events_delivered_at_ms_id", "delivered_at_ms", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    stream: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)  # the event's fields as a JSON object
+    recorded_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at_ms: Mapped[int | None] = mapped_column(Integer)
+    delivered_at_ms: Mapped[int | None] = mapped_column(Integer)
+    parked_at_ms: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(ERROR_MAX_LENGTH))
+
+
+class OutboxLeaseRow(Base):
+    """One row: which relay delivers, and until when (epoch milliseconds)."""
+
+    __tablename__ = "outbox_lease"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    until_ms: Mapped[int] = mapped_column(Integer)
+
+
+LEASE_ID = 1
+events_table = cast(Table, OutboxEventRow.__table__)
+lease_table = cast(Table, OutboxLeaseRow.__table__)
+
+
+class SqlAlchemyOutbox(AbstractOutbox):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, events: Sequence[DomainEvent]) -> None:
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "name": type(event).__name__,
+                "stream": event.stream,
+                "payload": json.dumps(payload_of(event)),
+                "recorded_at": now,
+                "attempts": 0,
+            }
+            for event in events
+        ]
+        await self._session.execute(insert(events_table), rows)
+
+    async def undelivered(self, limit: int) -> list[StoredEvent]:
+        statement = (
+            select(OutboxEventRow)
+            .where(OutboxEventRow.delivered_at_ms.is_(None), OutboxEventRow.parked_at_ms.is_(None))
+            .order_by(OutboxEventRow.id)
+            .limit(limit)
+        )
+        return [_stored(row) for row in await self._session.scalars(statement)]
+
+    async def mark_delivered(self, event_id: int, now_ms: int) -> None:
+        statement = update(events_table).where(events_table.c.id == event_id)
+        await self._session.execute(statement.values(delivered_at_ms=now_ms))
+
+    async def mark_failed(
+        self, event_id: int, error: str, *, retry_at_ms: int | None, now_ms: int
+    ) -> None:
+        statement = (
+            update(events_table)
+            .where(events_table.c.id == event_id)
+            .values(
+                attempts=events_table.c.attempts + 1,
+                retry_at_ms=retry_at_ms,
+                parked_at_ms=now_ms if retry_at_ms is None else None,
+                last_error=error[:ERROR_MAX_LENGTH],
+            )
+        )
+        await self._session.execute(statement)
+
+    async def parked(self) -> list[StoredEvent]:
+        statement = (
+            select(OutboxEventRow)
+            .where(OutboxEventRow.parked_at_ms.is_not(None))
+            .order_by(OutboxEventRow.id)
+        )
+        return [_stored(row) for row in await self._session.scalars(statement)]
+
+    async def unpark(self, event_id: int) -> bool:
+        statement = (
+            update(events_table)
+            .where(events_table.c.id == event_id, events_table.c.parked_at_ms.is_not(None))
+            .values(parked_at_ms=None, attempts=0, retry_at_ms=None)
+        )
+        result = await self._session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def counts(self) -> OutboxCounts:
+        undelivered = events_table.c.delivered_at_ms.is_(None)
+        parked = events_table.c.parked_at_ms.is_not(None)
+        statement = select(
+            func.count().filter(undelivered & ~parked), func.count().filter(parked)
+        ).select_from(events_table)
+        pending, parked_count = (await self._session.execute(statement)).one()
+        return OutboxCounts(pending or 0, parked_count or 0)
+
+    async def prune(self, delivered_before_ms: int) -> int:
+        statement = delete(events_table).where(events_table.c.delivered_at_ms < delivered_before_ms)
+        result = await self._session.execute(statement)
+        return int(getattr(result, "rowcount", 0))
+
+    async def take_lease(self, holder: str, now_ms: int, until_ms: int) -> bool:
+        row = (await self._session.execute(select(lease_table))).first()
+        if row is None:
+            await self._session.execute(
+                insert(lease_table).values(id=LEASE_ID, holder=holder, until_ms=until_ms)
+            )
+            return True
+        if row.holder != holder and row.until_ms > now_ms:
+            return False
+        statement = update(lease_table).where(lease_table.c.id == LEASE_ID)
+        await self._session.execute(statement.values(holder=holder, until_ms=until_ms))
+        return True
+
+
+def _stored(row: OutboxEventRow) -> StoredEvent:
+    return StoredEvent(
+        row.id,
+        row.name,
+        row.stream,
+        json.loads(row.payload),
+        row.attempts,
+        row.retry_at_ms,
+        row.parked_at_ms is not None,
+        row.last_error,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _MemoryEvent:
+    stored: StoredEvent
+    delivered_at_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _MemoryLease:
+    holder: str
+    until_ms: int
+
+
+class InMemoryOutbox(AbstractOutbox):
+    def __init__(
+        self,
+        events: InMemoryTable[int, _MemoryEvent],
+        lease: InMemoryTable[int, _MemoryLease],
+    ) -> None:
+        self._events = events
+        self._lease = lease
+
+    async def add(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            event_id = self._events.next_id()
+            stored = StoredEvent(
+                event_id, type(event).__name__, event.stream, json.loads(_json(event))
+            )
+            self._events.put(event_id, _MemoryEvent(stored))
+
+    async def undelivered(self, limit: int) -> list[StoredEvent]:
+        rows = self._events.find(
+            lambda row: row.delivered_at_ms is None and not row.stored.parked,
+            order=lambda row: row.stored.id,
+            limit=limit,
+        )
+        return [row.stored for row in rows]
+
+    async def mark_delivered(self, event_id: int, now_ms: int) -> None:
+        row = self._events.get(event_id)
+        if row is not None:
+            self._events.put(event_id, replace(row, delivered_at_ms=now_ms))
+
+    async def mark_failed(
+        self, event_id: int, error: str, *, retry_at_ms: int | None, now_ms: int
+    ) -> None:
+        row = self._events.get(event_id)
+        if row is not None:
+            stored = replace(
+                row.stored,
+                attempts=row.stored.attempts + 1,
+                retry_at_ms=retry_at_ms,
+                parked=retry_at_ms is None,
+                last_error=error[:ERROR_MAX_LENGTH],
+            )
+            self._events.put(event_id, replace(row, stored=stored))
+
+    async def parked(self) -> list[StoredEvent]:
+        rows = self._events.find(lambda row: row.stored.parked, order=lambda row: row.stored.id)
+        return [row.stored for row in rows]
+
+    async def unpark(self, event_id: int) -> bool:
+        row = self._events.get(event_id)
+        if row is None or not row.stored.parked:
+            return False
+        stored = replace(row.stored, parked=False, attempts=0, retry_at_ms=None)
+        self._events.put(event_id, replace(row, stored=stored))
+        return True
+
+    async def counts(self) -> OutboxCounts:
+        pending = self._events.count(
+            lambda row: row.delivered_at_ms is None and not row.stored.parked
+        )
+        return OutboxCounts(pending, self._events.count(lambda row: row.stored.parked))
+
+    async def prune(self, delivered_before_ms: int) -> int:
+        old = self._events.find(
+            lambda row: (
+                row.delivered_at_ms is not None and row.delivered_at_ms < delivered_before_ms
+            ),
+            order=lambda row: row.stored.id,
+        )
+        for row in old:
+            self._events.remove(row.stored.id)
+        return len(old)
+
+    async def take_lease(self, holder: str, now_ms: int, until_ms: int) -> bool:
+        lease = self._lease.get(LEASE_ID)
+        if lease is not None and lease.holder != holder and lease.until_ms > now_ms:
+            return False
+        self._lease.put(LEASE_ID, _MemoryLease(holder, until_ms))
+        return True
+
+
+def _json(event: DomainEvent) -> str:
+    """As the SQL outbox stores it: what a handler gets back is what JSON keeps."""
+    return json.dumps(payload_of(event))

@@ -1,0 +1,47 @@
+"""The in-process message bus: each stored event goes to the handlers registered for its class,
+each handler with a unit of work of its own."""
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from domain.events import DomainEvent
+from service.outbox import StoredEvent
+from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+
+type Handler = Callable[[Any, AbstractUnitOfWork], Awaitable[None]]
+type Handlers = Mapping[type[DomainEvent], Sequence[Handler]]
+
+
+class UnknownEvent(Exception):
+    """A stored event whose class this process does not know: it cannot be delivered."""
+
+
+class MessageBus:
+    """Handlers must be idempotent: the relay delivers at least once, so an event may reach a
+    handler again after a crash between the handler's commit and the event's delivery mark."""
+
+    def __init__(self, handlers: Handlers, unit_of_work: UnitOfWorkFactory) -> None:
+        self._handlers = handlers
+        # Every event class imported (each aggregate's module is): an event nobody handles is
+        # delivered as done; only one whose class is gone is refused, and parked in the end.
+        self._classes = {cls.__name__: cls for cls in _event_classes()}
+        self._classes.update({cls.__name__: cls for cls in handlers})
+        self._unit_of_work = unit_of_work
+
+    async def handle(self, stored: StoredEvent) -> None:
+        event_class = self._classes.get(stored.name)
+        if event_class is None:
+            raise UnknownEvent(f"no event class named {stored.name!r} is known here")
+        event = event_class(**stored.payload)
+        for handler in self._handlers.get(event_class, ()):
+            await handler(event, self._unit_of_work())
+
+
+def _event_classes() -> list[type[DomainEvent]]:
+    found: list[type[DomainEvent]] = []
+    waiting = DomainEvent.__subclasses__()
+    while waiting:
+        event_class = waiting.pop()
+        found.append(event_class)
+        waiting += event_class.__subclasses__()
+    return found

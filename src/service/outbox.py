@@ -1,0 +1,78 @@
+"""The transactional outbox: events stored with the change that caused them, and the relay
+that delivers them afterwards, at least once, in order per stream."""
+
+import abc
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.events import DomainEvent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int  # the order events were stored in
+    name: str  # the event's class name
+    stream: str
+    payload: dict[str, Any]  # the event's fields
+    attempts: int = 0  # failed deliveries so far
+    retry_at_ms: int | None = None  # no delivery before this (epoch milliseconds)
+    parked: bool = False  # kept back after too many failures, until an operator retries it
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCounts:
+    pending: int  # neither delivered nor parked
+    parked: int
+
+
+def payload_of(event: DomainEvent) -> dict[str, Any]:
+    return dataclasses.asdict(event)
+
+
+class AbstractOutbox(abc.ABC):
+    """Each unit of work's outbox (`uow.outbox`), in its store and its transaction."""
+
+    @abc.abstractmethod
+    async def add(self, events: Sequence[DomainEvent]) -> None: ...
+
+    @abc.abstractmethod
+    async def undelivered(self, limit: int) -> list[StoredEvent]:
+        """The oldest events neither delivered nor parked, in the order they were stored."""
+
+    @abc.abstractmethod
+    async def mark_delivered(self, event_id: int, now_ms: int) -> None: ...
+
+    @abc.abstractmethod
+    async def mark_failed(
+        self, event_id: int, error: str, *, retry_at_ms: int | None, now_ms: int
+    ) -> None:
+        """Count a failed delivery; park the event when `retry_at_ms` is None."""
+
+    @abc.abstractmethod
+    async def parked(self) -> list[StoredEvent]: ...
+
+    @abc.abstractmethod
+    async def unpark(self, event_id: int) -> bool:
+        """Deliver a parked event again (its attempts start over); False if none is parked."""
+
+    @abc.abstractmethod
+    async def counts(self) -> OutboxCounts: ...
+
+    @abc.abstractmethod
+    async def prune(self, delivered_before_ms: int) -> int:
+        """Delete events delivered before then; how many were deleted."""
+
+    @abc.abstractmethod
+    async def take_lease(self, holder: str, now_ms: int, until_ms: int) -> bool:
+        """Hold the relay's lease until `until_ms` if it is free, expired or `holder`'s own."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

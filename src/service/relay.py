@@ -1,0 +1,165 @@
+"""The outbox relay: delivers stored events to the message bus from one process at a time
+(the holder of a lease kept in the store), at least once and in order per stream."""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from service.messagebus import MessageBus
+from service.outbox import OutboxCounts, StoredEvent, now_ms
+from service.unit_of_work import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    poll_seconds: float = 0.2  # how often the lease holder looks for new events
+    lease_seconds: float = 5.0  # how long a relay that stopped answering keeps the others out
+    max_attempts: int = 5  # failed deliveries before an event is parked
+    first_retry_seconds: float = 0.5  # doubled after each failure
+    batch: int = 100
+    keep_delivered_seconds: float = 86_400.0
+
+
+@dataclass
+class RelayFigures:
+    delivered: int = 0
+    failed: int = 0
+    parked: int = 0
+    holding: bool = False
+
+
+class OutboxRelay:
+    """Run `run()` as a task in every app process; only the lease holder delivers. When it
+    stops answering, another takes the lease once it expires and delivers what is left,
+    including events the first had delivered but not yet marked (handlers are idempotent)."""
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        bus: MessageBus,
+        holder: str,
+        settings: RelaySettings | None = None,
+        clock_ms: Callable[[], int] = now_ms,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._bus = bus
+        self.holder = holder
+        self.settings = settings or RelaySettings()
+        self._clock_ms = clock_ms
+        self._lease_until_ms = 0
+        self._pruned_at_ms = 0
+        self._counted: tuple[int, OutboxCounts] | None = None
+        self.figures = RelayFigures()
+
+    async def counts(self) -> OutboxCounts:
+        """Events pending and parked in the store, read at most once a second (for /metrics,
+        which any number of scrapers may call)."""
+        now = self._clock_ms()
+        if self._counted is None or now - self._counted[0] >= 1000:
+            async with self._unit_of_work().read_only() as uow:
+                self._counted = (now, await uow.outbox.counts())
+        return self._counted[1]
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception as error:  # the store is unavailable, say: try again later
+                logger.warning("outbox relay %s: %s", self.holder, error)
+                self._lease_until_ms = 0
+            holding = self.figures.holding
+            await asyncio.sleep(self.settings.poll_seconds if holding else self._idle_seconds)
+
+    @property
+    def _idle_seconds(self) -> float:
+        return self.settings.lease_seconds / 5
+
+    async def deliver_due(self) -> int:
+        """One pass: take or keep the lease, then deliver what is due; how many were."""
+        if not await self._hold_lease():
+            return 0
+        async with self._unit_of_work().read_only() as uow:
+            events = await uow.outbox.undelivered(self.settings.batch)
+        delivered, waiting = 0, set[str]()  # streams with an earlier event not delivered now
+        for event in events:
+            if event.stream in waiting or (event.retry_at_ms or 0) > self._clock_ms():
+                waiting.add(event.stream)
+            elif await self._deliver(event):
+                delivered += 1
+            else:
+                waiting.add(event.stream)
+        await self._prune()
+        return delivered
+
+    async def _deliver(self, event: StoredEvent) -> bool:
+        try:
+            await self._bus.handle(event)
+        except Exception as error:
+            await self._failed(event, error)
+            return False
+        async with self._unit_of_work() as uow:
+            await uow.outbox.mark_delivered(event.id, self._clock_ms())
+            await uow.commit()
+        self.figures.delivered += 1
+        return True
+
+    async def _failed(self, event: StoredEvent, error: Exception) -> None:
+        attempts = event.attempts + 1
+        delay_ms = int(self.settings.first_retry_seconds * 1000 * 2 ** (attempts - 1))
+        retry_at_ms = (
+            None if attempts >= self.settings.max_attempts else self._clock_ms() + delay_ms
+        )
+        async with self._unit_of_work() as uow:
+            await uow.outbox.mark_failed(
+                event.id,
+                f"{type(error).__name__}: {error}",
+                retry_at_ms=retry_at_ms,
+                now_ms=self._clock_ms(),
+            )
+            await uow.commit()
+        self.figures.failed += 1
+        if retry_at_ms is None:
+            self.figures.parked += 1
+            logger.error(
+                "event %s (%s) parked after %s failed deliveries: %s",
+                event.id,
+                event.name,
+                attempts,
+                error,
+            )
+        else:
+            logger.warning(
+                "event %s (%s) failed (attempt %s), retried in %.1fs: %s",
+                event.id,
+                event.name,
+                attempts,
+                delay_ms / 1000,
+                error,
+            )
+
+    async def _hold_lease(self) -> bool:
+        now = self._clock_ms()
+        lease_ms = int(self.settings.lease_seconds * 1000)
+        if self._lease_until_ms - now > lease_ms // 2:
+            return True
+        async with self._unit_of_work() as uow:
+            held = await uow.outbox.take_lease(self.holder, now, now + lease_ms)
+            await uow.commit()
+        self._lease_until_ms = now + lease_ms if held else 0
+        if held != self.figures.holding:
+            logger.info("outbox relay %s %s the lease", self.holder, "took" if held else "lost")
+        self.figures.holding = held
+        return held
+
+    async def _prune(self) -> None:
+        now = self._clock_ms()
+        if now - self._pruned_at_ms < 60_000:
+            return
+        self._pruned_at_ms = now
+        keep_ms = int(self.settings.keep_delivered_seconds * 1000)
+        async with self._unit_of_work() as uow:
+            await uow.outbox.prune(now - keep_ms)
+            await uow.commit()
