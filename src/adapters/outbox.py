@@ -69,9 +69,16 @@ class SqlAlchemyOutbox(AbstractOutbox):
         await self._session.execute(insert(events_table), rows)
 
     async def undelivered(self, limit: int) -> list[StoredEvent]:
+        parked_streams = select(OutboxEventRow.stream).where(
+            OutboxEventRow.parked_at_ms.is_not(None)
+        )
         statement = (
             select(OutboxEventRow)
-            .where(OutboxEventRow.delivered_at_ms.is_(None), OutboxEventRow.parked_at_ms.is_(None))
+            .where(
+                OutboxEventRow.delivered_at_ms.is_(None),
+                OutboxEventRow.parked_at_ms.is_(None),
+                OutboxEventRow.stream.not_in(parked_streams),
+            )
             .order_by(OutboxEventRow.id)
             .limit(limit)
         )
@@ -123,7 +130,11 @@ class SqlAlchemyOutbox(AbstractOutbox):
         return OutboxCounts(pending or 0, parked_count or 0)
 
     async def prune(self, delivered_before_ms: int) -> int:
-        statement = delete(events_table).where(events_table.c.delivered_at_ms < delivered_before_ms)
+        newest = select(func.max(events_table.c.id)).scalar_subquery()
+        statement = delete(events_table).where(
+            events_table.c.delivered_at_ms < delivered_before_ms,
+            events_table.c.id < newest,  # kept, so that no id is ever given out twice
+        )
         result = await self._session.execute(statement)
         return int(getattr(result, "rowcount", 0))
 
@@ -184,9 +195,14 @@ class InMemoryOutbox(AbstractOutbox):
             self._events.put(event_id, _MemoryEvent(stored))
 
     async def undelivered(self, limit: int) -> list[StoredEvent]:
+        parked = {row.stored.stream for row in self._events.find(_parked, order=_by_id)}
         rows = self._events.find(
-            lambda row: row.delivered_at_ms is None and not row.stored.parked,
-            order=lambda row: row.stored.id,
+            lambda row: (
+                row.delivered_at_ms is None
+                and not row.stored.parked
+                and row.stored.stream not in parked
+            ),
+            order=_by_id,
             limit=limit,
         )
         return [row.stored for row in rows]
@@ -211,8 +227,7 @@ class InMemoryOutbox(AbstractOutbox):
             self._events.put(event_id, replace(row, stored=stored))
 
     async def parked(self) -> list[StoredEvent]:
-        rows = self._events.find(lambda row: row.stored.parked, order=lambda row: row.stored.id)
-        return [row.stored for row in rows]
+        return [row.stored for row in self._events.find(_parked, order=_by_id)]
 
     async def unpark(self, event_id: int) -> bool:
         row = self._events.get(event_id)
@@ -229,11 +244,14 @@ class InMemoryOutbox(AbstractOutbox):
         return OutboxCounts(pending, self._events.count(lambda row: row.stored.parked))
 
     async def prune(self, delivered_before_ms: int) -> int:
+        newest = self._events.next_id() - 1  # kept, so that no id is ever given out twice
         old = self._events.find(
             lambda row: (
-                row.delivered_at_ms is not None and row.delivered_at_ms < delivered_before_ms
+                row.delivered_at_ms is not None
+                and row.delivered_at_ms < delivered_before_ms
+                and row.stored.id < newest
             ),
-            order=lambda row: row.stored.id,
+            order=_by_id,
         )
         for row in old:
             self._events.remove(row.stored.id)
@@ -245,6 +263,14 @@ class InMemoryOutbox(AbstractOutbox):
             return False
         self._lease.put(LEASE_ID, _MemoryLease(holder, until_ms))
         return True
+
+
+def _parked(row: _MemoryEvent) -> bool:
+    return row.stored.parked
+
+
+def _by_id(row: _MemoryEvent) -> int:
+    return row.stored.id
 
 
 def _json(event: DomainEvent) -> str:

@@ -44,7 +44,8 @@ class AbstractOutbox(abc.ABC):
 
     @abc.abstractmethod
     async def undelivered(self, limit: int) -> list[StoredEvent]:
-        """The oldest events neither delivered nor parked, in the order they were stored."""
+        """The oldest events neither delivered nor parked, in the order they were stored,
+        leaving out every stream with a parked event (they wait for the operator's retry)."""
 
     @abc.abstractmethod
     async def mark_delivered(self, event_id: int, now_ms: int) -> None: ...
@@ -67,7 +68,8 @@ class AbstractOutbox(abc.ABC):
 
     @abc.abstractmethod
     async def prune(self, delivered_before_ms: int) -> int:
-        """Delete events delivered before then; how many were deleted."""
+        """Delete events delivered before then, but never the newest (its id must not be
+        given out again); how many were deleted."""
 
     @abc.abstractmethod
     async def take_lease(self, holder: str, now_ms: int, until_ms: int) -> bool:

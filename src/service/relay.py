@@ -85,6 +85,8 @@ class OutboxRelay:
             events = await uow.outbox.undelivered(self.settings.batch)
         delivered, waiting = 0, set[str]()  # streams with an earlier event not delivered now
         for event in events:
+            if not await self._hold_lease():  # it ran out meanwhile: another relay may deliver
+                break
             if event.stream in waiting or (event.retry_at_ms or 0) > self._clock_ms():
                 waiting.add(event.stream)
             elif await self._deliver(event):

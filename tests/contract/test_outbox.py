@@ -203,3 +203,61 @@ async def test_an_event_handled_but_not_marked_before_a_crash_is_delivered_again
 
     assert await relay_of(uow_factory, handled, "next", clock).deliver_due() == 1
     assert handled.seen == [("a", 1), ("a", 1)]  # hence handlers must be idempotent
+
+
+async def test_a_parked_event_holds_back_its_stream_until_retried_and_others_go_on(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await record(uow_factory, "a", 1)
+    handled = Handled(failures_left=Counter({("a", 1): 3}))
+    clock = Clock()
+    relay = relay_of(uow_factory, handled, clock=clock)
+    for _ in range(3):
+        await relay.deliver_due()
+        clock.ms += 10_000
+    await record(uow_factory, "a", 2)
+    await record(uow_factory, "b", 1)
+
+    await relay.deliver_due()
+    assert handled.seen == [("b", 1)]  # a 2 waits behind the parked a 1
+    async with uow_factory() as uow:
+        (parked,) = await uow.outbox.parked()
+        await uow.outbox.unpark(parked.id)
+        await uow.commit()
+    await relay.deliver_due()
+
+    assert handled.seen == [("b", 1), ("a", 1), ("a", 2)]
+
+
+async def test_pruning_deletes_old_delivered_events_but_never_gives_an_id_out_twice(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await record(uow_factory, "a", 1, 2)
+    await relay_of(uow_factory, Handled()).deliver_due()
+    async with uow_factory() as uow:
+        assert await uow.outbox.prune(delivered_before_ms=10**15) == 1  # the newest stays
+        await uow.commit()
+    await record(uow_factory, "a", 3)
+
+    async with uow_factory().read_only() as uow:
+        (fresh,) = await uow.outbox.undelivered(10)
+    assert fresh.id == 3
+
+
+async def test_a_relay_whose_lease_ran_out_mid_batch_stops_delivering(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await record(uow_factory, "a", 1)
+    await record(uow_factory, "b", 1)
+    clock = Clock()
+    handled = Handled()
+
+    async def slow_then_overtaken(event: Happened, uow: AbstractUnitOfWork) -> None:
+        await handled(event, uow)
+        clock.ms += 6_000  # longer than the lease: another relay took it meanwhile
+        async with uow_factory() as other:
+            assert await other.outbox.take_lease("other", clock.ms, clock.ms + 5_000)
+            await other.commit()
+
+    assert await relay_of(uow_factory, slow_then_overtaken, clock=clock).deliver_due() == 1
+    assert handled.seen == [("a", 1)]

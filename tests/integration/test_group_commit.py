@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from dqliteclient.protocol import DqliteProtocol
 from dqlitedbapi import OperationalError as DriverOperationalError
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
@@ -200,3 +201,32 @@ async def test_a_writer_cancelled_as_the_turn_reaches_it_leaves_no_member_withou
         await accounts_of(uow).add(Account(3, "later", 0))
         await uow.commit()
     assert await stored_owners(engine) == ["first", "later"]
+
+
+async def test_a_writer_cancelled_mid_statement_fails_its_batch_and_the_next_commits(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLAlchemy drops a connection whose statement was interrupted; the writers waiting for
+    that transaction's COMMIT are refused (no COMMIT was sent), and the queue goes on."""
+    original = DqliteProtocol.exec_sql
+
+    async def cut_short(self: DqliteProtocol, *args: Any, **kwargs: Any) -> Any:
+        if "cut short" in str(args):
+            raise asyncio.CancelledError  # as a cancelled request's statement would be
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DqliteProtocol, "exec_sql", cut_short)
+    new_unit_of_work = grouped(engine)
+
+    async def write(id: int, owner: str) -> str:
+        async with new_unit_of_work() as uow:
+            await accounts_of(uow).add(Account(id, owner, 0))
+            await uow.commit()
+        return owner
+
+    outcomes = await asyncio.gather(
+        write(1, "first"), write(2, "cut short"), write(3, "after"), return_exceptions=True
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["StoreUnavailable", "CancelledError", "str"]
+    assert await stored_owners(engine) == ["after"]

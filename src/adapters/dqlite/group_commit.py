@@ -85,7 +85,9 @@ class GroupCommit:
         committed, return once its changes are durable (or raise why they may not be)."""
         if committed:
             shared.members += 1
-        if shared is not self._current:  # already failed
+        if shared is self._current and shared.connection.invalidated:  # e.g. a cancelled member
+            await self.fail(shared, StoreUnavailable("its connection was lost"))
+        elif shared is not self._current:  # already failed
             self._writers.leave()
         elif shared.members and self._writers.queued and not shared.full:
             # The writers queued now join this transaction; the closer, queued behind them,
@@ -128,6 +130,9 @@ class GroupCommit:
 
     async def _end(self, shared: SharedTransaction) -> None:
         """COMMIT the batch (ROLLBACK when nobody committed), then give up the turn."""
+        if shared.connection.invalidated:  # a member was cut short: no COMMIT can be sent
+            await self.fail(shared, StoreUnavailable("its connection was lost"))
+            return
         try:
             if not shared.members:
                 await shared.connection.rollback()

@@ -5,7 +5,8 @@ the database's one write lock.
 libdqlite 1.11 has no transaction timeout and does not enable keepalive on the connections it
 accepts, so such a client held the lock, and no other writer got through, until the network
 healed. Linux copies a listening socket's keepalive options to the connections it accepts,
-so setting them once on the node's listener covers every client and peer connection.
+so setting them once on the node's listener covers every connection the node accepts (from
+clients and from peers). The peers it dials get them too (node.py).
 """
 
 import os
@@ -16,8 +17,9 @@ from typing import Protocol
 IDLE_SECONDS = 1  # silence before the first probe
 INTERVAL_SECONDS = 1  # between probes
 PROBES = 2  # unanswered probes before the connection is dropped
-# The same bound for data the peer never acknowledges (keepalive only probes idle connections).
-USER_TIMEOUT_MS = (IDLE_SECONDS + INTERVAL_SECONDS * PROBES) * 1000
+# No TCP_USER_TIMEOUT: it would override these, and would also cut a reader that is merely
+# slow (a zero window for that long). So a client that vanishes while the node still has
+# unacknowledged data for it is dropped only by TCP's own retransmission timeout.
 
 TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 
@@ -27,13 +29,12 @@ class HasSocketOptions(Protocol):  # a socket, or asyncio's view of a server's s
 
 
 def keep_alive(sock: HasSocketOptions) -> None:
-    """Drop the connection (or, on a listener, each it accepts) once its peer stops answering
-    for about USER_TIMEOUT_MS."""
+    """Drop the idle connection (or, on a listener, each it accepts) once its peer stops
+    answering: about IDLE_SECONDS + INTERVAL_SECONDS * PROBES (3 s) after its last packet."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, IDLE_SECONDS)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, INTERVAL_SECONDS)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, PROBES)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, USER_TIMEOUT_MS)
 
 
 def keep_alive_on_listener(port: int) -> bool:
@@ -59,7 +60,11 @@ def _listening_fd(port: int) -> int | None:
         if target.startswith("socket:["):
             fds_by_inode[target[len("socket:[") : -1]] = int(entry.name)
     for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:  # no IPv6 on this kernel
+            continue
+        for line in lines:
             fields = line.split()
             local, state, inode = fields[1], fields[3], fields[9]
             listening = state == TCP_LISTEN and int(local.rpartition(":")[2], 16) == port

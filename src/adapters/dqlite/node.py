@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from adapters.dqlite.keepalive import keep_alive_on_listener
+from adapters.dqlite.keepalive import keep_alive, keep_alive_on_listener
 from adapters.dqlite.tls import TlsFiles, TlsRelay
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,7 @@ def _connect_without_delay(_arg: object, address: bytes, fd: Any) -> int:
     except (OSError, ValueError):  # raising into C would be lost: libdqlite retries later
         return 1
     peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    keep_alive(peer)
     peer.settimeout(None)  # blocking again, as libdqlite expects of the socket it is given
     fd[0] = peer.detach()
     return 0

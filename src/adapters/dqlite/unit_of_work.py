@@ -13,7 +13,13 @@ from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
 from adapters.outbox import SqlAlchemyOutbox
 from adapters.repositories import REPOSITORIES, Registration
-from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings, StoreFull
+from service.unit_of_work import (
+    AbstractUnitOfWork,
+    RetryCounters,
+    RetrySettings,
+    StoreFull,
+    StoreUnavailable,
+)
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
@@ -76,8 +82,13 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             return self._session_factory()
         try:
             session, self._shared = await self._group.join()
-        except DBAPIError as error:
-            await self._reraise(error, during_commit=False)
+        except BaseException as error:  # __aexit__ will not run: give the turn up here
+            try:
+                if isinstance(error, DBAPIError):
+                    await self._reraise(error, during_commit=False)
+                raise
+            finally:
+                self._leave_writers()
         self._holds_turn = False  # the group gives the turn up for this unit of work
         return session
 
@@ -87,9 +98,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._shared is not None and isinstance(exc, DBAPIError) and _loses_connection(exc):
+        if self._shared is not None and _loses_connection(exc, self._shared):
             await self._session.invalidate()  # and the shared transaction with it
-            await self._group_failed(exc)
+            await self._group_failed(
+                exc if isinstance(exc, Exception) else StoreUnavailable(f"interrupted: {exc!r}")
+            )
         try:
             await super().__aexit__(exc_type, exc, traceback)
         except DBAPIError as rollback_error:
@@ -152,5 +165,10 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         raise translated from error
 
 
-def _loses_connection(error: DBAPIError) -> bool:
-    return classify(error, during_commit=False) is not None
+def _loses_connection(error: BaseException | None, shared: SharedTransaction) -> bool:
+    """Whether `error` cost the shared transaction its connection: a driver error the service
+    acts on, or an interruption (a cancelled statement), after which SQLAlchemy invalidates
+    the connection."""
+    if isinstance(error, DBAPIError) and classify(error, during_commit=False) is not None:
+        return True
+    return error is not None and shared.connection.invalidated
