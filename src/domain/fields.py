@@ -30,6 +30,13 @@ def check_text(field: str, text: object, *, min_length: int, max_length: int) ->
     return text
 
 
+def check_no_control_characters(field: str, text: str) -> None:
+    """For text that names something in a URL: a newline there would make a path that no
+    route matches (or, at the end, one that matches the key without it)."""
+    if any(unicodedata.category(character) == "Cc" for character in text):
+        raise InvalidValue(field, "must not contain control characters (newlines, tabs, ...)")
+
+
 def canonical(text: str) -> str:
     """One spelling of text that Unicode writes several ways (NFC): `café` typed with an
     accented e and with e plus a combining accent are the same key."""

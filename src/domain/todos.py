@@ -3,7 +3,7 @@
 import abc
 from dataclasses import dataclass
 
-from domain.fields import canonical, check_bool, check_text
+from domain.fields import canonical, check_bool, check_no_control_characters, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
 
 KEY_MAX_LENGTH = 128
@@ -16,6 +16,7 @@ class TodoKey:
 
     def __post_init__(self) -> None:
         check_text("key", self.text, min_length=1, max_length=KEY_MAX_LENGTH)
+        check_no_control_characters("key", self.text)
         object.__setattr__(self, "text", canonical(self.text))
 
 

@@ -1,6 +1,7 @@
 """Requests refused before routing, with a problem body, for what no route should ever see."""
 
 import asyncio
+import unicodedata
 from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
@@ -10,20 +11,28 @@ from entrypoints.problems import problem
 
 
 class RefuseUndecodablePaths:
-    """A path whose percent-escapes are not UTF-8 is a 400, not a key with U+FFFD in it."""
+    """A path whose percent-escapes are not UTF-8 is a 400, not a key with U+FFFD in it; so is
+    one with a control character in it: Starlette's routes end in `$`, which matches before a
+    final newline, so `/todos/ab%0A` would otherwise address the todo `ab`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            try:
-                unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
-            except UnicodeDecodeError:
-                detail = "the path is not UTF-8 once its %-escapes are decoded"
-                await problem(HTTPStatus.BAD_REQUEST, detail)(scope, receive, send)
-                return
+        if scope["type"] == "http" and (detail := _refused_path(scope)):
+            await problem(HTTPStatus.BAD_REQUEST, detail)(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+
+def _refused_path(scope: Scope) -> str | None:
+    try:
+        path = unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        return "the path is not UTF-8 once its %-escapes are decoded"
+    if any(unicodedata.category(character) == "Cc" for character in path):
+        return "the path contains a control character once its %-escapes are decoded"
+    return None
 
 
 class _Refused(BaseException):

@@ -17,9 +17,11 @@ from tests.contract.harness import (
     on_memory_and_dqlite,
     run_machine,
 )
-from tests.contract.strategies import TRICKY, chars
+from tests.contract.strategies import TRICKY, chars, key_chars
 
-keys = st.text(chars, min_size=1, max_size=4) | st.text(chars, min_size=1, max_size=KEY_MAX_LENGTH)
+keys = st.text(key_chars, min_size=1, max_size=4) | st.text(
+    key_chars, min_size=1, max_size=KEY_MAX_LENGTH
+)
 values = st.text(chars, max_size=6) | st.text(chars, max_size=VALUE_MAX_LENGTH)
 fragments = st.text(st.sampled_from(TRICKY), max_size=2)
 

@@ -35,9 +35,11 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
         ("raw point SELECT", "node"),
         ("go-dqlite kvwrite", "node"),
         ("go-dqlite kvwrite", "cluster"),
+        ("store writes, one database", "node"),
+        ("store writes, two databases at once", "node"),
     }
     assert expected <= measured, sorted(expected - measured)
-    assert len(results["targets"]) == 11
+    assert len(results["targets"]) == 12
     assert results["memory_list_10000_ms"] > 0
     assert (tmp_path / "performance" / "chart.png").read_bytes().startswith(b"\x89PNG")
     report = (tmp_path / "performance.md").read_text()

@@ -246,8 +246,9 @@ def test_the_connections_a_node_accepts_drop_a_peer_silent_for_three_seconds(
                 server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
                 server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL),
                 server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT),
+                server_side.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
             ]
-    assert options == [1, 1, 1, 2]
+    assert options == [1, 1, 1, 2, 3000]
 
 
 def accepted_socket(port: int, client_port: int) -> int:

@@ -101,3 +101,15 @@ async def test_a_path_that_is_not_utf8_is_refused_not_read_with_replacement_char
     assert response.headers["content-type"] == PROBLEM
     assert "UTF-8" in response.json()["detail"]
     assert (await client.get("/probe/caf%C3%A9")).json() == {"name": "café"}
+
+
+async def test_a_path_with_a_control_character_is_refused_not_matched_without_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """Starlette's `$` matches before a final newline: `/probe/ab%0A` would reach `ab`."""
+    for path in ("/probe/ab%0A", "/probe/a%0Ab", "/probe/a%09b", "/probe/%C2%85"):
+        response = await client.get(path)
+
+        assert response.status_code == 400, path
+        assert "control character" in response.json()["detail"]
+    assert (await client.get("/probe/ab")).json() == {"name": "ab"}

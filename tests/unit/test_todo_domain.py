@@ -20,9 +20,14 @@ def test_a_key_of_1_to_128_storable_characters_is_accepted(text: str) -> None:
         ("a\x00b", "NUL"),
         ("\ud800", "surrogate"),
         (5, "must be a string"),
+        ("a\nb", "control characters"),  # no route could address it
+        ("ab\n", "control characters"),
+        ("tab\there", "control characters"),
     ],
 )
-def test_an_unstorable_key_is_rejected_with_the_reason(text: object, reason: str) -> None:
+def test_an_unstorable_or_unaddressable_key_is_rejected_with_the_reason(
+    text: object, reason: str
+) -> None:
     with pytest.raises(InvalidValue, match=reason) as error:
         TodoKey(text)  # type: ignore[arg-type]
     assert error.value.field == "key"

@@ -3,7 +3,8 @@
 For each backend (the app on the in-memory store, on one embedded node, on a 3-node cluster)
 the app runs in its own processes and wrk, a compiled load generator on one thread, sends
 each endpoint's load at each client count: a warm-up that is not counted, then a fixed
-duration. In the same run: the raw wire client and go-dqlite's own benchmark on 1 and 3 nodes.
+duration. In the same run: the raw wire client and go-dqlite's own benchmark on 1 and 3 nodes,
+and the app's store writing to one database against two at once.
 """
 
 import argparse
@@ -14,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from tools.bench.apps import App, go_dqlite_benchmark, running_apps
+from tools.bench.databases import measure_databases
 from tools.bench.measure import Figure, from_go_results, from_wrk, wrk
 from tools.bench.memory import list_milliseconds
 from tools.bench.raw import measure_raw_client
@@ -78,6 +80,7 @@ def run(
             figures += load_app(apps[0], backend, clients, seconds)
             if backend == "node":
                 figures += measure_raw_client(apps[0].env["APP_NODE_ADDRESS"], seconds)
+                figures += measure_databases(apps[0].env["APP_NODE_ADDRESS"], seconds)
     for size, backend in ((1, "node"), (3, "cluster")):
         if backend not in backends:
             continue
