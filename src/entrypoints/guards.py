@@ -13,7 +13,7 @@ from entrypoints.problems import problem
 class RefuseUndecodablePaths:
     """A path whose percent-escapes are not UTF-8 is a 400, not a key with U+FFFD in it; so is
     one with a control character in it: Starlette's routes end in `$`, which matches before a
-    final newline, so `/todos/ab%0A` would otherwise address the todo `ab`."""
+    final newline, so `/things/ab%0A` would otherwise address the thing `ab`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
