@@ -87,6 +87,20 @@ async def record(
             await uow.commit()
 
 
+async def parked_after_three_failures(
+    uow_factory: UnitOfWorkFactory, thing: str, n: int
+) -> tuple[OutboxRelay, Handled]:
+    """An event recorded, then failed by its handler as often as the relay tries (3 times)."""
+    await record(uow_factory, thing, n)
+    handled = Handled(failures_left=Counter({(thing, n): 3}))
+    clock = Clock()
+    relay = relay_of(uow_factory, handled, clock=clock)
+    for _ in range(3):
+        await relay.deliver_due()
+        clock.ms += 10_000
+    return relay, handled
+
+
 async def pending(uow_factory: UnitOfWorkFactory) -> list[tuple[str, int]]:
     async with uow_factory().read_only() as uow:
         return [(e.payload["thing"], e.payload["n"]) for e in await uow.outbox.undelivered(100)]
@@ -145,13 +159,7 @@ async def test_a_failing_event_is_retried_with_backoff_and_holds_back_only_its_o
 async def test_an_event_that_keeps_failing_is_parked_until_an_operator_retries_it(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    await record(uow_factory, "a", 1)
-    handled = Handled(failures_left=Counter({("a", 1): 3}))
-    clock = Clock()
-    relay = relay_of(uow_factory, handled, clock=clock)
-    for _ in range(3):
-        await relay.deliver_due()
-        clock.ms += 10_000
+    relay, handled = await parked_after_three_failures(uow_factory, "a", 1)
 
     async with uow_factory().read_only() as uow:
         parked = await uow.outbox.parked()
@@ -208,13 +216,7 @@ async def test_an_event_handled_but_not_marked_before_a_crash_is_delivered_again
 async def test_a_parked_event_holds_back_its_stream_until_retried_and_others_go_on(
     uow_factory: UnitOfWorkFactory,
 ) -> None:
-    await record(uow_factory, "a", 1)
-    handled = Handled(failures_left=Counter({("a", 1): 3}))
-    clock = Clock()
-    relay = relay_of(uow_factory, handled, clock=clock)
-    for _ in range(3):
-        await relay.deliver_due()
-        clock.ms += 10_000
+    relay, handled = await parked_after_three_failures(uow_factory, "a", 1)
     await record(uow_factory, "a", 2)
     await record(uow_factory, "b", 1)
 

@@ -36,10 +36,12 @@ def engine(ledger_engine: AsyncEngine) -> AsyncEngine:
     return ledger_engine
 
 
-def grouped(engine: AsyncEngine) -> Callable[[], SqlAlchemyUnitOfWork]:
+def grouped(
+    engine: AsyncEngine, writers: WriterQueue | None = None
+) -> Callable[[], SqlAlchemyUnitOfWork]:
     """Units of work as the store builds them: queued writers, committing as a group."""
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    writers = WriterQueue()
+    writers = writers or WriterQueue()
     group = GroupCommit(engine, writers)
     return lambda: SqlAlchemyUnitOfWork(
         sessions, registrations=REGISTRATIONS, writers=writers, group=group
@@ -169,14 +171,8 @@ async def test_a_writer_cancelled_as_the_turn_reaches_it_leaves_no_member_withou
                 self.next_writer.cancel()
                 self.next_writer = None
 
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     writers = CancelsTheNextWriterOnHandover()
-    group = GroupCommit(engine, writers)
-
-    def new_unit_of_work() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(
-            sessions, registrations=REGISTRATIONS, writers=writers, group=group
-        )
+    new_unit_of_work = grouped(engine, writers)
 
     async def write(id: int, owner: str, queued_behind: asyncio.Event | None = None) -> None:
         async with new_unit_of_work() as uow:
