@@ -11,8 +11,8 @@ help:
 	@echo "make test    lint, type-check, layer rules, and every test"
 	@echo "make partitions  the network partition tests at full length"
 	@echo "make format  apply ruff's formatting and fixes"
-	@echo "make migration name=\"add users\"   autogenerate a migration from the models"
-	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\"   write a new aggregate"
+	@echo "make migration CONTEXT=billing name=\"add invoices\"   autogenerate a migration of a context's database"
+	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\" CONTEXT=billing   write a new aggregate into a context, existing or new"
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
 
@@ -49,10 +49,10 @@ format:
 	$(RUN) ruff check --fix .
 
 migration: setup
-	$(RUN) python scripts/new_migration.py "$(name)"
+	$(RUN) python scripts/new_migration.py "$(CONTEXT)" "$(name)"
 
 aggregate: setup
-	$(RUN) python -m tools.aggregate "$(NAME)" "$(FIELDS)" $(if $(PLURAL),--plural "$(PLURAL)")
+	$(RUN) python -m tools.aggregate "$(NAME)" "$(FIELDS)" --context "$(CONTEXT)" $(if $(PLURAL),--plural "$(PLURAL)")
 
 fork: setup
 	$(RUN) python -m tools.fork "$(NAME)"

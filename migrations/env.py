@@ -1,4 +1,8 @@
-"""Alembic environment: the sync dqlite dialect, batch mode so ALTERs work on SQLite."""
+"""Alembic environment: the sync dqlite dialect, batch mode so ALTERs work on SQLite.
+
+Shared by every bounded context's history (migrations/<context>/): adapters/dqlite/migrations.py
+names the context, whose database and tables are the ones migrated and compared.
+"""
 
 from logging.config import fileConfig
 from typing import Any
@@ -7,7 +11,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import TypeDecorator, create_engine
 
-from adapters.repositories import metadata
+from adapters.contexts import context_named
 from entrypoints.settings import Settings
 
 config = context.config
@@ -15,8 +19,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
+bounded_context = context_named(config.attributes["context"])
+
+
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or Settings().sync_database_url
+    return config.get_main_option("sqlalchemy.url") or Settings().sync_url(bounded_context.name)
 
 
 def _render_item(kind: str, item: Any, autogen: AutogenContext) -> str | bool:
@@ -27,7 +34,11 @@ def _render_item(kind: str, item: Any, autogen: AutogenContext) -> str | bool:
     return False
 
 
-OPTIONS = {"target_metadata": metadata, "render_as_batch": True, "render_item": _render_item}
+OPTIONS = {
+    "target_metadata": bounded_context.metadata,
+    "render_as_batch": True,
+    "render_item": _render_item,
+}
 
 
 def run_migrations_offline() -> None:

@@ -1,7 +1,9 @@
-"""Autogenerate a migration: `make migration name="add users"`.
+"""Autogenerate a migration of one context's database: `make migration CONTEXT=billing
+name="add invoices"`.
 
-Starts a throwaway dqlite node, brings a scratch database to head, and lets Alembic compare
-it with the models, so no running app is needed.
+Starts a throwaway dqlite node, brings a scratch database to the head of the context's history
+(migrations/<context>/, begun here for a new context), and lets Alembic compare it with the
+context's tables, so no running app is needed.
 """
 
 import socket
@@ -11,18 +13,21 @@ from pathlib import Path
 
 from alembic import command
 
+from adapters.contexts import context_named
 from adapters.dqlite.engine import dqlite_url
-from adapters.dqlite.migrations import alembic_config
+from adapters.dqlite.migrations import MIGRATIONS, alembic_config
 from adapters.dqlite.node import DqliteNode
 
 
-def _next_rev_id() -> str:
+def _next_rev_id(versions: Path) -> str:
     """Revisions are numbered 0001, 0002, ... so their order shows in a directory listing."""
-    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
     return f"{len(list(versions.glob('[0-9][0-9][0-9][0-9]_*.py'))) + 1:04d}"
 
 
-def main(message: str) -> None:
+def main(context: str, message: str) -> None:
+    context_named(context)  # refuses a context that is not registered
+    versions = MIGRATIONS / context
+    versions.mkdir(exist_ok=True)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
@@ -30,14 +35,15 @@ def main(message: str) -> None:
         node = DqliteNode(1, address, Path(data_dir))
         node.start()
         try:
-            config = alembic_config(dqlite_url(address, "scratch", driver=""))
+            config = alembic_config(dqlite_url(address, "scratch", driver=""), context)
             command.upgrade(config, "head")
-            command.revision(config, message=message, autogenerate=True, rev_id=_next_rev_id())
+            rev_id = _next_rev_id(versions)
+            command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
         finally:
             node.stop()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit('usage: make migration name="what the migration does"')
-    main(sys.argv[1])
+    if len(sys.argv) != 3 or not sys.argv[1]:
+        sys.exit('usage: make migration CONTEXT=<context> name="what the migration does"')
+    main(sys.argv[1], sys.argv[2])

@@ -3,17 +3,18 @@
 import socket
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.contexts import CONTEXTS, Context
 from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import DqliteStore
-from adapters.repositories import metadata
 
 
 def free_address() -> str:
@@ -35,13 +36,17 @@ def dqlite_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DqliteNode
 
 
 @asynccontextmanager
-async def fresh_database(node: DqliteNode) -> AsyncIterator[AsyncEngine]:
-    """An engine on a new, empty database of `node`, with the current schema created."""
+async def fresh_database(
+    node: DqliteNode, metadata: MetaData | None = None
+) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new database of `node`, with `metadata`'s tables created (none if not
+    given: the tests' own, e.g. tests/ledger, are created by the caller)."""
     engine = create_dqlite_engine(dqlite_url(node.address, f"test_{uuid.uuid4().hex}"))
     try:
         await wait_until_serving(engine, within_seconds=10)
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+        if metadata is not None:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all)
         yield engine
     finally:
         await engine.dispose()
@@ -52,21 +57,32 @@ def node_in(tmp_path: Path, node_id: int = 1) -> DqliteNode:
 
 
 @asynccontextmanager
-async def store_on(node: DqliteNode, engine: AsyncEngine) -> AsyncIterator[DqliteStore]:
-    """The store the app uses (its writers' queue, its read-only pool), started on `engine`'s
-    database of `node`, with no node of its own; stopped afterwards."""
+async def fresh_store(
+    node: DqliteNode, *, migrate: bool = False, contexts: Sequence[Context] = CONTEXTS
+) -> AsyncIterator[DqliteStore]:
+    """The store the app uses (a database per context, each with its writers' queue and its
+    read-only pool), on new databases of `node` that no other test sees (a prefix of their
+    own), with no node of its own; stopped afterwards.
+
+    Each context's tables are created from its metadata, or, with `migrate`, by its Alembic
+    history as the app does at start-up (slower: a sync connection per context)."""
     store = DqliteStore(
         address=node.address,
-        database=str(engine.url.database),
         peers=[],
         node=None,
         pool_size=4,
         statement_timeout=5.0,
         startup_timeout=10.0,
-        migrate=False,
+        migrate=migrate,
+        contexts=contexts,
+        database_prefix=f"test_{uuid.uuid4().hex}_",
     )
     await store.start()
     try:
+        if not migrate:
+            for database in store.databases.values():
+                async with database.engine.begin() as connection:
+                    await connection.run_sync(database.context.metadata.create_all)
         yield store
     finally:
         await store.stop()

@@ -1,17 +1,22 @@
-"""`make aggregate NAME=invoice FIELDS="number:str! amount_cents:int due:date note:str?"`.
+"""`make aggregate NAME=invoice FIELDS="number:str! amount_cents:int due:date note:str?"
+CONTEXT=billing`.
 
 Writes a whole aggregate in the shape of the examples (domain, use cases, both repositories and
-the table, the router, an Alembic revision, contract and unit tests) from the Jinja templates in
-tools/templates/aggregate, registers it in the four registration files, and formats what it
-wrote. Refuses, writing nothing, a name or field it cannot generate correctly.
+the table, the router, an Alembic revision of its context's database, contract and unit tests)
+from the Jinja templates in tools/templates/aggregate, registers it in the four registration
+files, and formats what it wrote. The aggregate joins the bounded context named, or a new one
+(its unit of work, its registration, its database and its migration history). Refuses, writing
+nothing, a name or field it cannot generate correctly.
 
 Field kinds: str, str(N), int, bool, float, date, datetime; `?` after the kind makes a field
 optional, `!` makes it unique (409 on a duplicate). The store assigns an integer `id`.
 """
 
 import argparse
+import ast
 import keyword
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +24,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from adapters.outbox import OutboxEventRow, OutboxLeaseRow
 from domain.fields import TEXT_MAX_LENGTH
 from tools.sql_keywords import SQL_KEYWORDS
 
@@ -28,6 +34,9 @@ KINDS = ("str", "int", "bool", "float", "date", "datetime")
 RESERVED_FIELDS = {"id", "details", "limit", "offset", "query", "revise"}
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 MAX_NAME_LENGTH = 32
+# A context's name goes into marker comments that must fit in 100 columns, indented.
+MAX_CONTEXT_NAME_LENGTH = 20
+NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
 FIELD = re.compile(r"(?P<name>[^:]+):(?P<kind>[a-z]+)(\((?P<length>\d+)\))?(?P<flags>[?!]*)")
 
 
@@ -35,11 +44,11 @@ class Refused(Exception):
     """The request cannot be generated; nothing was written."""
 
 
-def check_name(name: str, what: str) -> str:
+def check_name(name: str, what: str, max_length: int = MAX_NAME_LENGTH) -> str:
     if not NAME.fullmatch(name) or name.endswith("_"):
         raise Refused(f"{what} {name!r} is not a lower-case identifier (a-z, 0-9, _)")
-    if len(name) > MAX_NAME_LENGTH:  # longer ones would push generated lines past 100 columns
-        raise Refused(f"{what} {name!r} is longer than {MAX_NAME_LENGTH} characters")
+    if len(name) > max_length:  # longer ones would push generated lines past 100 columns
+        raise Refused(f"{what} {name!r} is longer than {max_length} characters")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise Refused(f"{what} {name!r} is a Python keyword")
     if name.upper() in SQL_KEYWORDS:
@@ -350,10 +359,42 @@ def plural_of(singular: str) -> str:
 
 
 @dataclass(frozen=True)
+class BoundedContext:
+    """The context an aggregate joins: one registered already, or a new one."""
+
+    name: str
+    unit_of_work: str  # its class in service/contexts.py
+    new: bool = False
+
+    @property
+    def repositories_marker(self) -> str:
+        return f"# (make aggregate adds the {self.name} context's repositories above this line)"
+
+    @property
+    def registrations_marker(self) -> str:
+        return f"# (make aggregate adds the {self.name} context's registrations above this line)"
+
+
+@dataclass(frozen=True)
+class RegisteredContext:
+    """A context of CONTEXTS in src/adapters/contexts.py, as its source reads."""
+
+    name: str
+    unit_of_work: str
+    aggregates: tuple[str, ...]
+
+
+def unit_of_work_class(context: str) -> str:
+    """billing -> BillingUnitOfWork, some_thing -> SomeThingUnitOfWork."""
+    return "".join(part.capitalize() for part in context.split("_")) + "UnitOfWork"
+
+
+@dataclass(frozen=True)
 class Aggregate:
     singular: str
     plural: str
     fields: list[Field]
+    context: BoundedContext
 
     @property
     def Class(self) -> str:  # noqa: N802  (the class name, as the templates read it)
@@ -447,31 +488,67 @@ class Aggregate:
             "test_api.py.jinja": ROOT / "tests" / "unit" / f"test_{self.singular}_api.py",
         }
 
+    @property
+    def migrations(self) -> Path:
+        """Its context's Alembic history (made by scripts/new_migration.py for a new one)."""
+        return ROOT / "migrations" / self.context.name
+
     def registrations(self) -> list["Registration"]:
-        c, p = self.Class, self.plural
+        c, p, context = self.Class, self.plural, self.context
+        repository = f"{p}: Abstract{c}Repository"
+        registration = f'Registration("{p}", SqlAlchemy{c}Repository, InMemory{c}Repository),'
+        if context.new:
+            unit_of_work = [
+                f"class {context.unit_of_work}(AbstractUnitOfWork):",
+                f'    """The {context.name} context."""',
+                "",
+                f"    {repository}",
+                f"    {context.repositories_marker}",
+                "",
+                "",
+            ]
+            entry = [
+                "Context(",
+                f'    "{context.name}",',
+                f"    {context.unit_of_work},",
+                "    (",
+                f"        {registration}",
+                f"        {context.registrations_marker}",
+                "    ),",
+                "),",
+            ]
+        else:
+            unit_of_work, entry = [repository], [registration]
+        service_imports = [f"from domain.{p} import Abstract{c}Repository"]
+        adapters_imports = [
+            f"from adapters.{p} import InMemory{c}Repository, SqlAlchemy{c}Repository"
+        ]
+        if context.new:
+            service_imports.append("from service.unit_of_work import AbstractUnitOfWork")
+            adapters_imports.append(f"from service.contexts import {context.unit_of_work}")
         return [
             Registration(
-                ROOT / "src" / "service" / "unit_of_work.py",
-                f"from domain.{p} import Abstract{c}Repository",
-                f"    {p}: Abstract{c}Repository",
-                "# (make aggregate adds its repository above this line)",
+                ROOT / "src" / "service" / "contexts.py",
+                tuple(service_imports),
+                tuple(unit_of_work),
+                NEW_CONTEXT_MARKER if context.new else context.repositories_marker,
             ),
             Registration(
-                ROOT / "src" / "adapters" / "repositories.py",
-                f"from adapters.{p} import InMemory{c}Repository, SqlAlchemy{c}Repository",
-                f'    Registration("{p}", SqlAlchemy{c}Repository, InMemory{c}Repository),',
-                "# (make aggregate adds its registration above this line)",
+                ROOT / "src" / "adapters" / "contexts.py",
+                tuple(adapters_imports),
+                tuple(entry),
+                NEW_CONTEXT_MARKER if context.new else context.registrations_marker,
             ),
             Registration(
                 ROOT / "src" / "entrypoints" / "api" / "__init__.py",
-                f"from entrypoints.api.{p} import router as {p}_router",
-                f"    {p}_router,",
+                (f"from entrypoints.api.{p} import router as {p}_router",),
+                (f"{p}_router,",),
                 "# (make aggregate adds its router above this line)",
             ),
             Registration(
                 ROOT / "tests" / "contract" / "aggregates.py",
-                f"from tests.contract.test_{p} import {self.CONST}",
-                f"    {self.CONST},",
+                (f"from tests.contract.test_{p} import {self.CONST}",),
+                (f"{self.CONST},",),
                 "# (make aggregate adds its probe above this line)",
             ),
         ]
@@ -479,11 +556,12 @@ class Aggregate:
 
 @dataclass(frozen=True)
 class Registration:
-    """Two lines an aggregate adds to one existing file: an import, and an entry in a list."""
+    """What an aggregate adds to one existing file: imports, and lines above a marker comment
+    (indented as the marker is)."""
 
     path: Path
-    import_line: str
-    entry_line: str
+    import_lines: tuple[str, ...]
+    entry_lines: tuple[str, ...]
     marker: str
 
     def added_to(self, text: str) -> str:
@@ -491,17 +569,32 @@ class Registration:
         marker = next((i for i, line in enumerate(lines) if self.marker in line), None)
         if marker is None:
             raise Refused(f"{self.path.relative_to(ROOT)} lost its line {self.marker!r}")
-        lines.insert(marker, self.entry_line)
-        lines.insert(_after_imports(lines), self.import_line)
+        indent = lines[marker][: len(lines[marker]) - len(lines[marker].lstrip())]
+        lines[marker:marker] = [indent + line if line else "" for line in self.entry_lines]
+        position = _after_imports(lines)
+        lines[position:position] = self.import_lines  # ruff sorts and merges them
         return "\n".join(lines)
 
 
 def _after_imports(lines: list[str]) -> int:
-    """The index just after the last top-level import statement."""
-    last = max(i for i, line in enumerate(lines) if line.startswith(("from ", "import ")))
+    """The index just after the last top-level import statement, or after the module's
+    docstring when there is none (ruff then adds the blank lines)."""
+    imports = [i for i, line in enumerate(lines) if line.startswith(("from ", "import "))]
+    if not imports:
+        return _after_docstring(lines)
+    last = imports[-1]
     if lines[last].endswith("("):
         last = next(i for i in range(last, len(lines)) if lines[i] == ")")
     return last + 1
+
+
+def _after_docstring(lines: list[str]) -> int:
+    quotes = lines[0][:3] if lines and lines[0][:3] in ('"""', "'''") else ""
+    if not quotes:
+        return 0
+    if lines[0].count(quotes) >= 2:
+        return 1
+    return next(i for i in range(1, len(lines)) if quotes in lines[i]) + 1
 
 
 def render(aggregate: Aggregate) -> dict[Path, str]:
@@ -518,20 +611,105 @@ def render(aggregate: Aggregate) -> dict[Path, str]:
     }
 
 
+def registered_contexts() -> list[RegisteredContext]:
+    """The contexts of CONTEXTS in src/adapters/contexts.py, read from its source (ruff may
+    wrap an entry over several lines)."""
+    path = ROOT / "src" / "adapters" / "contexts.py"
+    tree = ast.parse(path.read_text())
+    entries = next(
+        (
+            node.value
+            for node in tree.body
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            and any(
+                isinstance(t, ast.Name) and t.id == "CONTEXTS"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+        ),
+        None,
+    )
+    if not isinstance(entries, ast.Tuple):
+        raise Refused(f"{path.relative_to(ROOT)}: CONTEXTS is not a tuple written out")
+    contexts = []
+    for entry in entries.elts:
+        name, unit_of_work, registrations = (
+            _argument(entry, i, keyword)
+            for i, keyword in enumerate(["name", "unit_of_work", "registrations"])
+        )
+        if not (
+            isinstance(name, ast.Constant)
+            and isinstance(name.value, str)
+            and isinstance(unit_of_work, ast.Name)
+            and isinstance(registrations, ast.Tuple)
+        ):
+            line = getattr(entry, "lineno", "?")
+            raise Refused(
+                f"{path.relative_to(ROOT)}:{line}: cannot read this entry of CONTEXTS as "
+                'Context("<name>", <Name>UnitOfWork, (Registration(...), ...))'
+            )
+        aggregates = [_argument(r, 0, "name") for r in registrations.elts]
+        contexts.append(
+            RegisteredContext(
+                name.value,
+                unit_of_work.id,
+                tuple(str(a.value) for a in aggregates if isinstance(a, ast.Constant)),
+            )
+        )
+    return contexts
+
+
+def _argument(call: ast.expr, index: int, keyword: str) -> ast.expr | None:
+    if not isinstance(call, ast.Call):
+        return None
+    if index < len(call.args):
+        return call.args[index]
+    return next((k.value for k in call.keywords if k.arg == keyword), None)
+
+
 def existing_aggregates() -> set[str]:
-    registry = (ROOT / "src" / "adapters" / "repositories.py").read_text()
-    return set(re.findall(r'Registration\(\s*"(\w+)"', registry))
+    return {name for context in registered_contexts() for name in context.aggregates}
+
+
+def choose_context(name: str | None) -> BoundedContext:
+    """The context named, registered or new; refused if the name cannot be one."""
+    contexts = registered_contexts()
+    if not name:
+        known = ", ".join(c.name for c in contexts)
+        choices = f"one of {known}, or a new one" if known else "none exists yet: name a new one"
+        raise Refused(f"name the aggregate's bounded context (CONTEXT=, --context): {choices}")
+    check_name(name, "context", MAX_CONTEXT_NAME_LENGTH)
+    for context in contexts:
+        if context.name == name:
+            return BoundedContext(name, context.unit_of_work)
+    unit_of_work = unit_of_work_class(name)
+    uses = re.compile(rf"\b{unit_of_work}\b")
+    for path in sorted([*(ROOT / "src").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]):
+        if uses.search(path.read_text()):
+            raise Refused(
+                f"a new context {name!r} would be {unit_of_work}, "
+                f"a name {path.relative_to(ROOT)} holds already"
+            )
+    if (ROOT / "migrations" / name).exists():
+        raise Refused(f"migrations/{name} exists, yet no context {name!r} is registered")
+    return BoundedContext(name, unit_of_work, new=True)
 
 
 def generate(
-    singular: str, spec: str, plural: str | None = None, *, migrate: bool = True
+    singular: str,
+    spec: str,
+    plural: str | None = None,
+    *,
+    context: str | None,
+    migrate: bool = True,
 ) -> list[Path]:
-    """Write the aggregate and register it; return every file written or changed."""
+    """Write the aggregate into `context` (registered or new) and register it; return every
+    file written or changed."""
     singular = check_name(singular, "name")
     plural = check_name(plural or plural_of(singular), "plural name")
     if plural == singular:
         raise Refused(f"the plural of {singular!r} must differ from it (give --plural)")
-    aggregate = Aggregate(singular, plural, parse_fields(spec))
+    fields = parse_fields(spec)
+    aggregate = Aggregate(singular, plural, fields, choose_context(context))
     if plural in existing_aggregates():
         raise Refused(f"an aggregate {plural!r} is registered already")
     sources = render(aggregate)
@@ -540,25 +718,45 @@ def generate(
         raise Refused(f"these files exist already: {', '.join(taken)}")
     registrations = aggregate.registrations()
     originals = {r.path: r.path.read_text() for r in registrations}
-    edited = {r.path: r.added_to(originals[r.path]) for r in registrations}
-    versions = ROOT / "migrations" / "versions"
-    before = set(versions.glob("*.py"))
+    edited = dict(originals)
+    for r in registrations:  # two may edit one file
+        edited[r.path] = r.added_to(edited[r.path])
+    history = aggregate.migrations
+    history_existed = history.exists()
+    before = set(history.glob("*.py"))
     try:
         for path, text in [*sources.items(), *edited.items()]:
             path.write_text(text)
         touched = [*sources, *edited]
         format_python(touched)
         if migrate:
-            _run(sys.executable, "scripts/new_migration.py", f"add {plural}")
+            new_migration = "scripts/new_migration.py"
+            _run(sys.executable, new_migration, aggregate.context.name, f"add {plural}")
+            check_migration(aggregate, sorted(set(history.glob("*.py")) - before))
     except BaseException:
         for path in sources:
             path.unlink(missing_ok=True)
         for path, text in originals.items():
             path.write_text(text)
-        for path in set(versions.glob("*.py")) - before:
+        if not history_existed:
+            shutil.rmtree(history, ignore_errors=True)
+        for path in set(history.glob("*.py")) - before:
             path.unlink()
         raise
-    return [*touched, *(set(versions.glob("*.py")) - before)]
+    return [*touched, *sorted(set(history.glob("*.py")) - before)]
+
+
+def check_migration(aggregate: Aggregate, revisions: list[Path]) -> None:
+    """The revision Alembic wrote creates the aggregate's table, and, as the first of a new
+    context, the outbox's too."""
+    tables = [aggregate.plural]
+    if aggregate.context.new:
+        tables += [OutboxEventRow.__tablename__, OutboxLeaseRow.__tablename__]
+    text = "".join(revision.read_text() for revision in revisions)
+    missing = [t for t in tables if f"op.create_table({t!r}" not in text]
+    if len(revisions) != 1 or missing:
+        written = ", ".join(str(r.relative_to(ROOT)) for r in revisions) or "no revision"
+        raise Refused(f"the migration does not create {missing} ({written}); check the models")
 
 
 def format_python(paths: list[Path]) -> None:
@@ -577,9 +775,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", help="the aggregate's name, singular (invoice)")
     parser.add_argument("fields", help='e.g. "number:str! amount_cents:int due:date note:str?"')
     parser.add_argument("--plural", help="when adding s, es or ies is wrong")
+    parser.add_argument(
+        "--context", help="the bounded context it joins (billing): a registered one, or a new one"
+    )
     args = parser.parse_args(argv)
     try:
-        written = generate(args.name, args.fields, args.plural)
+        written = generate(args.name, args.fields, args.plural, context=args.context)
     except Refused as refusal:
         print(f"make aggregate: {refusal}; nothing was written", file=sys.stderr)
         return 2

@@ -1,21 +1,21 @@
 """`make fork NAME=billing`: start a new service from this template, in place.
 
-Renames the project (pyproject and lock file, app title, systemd unit and its paths, default
-database name), removes the example aggregates from every layer and their tests, starts a fresh
-migration history, and rewrites the README's example sections. Refuses on a dirty work tree,
-so that `git diff` shows exactly what it did and `git checkout .` undoes it.
+Renames the project (pyproject and lock file, app title, systemd unit and its paths), removes
+the example aggregates from every layer and their tests, and the example bounded contexts with
+their units of work, registrations and migration histories, and rewrites the README's example
+sections. Refuses on a dirty work tree, so that `git diff` shows exactly what it did and
+`git checkout .` undoes it.
 """
 
 import argparse
+import ast
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from alembic import command
-
-from adapters.dqlite.migrations import alembic_config
 from tools.aggregate import ROOT, Refused, check_name, format_python
 
 # The examples, as the registration files name them (plural, singular).
@@ -26,13 +26,18 @@ EXAMPLES = {
     "accounts": "account",
     "transfers": "transfer",
 }
+# The example bounded contexts, as src/adapters/contexts.py names them, with their units of work.
+EXAMPLE_CONTEXTS = {
+    "todos": "TodosUnitOfWork",
+    "blog": "BlogUnitOfWork",
+    "bank": "BankUnitOfWork",
+}
 # Tests of the examples themselves over HTTP or SQL on dqlite. The platform's process, cluster
 # and fault tests stay: they run on the tests' own ledger (tests/ledger), not on an example.
 REMOVED_TESTS = [
     "tests/integration/test_todos_process.py",
     "tests/integration/test_bank_concurrency.py",
     "tests/integration/test_users_posts_queries.py",
-    "tests/integration/test_identity_keys_migration.py",
     "tests/integration/test_fork.py",  # the template's own: a fork is not forked again
     "tests/integration/test_outbox_relay.py",  # a user's welcome todo: two examples' events
     "tests/unit/test_domain_events_api.py",
@@ -46,8 +51,8 @@ BENCH = [
     "docs/performance",
 ]
 REGISTRATION_FILES = [
-    "src/service/unit_of_work.py",
-    "src/adapters/repositories.py",
+    "src/service/contexts.py",
+    "src/adapters/contexts.py",
     "src/entrypoints/api/__init__.py",
     "tests/contract/aggregates.py",
     "src/service/handlers.py",
@@ -77,8 +82,10 @@ def unregister_examples(text: str) -> str:
     names = "|".join(EXAMPLES)
     classes = "|".join(singular.capitalize() for singular in EXAMPLES.values())
     consts = "|".join(plural.upper() for plural in EXAMPLES)
+    contexts = "|".join(EXAMPLE_CONTEXTS.values())
     example = re.compile(
         rf"^(from \S*\b({names})\b.* import .*"  # from domain.todos import ...
+        rf"|from service\.contexts import ({contexts})(, ({contexts}))*"  # the examples' only
         rf"|\s+({names}): Abstract({classes})Repository"  # the unit of work's attribute
         rf'|\s+Registration\("({names})".*'  # the registry's entry
         rf"|\s+({names})_router,"  # the router list's entry
@@ -88,14 +95,70 @@ def unregister_examples(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if not example.match(line))
 
 
+def remove_example_contexts() -> None:
+    """Take the example contexts out of src/service/contexts.py (their units of work) and
+    src/adapters/contexts.py (their entries in CONTEXTS), and delete their migration histories;
+    the marker lines where `make aggregate` adds a new context stay."""
+    path = ROOT / "src" / "service" / "contexts.py"
+    tree = ast.parse(text := path.read_text())
+    classes = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name in EXAMPLE_CONTEXTS.values()
+    ]
+    _check_found(path, [node.name for node in classes], EXAMPLE_CONTEXTS.values())
+    path.write_text(_without(text, classes, with_trailing_comments=True))
+
+    path = ROOT / "src" / "adapters" / "contexts.py"
+    tree = ast.parse(text := path.read_text())
+    entries = [
+        entry
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign | ast.Assign) and isinstance(node.value, ast.Tuple)
+        for entry in node.value.elts
+        if isinstance(entry, ast.Call)
+        and isinstance(entry.func, ast.Name)
+        and entry.func.id == "Context"
+        and entry.args
+        and isinstance(entry.args[0], ast.Constant)
+        and entry.args[0].value in EXAMPLE_CONTEXTS
+    ]
+    _check_found(path, [ast.literal_eval(entry.args[0]) for entry in entries], EXAMPLE_CONTEXTS)
+    path.write_text(_without(text, entries, with_trailing_comments=False))
+
+    for context in EXAMPLE_CONTEXTS:
+        shutil.rmtree(ROOT / "migrations" / context, ignore_errors=True)
+    shutil.rmtree(ROOT / "migrations" / "__pycache__", ignore_errors=True)
+
+
+def _check_found(path: Path, found: list[str], expected: Iterable[str]) -> None:
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        raise Refused(f"{path.relative_to(ROOT)} no longer holds {missing}: fork by hand")
+
+
+def _without(
+    text: str, nodes: Sequence[ast.stmt | ast.expr], *, with_trailing_comments: bool
+) -> str:
+    """`text` without the lines of `nodes` (and, for a class, the indented comments and blank
+    lines that follow its body: its marker line)."""
+    lines = text.split("\n")
+    dropped: set[int] = set()
+    for node in nodes:
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        if with_trailing_comments:
+            while last + 1 < len(lines) and (
+                not lines[last + 1].strip() or lines[last + 1].startswith((" ", "\t"))
+            ):
+                last += 1
+        dropped |= set(range(first, last + 1))
+    return "\n".join(line for i, line in enumerate(lines) if i not in dropped)
+
+
 def rename(name: str) -> None:
-    snake = name.replace("-", "_")
     title = name.replace("-", " ").replace("_", " ").title()
     _substitute("pyproject.toml", [(f'name = "{OLD_NAME}"', f'name = "{name}"')])
     _substitute("src/entrypoints/app.py", [(f'title="{OLD_TITLE}"', f'title="{title}"')])
-    _substitute(
-        "src/entrypoints/settings.py", [('database: str = "app"', f'database: str = "{snake}"')]
-    )
     unit = ROOT / "deploy" / f"{OLD_UNIT}.service"
     unit.write_text(unit.read_text().replace(OLD_UNIT, name).replace(OLD_TITLE, title))
     unit.rename(ROOT / "deploy" / f"{name}.service")
@@ -125,9 +188,30 @@ def rewrite_readme(name: str) -> None:
         text,
         flags=re.DOTALL,
     )
-    text = text.replace("await uow.todos.add(todo)", "await uow.invoices.add(invoice)")
-    text = text.replace("await uow.todos.find(query)", "await uow.invoices.find(query)")
+    text = re.sub(r"```python\n.*?```", _example_code_renamed, text, flags=re.DOTALL)
+    text = re.sub(  # a handler's signature, as the relay's description shows one
+        r"\(`async def \w+\(event: \w+, uow: \w+\)`\)",
+        "(`async def on_invoice_created(event: InvoiceCreated, uow: BillingUnitOfWork)`)",
+        text,
+    )
+    # What `make bench` measures: it goes with the examples.
+    text = re.sub(r"\s*`make bench`.*?(?=\n- |\n\n|\Z)", "", text, flags=re.DOTALL)
     readme.write_text(text)
+
+
+def _example_code_renamed(block: re.Match[str]) -> str:
+    """A README code block with the todos' names as a generated aggregate's would be."""
+    names = {
+        "TodosUnitOfWork": "BillingUnitOfWork",
+        "Todo": "Invoice",
+        "todo": "invoice",
+        "todos": "invoices",
+    }
+    return re.sub(
+        r"\b(TodosUnitOfWork|Todo|todos|todo)\b|(?<=_)todo\b",
+        lambda name: names[name[0]],
+        block[0],
+    )
 
 
 def remove_bench() -> None:
@@ -144,16 +228,6 @@ def remove_bench() -> None:
     makefile.write_text(text)
 
 
-def fresh_migrations() -> None:
-
-    versions = ROOT / "migrations" / "versions"
-    for revision in versions.glob("*.py"):
-        revision.unlink()
-    shutil.rmtree(versions / "__pycache__", ignore_errors=True)
-    # No database is needed for an empty revision: it is the base the first aggregate builds on.
-    command.revision(alembic_config("dqlite://127.0.0.1:1/unused"), message="start", rev_id="0001")
-
-
 def fork(name: str) -> None:
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name) or name.endswith(("-", "_")):
         raise Refused(f"{name!r} is not a project name (a-z, 0-9, - and _)")
@@ -168,12 +242,12 @@ def fork(name: str) -> None:
     for name_of_test in REMOVED_TESTS:
         (ROOT / name_of_test).unlink(missing_ok=True)
     remove_bench()
+    remove_example_contexts()
     for registration in REGISTRATION_FILES:
         path = ROOT / registration
         path.write_text(unregister_examples(path.read_text()))
     rename(name)
     rewrite_readme(name)
-    fresh_migrations()
     format_python([ROOT / registration for registration in REGISTRATION_FILES])
     subprocess.run([str(ROOT / "scripts" / "uv"), "lock", "--quiet"], cwd=ROOT, check=True)
 

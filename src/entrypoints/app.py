@@ -1,5 +1,5 @@
-"""The FastAPI application factory; the lifespan starts and stops the store and the outbox's
-relay."""
+"""The FastAPI application factory; the lifespan starts and stops the store and the relays of
+the contexts' outboxes."""
 
 import asyncio
 import logging
@@ -28,15 +28,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     except Exception as error:
         logger.critical("cannot start the store: %s", error)
         raise
-    relay = None
+    relays = []
     if app.state.container.settings().outbox_relay:
-        relay = asyncio.create_task(app.state.relay.run(), name="outbox relay")
+        relays = [
+            asyncio.create_task(relay.run(), name=f"outbox relay of {relay.context}")
+            for relay in app.state.relays
+        ]
     try:
         yield
     finally:
-        if relay is not None:
+        for relay in relays:
             relay.cancel()
-            await asyncio.gather(relay, return_exceptions=True)
+        await asyncio.gather(*relays, return_exceptions=True)
         await store.stop()
 
 
@@ -48,10 +51,10 @@ def create_app(container: Container | None = None) -> FastAPI:
     # not a CDN: the pages work on a network with no way out.
     StandaloneDocs(app)
     app.state.container = container
-    app.state.unit_of_work_factory = container.unit_of_work
     app.state.store = container.store()
-    app.state.relay = container.relay()
-    app.state.metrics = Metrics(container.retry_counters(), app.state.relay.figures)
+    app.state.relays = container.relays()
+    figures = {relay.context: relay.figures for relay in app.state.relays}
+    app.state.metrics = Metrics(container.retry_counters(), figures)
     app.state.metrics.install(app, log_requests=settings.access_log)
     app.add_middleware(RefuseUndecodablePaths)
     app.add_middleware(

@@ -31,16 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("node_id", type=int)
     transfer = commands.add_parser("transfer", help="make another voter the leader")
     transfer.add_argument("node_id", type=int)
-    commands.add_parser("migrate", help="bring the schema to head")
-    backup = commands.add_parser("backup", help="an online copy of the database, as SQLite")
-    backup.add_argument("path", type=Path)
-    restore = commands.add_parser("restore", help="a backup into an empty database")
-    restore.add_argument("path", type=Path)
+    commands.add_parser("migrate", help="bring every context's schema to head")
+    backup = commands.add_parser(
+        "backup", help="an online copy of each context's database, as SQLite files in a folder"
+    )
+    backup.add_argument("directory", type=Path)
+    restore = commands.add_parser("restore", help="a backup folder into empty databases")
+    restore.add_argument("directory", type=Path)
     restore.add_argument(
-        "--replace", action="store_true", help="delete what the database holds first"
+        "--replace", action="store_true", help="delete what the databases hold first"
     )
     commands.add_parser("parked-events", help="events kept back after failing too often")
     retry = commands.add_parser("retry-event", help="deliver a parked event again")
+    retry.add_argument("context", help="the context whose outbox holds the event")
     retry.add_argument("event_id", type=int)
     return parser
 
@@ -67,21 +70,24 @@ async def _run(container: Container, args: argparse.Namespace) -> None:
             leader = await admin.migrate()
             print(f"schema at head on the cluster led by {leader}")
         case "backup":
-            taken = await admin.backup(args.path)
-            print(f"{taken.path}: revision {taken.revision}, {_rows(taken.rows)}")
+            for taken in await admin.backup(args.directory):
+                print(f"{taken.path}: revision {taken.revision}, {_rows(taken.rows)}")
         case "restore":
-            restored = await admin.restore(args.path, replace=args.replace)
-            print(f"restored {_rows(restored.rows)} from revision {restored.revision}; at head")
-        case "parked-events":
-            for event in await admin.parked_events():
+            for restored in await admin.restore(args.directory, replace=args.replace):
                 print(
-                    f"{event.id}  {event.name}  {event.stream}  after {event.attempts} tries: "
-                    f"{event.last_error}"
+                    f"restored {restored.path.stem}: {_rows(restored.rows)} from revision "
+                    f"{restored.revision}; at head"
+                )
+        case "parked-events":
+            for context, event in await admin.parked_events():
+                print(
+                    f"{context}  {event.id}  {event.name}  {event.stream}  after "
+                    f"{event.attempts} tries: {event.last_error}"
                 )
         case "retry-event":
-            if not await admin.retry_event(args.event_id):
-                raise RuntimeError(f"no parked event {args.event_id}")
-            print(f"event {args.event_id} will be delivered again")
+            if not await admin.retry_event(args.context, args.event_id):
+                raise RuntimeError(f"no parked event {args.event_id} in {args.context}")
+            print(f"{args.context} event {args.event_id} will be delivered again")
 
 
 def _rows(rows: dict[str, int]) -> str:

@@ -4,6 +4,7 @@ The dqlite adapters are imported only when the settings ask for dqlite, so the a
 APP_STORAGE=memory on a machine without the dqlite stack.
 """
 
+import functools
 import os
 import socket
 from collections.abc import Sequence
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from adapters.contexts import CONTEXTS, Context
 from adapters.memory.store import InMemoryStore
-from adapters.repositories import REPOSITORIES, Registration
 from entrypoints.settings import Settings
 from service.handlers import HANDLERS
 from service.messagebus import MessageBus
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 def _dqlite_store(
     settings: Settings,
-    registrations: Sequence[Registration],
+    contexts: Sequence[Context],
     retry: RetrySettings,
     counters: RetryCounters,
 ) -> Store:
@@ -50,7 +51,6 @@ def _dqlite_store(
         )
     return DqliteStore(
         address=settings.node_address,
-        database=settings.database,
         peers=settings.peer_addresses,
         node=node,
         pool_size=settings.db_pool_size,
@@ -59,7 +59,8 @@ def _dqlite_store(
         migrate=settings.migrate_on_startup,
         retry_settings=retry,
         retry_counters=counters,
-        registrations=registrations,
+        contexts=contexts,
+        database_prefix=settings.database_prefix,
         tls=tls,
     )
 
@@ -72,13 +73,14 @@ def _tls_files(settings: Settings) -> "TlsFiles | None":
     return None
 
 
-def _cluster_admin(settings: Settings) -> "ClusterAdmin":
+def _cluster_admin(settings: Settings, contexts: Sequence[Context]) -> "ClusterAdmin":
     from adapters.dqlite.admin import ClusterAdmin
     from adapters.dqlite.tls import tls_dialer
 
     tls = _tls_files(settings)
     addresses = [settings.node_address, *settings.peer_addresses]
-    return ClusterAdmin(addresses, settings.database, tls_dialer(tls) if tls else None)
+    dial = tls_dialer(tls) if tls else None
+    return ClusterAdmin(addresses, contexts, settings.database_prefix, dial)
 
 
 def _relay_holder(settings: Settings) -> str:
@@ -87,10 +89,31 @@ def _relay_holder(settings: Settings) -> str:
     return f"{socket.gethostname()} ({node}pid {os.getpid()})"
 
 
+def _relays(
+    store: Store,
+    contexts: Sequence[Context],
+    bus: MessageBus,
+    holder: str,
+    settings: RelaySettings,
+) -> tuple[OutboxRelay, ...]:
+    """A relay per context: each database has its outbox, and its lease."""
+    return tuple(
+        OutboxRelay(
+            functools.partial(store.unit_of_work, context.unit_of_work),
+            bus,
+            holder,
+            settings,
+            context=context.name,
+        )
+        for context in contexts
+    )
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
-    # The aggregates whose repositories every unit of work carries (tests may add their own).
-    registrations: providers.Provider[Sequence[Registration]] = providers.Object(REPOSITORIES)
+    # The bounded contexts, each a database with its aggregates' repositories (tests may
+    # give their own).
+    contexts: providers.Provider[Sequence[Context]] = providers.Object(CONTEXTS)
     retry_settings = providers.Singleton(
         RetrySettings, budget_seconds=settings.provided.retry_budget_seconds
     )
@@ -99,25 +122,26 @@ class Container(containers.DeclarativeContainer):
     store: providers.Provider[Store] = providers.Selector(
         settings.provided.storage,
         dqlite=providers.Singleton(
-            _dqlite_store, settings, registrations, retry_settings, retry_counters
+            _dqlite_store, settings, contexts, retry_settings, retry_counters
         ),
         memory=providers.Singleton(
-            InMemoryStore, retry_settings, retry_counters, registrations=registrations
+            InMemoryStore, retry_settings, retry_counters, contexts=contexts
         ),
     )
 
-    # A new unit of work on every call: one per request, never shared.
-    unit_of_work = providers.Factory(store.provided.unit_of_work.call())
-
-    # Domain events: the handlers, and the relay that delivers the outbox to them.
-    message_bus = providers.Singleton(MessageBus, providers.Object(HANDLERS), unit_of_work.provider)
-    relay = providers.Singleton(
-        OutboxRelay,
-        unit_of_work.provider,
+    # Domain events: the handlers, and a relay per context that delivers its outbox to them.
+    # Each handler gets a new unit of work of its own context (store.unit_of_work(context)).
+    message_bus = providers.Singleton(
+        MessageBus, providers.Object(HANDLERS), store.provided.unit_of_work
+    )
+    relays = providers.Singleton(
+        _relays,
+        store,
+        contexts,
         message_bus,
         providers.Callable(_relay_holder, settings),
         providers.Factory(RelaySettings, lease_seconds=settings.provided.relay_lease_seconds),
     )
 
     # For the operators' command line.
-    cluster_admin = providers.Factory(_cluster_admin, settings)
+    cluster_admin = providers.Factory(_cluster_admin, settings, contexts)

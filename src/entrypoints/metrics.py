@@ -2,7 +2,7 @@
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -40,29 +40,40 @@ class _RetryCollector(Collector):
 
 
 class _RelayCollector(Collector):
-    def __init__(self, figures: RelayFigures) -> None:
-        self._figures = figures
+    """What this process's relays did, one series per context (each relays its own outbox)."""
+
+    def __init__(self, relays: Mapping[str, RelayFigures]) -> None:
+        self._relays = relays
 
     def collect(self) -> Iterable[Metric]:
-        figures = self._figures
-        yield CounterMetricFamily(
-            "outbox_delivered", "Events this process delivered", figures.delivered
-        )
-        yield CounterMetricFamily(
-            "outbox_delivery_failures", "Deliveries whose handler failed", figures.failed
-        )
-        yield CounterMetricFamily("outbox_parked", "Events this process parked", figures.parked)
-        yield GaugeMetricFamily(
+        families = {
+            "delivered": CounterMetricFamily(
+                "outbox_delivered", "Events this process delivered", labels=["context"]
+            ),
+            "failed": CounterMetricFamily(
+                "outbox_delivery_failures", "Deliveries whose handler failed", labels=["context"]
+            ),
+            "parked": CounterMetricFamily(
+                "outbox_parked", "Events this process parked", labels=["context"]
+            ),
+        }
+        holding = GaugeMetricFamily(
             "outbox_relay_holding",
-            "1 while this process holds the relay's lease",
-            1 if figures.holding else 0,
+            "1 while this process holds the context's relay lease",
+            labels=["context"],
         )
+        for context, figures in self._relays.items():
+            for name, family in families.items():
+                family.add_metric([context], getattr(figures, name))
+            holding.add_metric([context], 1 if figures.holding else 0)
+        yield from families.values()
+        yield holding
 
 
 class Metrics:
     """One registry per app, so that apps built side by side (as in tests) do not collide."""
 
-    def __init__(self, retry_counters: RetryCounters, relay: RelayFigures) -> None:
+    def __init__(self, retry_counters: RetryCounters, relays: Mapping[str, RelayFigures]) -> None:
         self.registry = registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
@@ -75,23 +86,28 @@ class Metrics:
         self.role = Gauge("dqlite_node_role", "1 for this node's role", ["role"], registry=registry)
         self.leader = Gauge("dqlite_leader_id", "The leader's node id (0: none)", registry=registry)
         self.pending = Gauge(
-            "outbox_events_pending", "Events stored, not yet delivered", registry=registry
+            "outbox_events_pending",
+            "Events stored, not yet delivered",
+            ["context"],
+            registry=registry,
         )
         self.parked = Gauge(
             "outbox_events_parked",
             "Events kept back after failing (see the CLI)",
+            ["context"],
             registry=registry,
         )
         registry.register(_RetryCollector(retry_counters))
-        registry.register(_RelayCollector(relay))
+        registry.register(_RelayCollector(relays))
 
     def install(self, app: FastAPI, *, log_requests: bool = False) -> None:
         app.add_middleware(_MeasureRequests, metrics=self, log_requests=log_requests)
 
-    def render(self, status: StoreStatus, outbox: OutboxCounts | None) -> bytes:
-        if outbox is not None:  # None: the store did not answer
-            self.pending.set(outbox.pending)
-            self.parked.set(outbox.parked)
+    def render(self, status: StoreStatus, outboxes: Mapping[str, OutboxCounts | None]) -> bytes:
+        for context, outbox in outboxes.items():
+            if outbox is not None:  # None: the context's database did not answer
+                self.pending.labels(context).set(outbox.pending)
+                self.parked.labels(context).set(outbox.parked)
         self.pool_size.set(status.pool_size)
         self.in_use.set(status.connections_in_use)
         self.leader.set(status.leader_id or 0)

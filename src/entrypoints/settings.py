@@ -27,7 +27,9 @@ class Settings(BaseSettings):
     tls_key: Path | None = Field(None, description="The key of APP_TLS_CERT (PEM).")
     tls_ca: Path | None = Field(None, description="The cluster's CA certificate (PEM).")
     data_dir: Path = Path(".data/single-node")
-    database: str = "app"
+    database_prefix: str = Field(
+        "", description="Each bounded context's database is named this and the context's name."
+    )
     db_pool_size: int = Field(10, ge=1)
     db_timeout_seconds: float = Field(
         2.0, gt=0, description="Per wire round trip; then the request looks for a new leader."
@@ -69,7 +71,6 @@ class Settings(BaseSettings):
     def peer_addresses(self) -> list[str]:
         return [peer.strip() for peer in self.peers.split(",") if peer.strip()]
 
-    @property
-    def sync_database_url(self) -> str:
-        """The URL Alembic uses (the sync dialect)."""
-        return f"dqlite://{self.node_address}/{self.database}"
+    def sync_url(self, context: str) -> str:
+        """The URL of a context's database, as Alembic uses it (the sync dialect)."""
+        return f"dqlite://{self.node_address}/{self.database_prefix}{context}"

@@ -30,8 +30,9 @@ class Store(Protocol):
 
     async def stop(self) -> None: ...
 
-    def unit_of_work(self) -> AbstractUnitOfWork:
-        """A new unit of work: build one per request, never share it."""
+    def unit_of_work[U: AbstractUnitOfWork](self, context: type[U], /) -> U:
+        """A new unit of work of a bounded context (e.g. BillingUnitOfWork): build one per
+        request, never share it."""
         ...
 
     async def readiness(self) -> Readiness: ...

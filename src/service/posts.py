@@ -6,15 +6,13 @@ from domain.errors import NotFound
 from domain.fields import check_id
 from domain.paging import Page
 from domain.posts import Post, PostFilter, PostWithAuthor
+from service.contexts import BlogUnitOfWork
 from service.retry import retried
-from service.unit_of_work import AbstractUnitOfWork
 from service.users import existing_user
 
 
 @retried(idempotent=False)
-async def write_post(
-    uow: AbstractUnitOfWork, author_id: int, title: str, content: str | None
-) -> Post:
+async def write_post(uow: BlogUnitOfWork, author_id: int, title: str, content: str | None) -> Post:
     async with uow:
         author = await existing_user(uow, author_id)
         post = Post.write(await uow.posts.next_id(), author.id, title, content, datetime.now(UTC))
@@ -24,7 +22,7 @@ async def write_post(
 
 
 @retried(idempotent=True)
-async def get_post(uow: AbstractUnitOfWork, post_id: int) -> PostWithAuthor:
+async def get_post(uow: BlogUnitOfWork, post_id: int) -> PostWithAuthor:
     async with uow.read_only():
         post = await uow.posts.get(check_id("post_id", post_id))
         if post is None:
@@ -33,7 +31,7 @@ async def get_post(uow: AbstractUnitOfWork, post_id: int) -> PostWithAuthor:
 
 
 @retried(idempotent=True)
-async def list_posts(uow: AbstractUnitOfWork, query: PostFilter) -> Page[Post]:
+async def list_posts(uow: BlogUnitOfWork, query: PostFilter) -> Page[Post]:
     """Posts that match; 404 when they are asked for by an author who does not exist."""
     async with uow.read_only():
         if query.author_id is not None:

@@ -43,8 +43,11 @@ class OutboxRelay:
         holder: str,
         settings: RelaySettings | None = None,
         clock_ms: Callable[[], int] = now_ms,
+        *,
+        context: str = "",
     ) -> None:
         self._unit_of_work = unit_of_work
+        self.context = context  # whose outbox this relay delivers (logs and /metrics say it)
         self._bus = bus
         self.holder = holder
         self.settings = settings or RelaySettings()
@@ -68,7 +71,7 @@ class OutboxRelay:
             try:
                 await self.deliver_due()
             except Exception as error:  # the store is unavailable, say: try again later
-                logger.warning("outbox relay %s: %s", self.holder, error)
+                logger.warning("outbox relay of %s: %s", self.context, error)
                 self._lease_until_ms = 0
             holding = self.figures.holding
             await asyncio.sleep(self.settings.poll_seconds if holding else self._idle_seconds)
@@ -126,7 +129,8 @@ class OutboxRelay:
         if retry_at_ms is None:
             self.figures.parked += 1
             logger.error(
-                "event %s (%s) parked after %s failed deliveries: %s",
+                "%s event %s (%s) parked after %s failed deliveries: %s",
+                self.context,
                 event.id,
                 event.name,
                 attempts,
@@ -134,7 +138,8 @@ class OutboxRelay:
             )
         else:
             logger.warning(
-                "event %s (%s) failed (attempt %s), retried in %.1fs: %s",
+                "%s event %s (%s) failed (attempt %s), retried in %.1fs: %s",
+                self.context,
                 event.id,
                 event.name,
                 attempts,
@@ -152,7 +157,8 @@ class OutboxRelay:
             await uow.commit()
         self._lease_until_ms = now + lease_ms if held else 0
         if held != self.figures.holding:
-            logger.info("outbox relay %s %s the lease", self.holder, "took" if held else "lost")
+            verb = "took" if held else "lost"
+            logger.info("%s %s the lease of %s's outbox relay", self.holder, verb, self.context)
         self.figures.holding = held
         return held
 

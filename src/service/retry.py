@@ -5,7 +5,7 @@ import functools
 import random
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate
+from typing import Any, Concatenate, Protocol
 
 from service.unit_of_work import (
     AbstractUnitOfWork,
@@ -33,23 +33,24 @@ class Backoff:
         self._delay = min(self._delay * 2, self._settings.max_delay)
 
 
-def retried[**P, T](
-    *, idempotent: bool
-) -> Callable[
-    [Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]]],
-    Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]],
-]:
+class UseCaseDecorator(Protocol):
+    def __call__[U: AbstractUnitOfWork, **P, T](
+        self, use_case: Callable[Concatenate[U, P], Coroutine[Any, Any, T]], /
+    ) -> Callable[Concatenate[U, P], Coroutine[Any, Any, T]]: ...
+
+
+def retried(*, idempotent: bool) -> UseCaseDecorator:
     """Run the use case again, with backoff, while the store refuses it cleanly.
 
     A commit whose outcome is unknown is retried only for an `idempotent` use case (one
     that cannot apply twice, e.g. thanks to an idempotency key); otherwise it is reported.
     """
 
-    def decorate(
-        use_case: Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]],
-    ) -> Callable[Concatenate[AbstractUnitOfWork, P], Coroutine[Any, Any, T]]:
+    def decorate[U: AbstractUnitOfWork, **P, T](
+        use_case: Callable[Concatenate[U, P], Coroutine[Any, Any, T]], /
+    ) -> Callable[Concatenate[U, P], Coroutine[Any, Any, T]]:
         @functools.wraps(use_case)
-        async def run(uow: AbstractUnitOfWork, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        async def run(uow: U, /, *args: P.args, **kwargs: P.kwargs) -> T:
             counters = uow.retry_counters
             backoff = Backoff(uow.retry_settings, counters)
             uncertain: OutcomeUnknown | None = None  # an earlier attempt may have committed

@@ -13,8 +13,8 @@ from domain.transfers import (
     TransferRequest,
 )
 from service.accounts import existing_account
+from service.contexts import BankUnitOfWork
 from service.retry import retried
-from service.unit_of_work import AbstractUnitOfWork
 
 MAX_ATTEMPTS = 5
 
@@ -27,7 +27,7 @@ class TransferOutcome:
 
 @retried(idempotent=True)  # a retried key finds the first transfer instead of moving money
 async def make_transfer(
-    uow: AbstractUnitOfWork, request: TransferRequest, key: IdempotencyKey
+    uow: BankUnitOfWork, request: TransferRequest, key: IdempotencyKey
 ) -> TransferOutcome:
     """Debit and credit in one unit of work; on a stale write, start again (bounded)."""
     for _ in range(MAX_ATTEMPTS):
@@ -39,7 +39,7 @@ async def make_transfer(
 
 
 async def _transfer_once(
-    uow: AbstractUnitOfWork, request: TransferRequest, key: IdempotencyKey
+    uow: BankUnitOfWork, request: TransferRequest, key: IdempotencyKey
 ) -> TransferOutcome:
     async with uow:
         earlier = await uow.transfers.get_by_key(key)
@@ -60,7 +60,7 @@ async def _transfer_once(
 
 
 @retried(idempotent=True)
-async def list_transfers(uow: AbstractUnitOfWork, query: TransferFilter) -> Page[Transfer]:
+async def list_transfers(uow: BankUnitOfWork, query: TransferFilter) -> Page[Transfer]:
     async with uow.read_only():
         if query.account_id is not None:
             await existing_account(uow, query.account_id)

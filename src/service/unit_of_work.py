@@ -5,14 +5,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
-from domain.accounts import AbstractAccountRepository
 from domain.events import DomainEvent, RecordsEvents
-from domain.posts import AbstractPostRepository
-from domain.todos import AbstractTodoRepository
-from domain.transfers import AbstractTransferRepository
-from domain.users import AbstractUserRepository
 from service.outbox import AbstractOutbox
 
 
@@ -40,15 +35,11 @@ class AbstractUnitOfWork(abc.ABC):
     Leaving the block without committing, normally or by an exception, rolls back.
     `async with uow.read_only():` opens a transaction that only reads: on dqlite it does
     not wait for the single writer's lock, and any attempt to write fails.
+
+    Each bounded context subclasses it (service/contexts.py), declaring the repositories of
+    its aggregates; the implementation builds them from adapters/contexts.py.
     """
 
-    # One repository per aggregate, built by the implementation from adapters/repositories.py.
-    todos: AbstractTodoRepository
-    users: AbstractUserRepository
-    posts: AbstractPostRepository
-    accounts: AbstractAccountRepository
-    transfers: AbstractTransferRepository
-    # (make aggregate adds its repository above this line)
     outbox: AbstractOutbox  # the domain events stored with this transaction's changes
 
     reading_only: bool = False
@@ -106,6 +97,12 @@ class AbstractUnitOfWork(abc.ABC):
 
 
 type UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]
+
+
+class UnitsOfWork(Protocol):
+    """Opens a new unit of work of the context asked for: `units(BillingUnitOfWork)`."""
+
+    def __call__[U: AbstractUnitOfWork](self, context: type[U], /) -> U: ...
 
 
 class StoreUnavailable(Exception):

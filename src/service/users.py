@@ -7,15 +7,15 @@ from domain.fields import check_id, check_int
 from domain.paging import Page
 from domain.posts import UserWithPosts
 from domain.users import User, UserFilter
+from service.contexts import BlogUnitOfWork
 from service.retry import retried
-from service.unit_of_work import AbstractUnitOfWork
 
 DEFAULT_POSTS_PER_USER = 10
 MAX_POSTS_PER_USER = 100
 
 
 @retried(idempotent=False)
-async def register_user(uow: AbstractUnitOfWork, name: str, email: str) -> User:
+async def register_user(uow: BlogUnitOfWork, name: str, email: str) -> User:
     async with uow:
         user = User.register(await uow.users.next_id(), name, email, datetime.now(UTC))
         await uow.users.add(user)
@@ -25,20 +25,20 @@ async def register_user(uow: AbstractUnitOfWork, name: str, email: str) -> User:
 
 
 @retried(idempotent=True)
-async def get_user(uow: AbstractUnitOfWork, user_id: int) -> User:
+async def get_user(uow: BlogUnitOfWork, user_id: int) -> User:
     async with uow.read_only():
         return await existing_user(uow, user_id)
 
 
 @retried(idempotent=True)
-async def list_users(uow: AbstractUnitOfWork, query: UserFilter) -> Page[User]:
+async def list_users(uow: BlogUnitOfWork, query: UserFilter) -> Page[User]:
     async with uow.read_only():
         return Page(tuple(await uow.users.find(query)), await uow.users.count(query))
 
 
 @retried(idempotent=True)
 async def list_users_with_posts(
-    uow: AbstractUnitOfWork, query: UserFilter, posts_per_user: int = DEFAULT_POSTS_PER_USER
+    uow: BlogUnitOfWork, query: UserFilter, posts_per_user: int = DEFAULT_POSTS_PER_USER
 ) -> Page[UserWithPosts]:
     """A page of users, each with its first posts and how many it has: four queries whatever
     the page size, and a bounded answer however many posts a user writes."""
@@ -55,7 +55,7 @@ async def list_users_with_posts(
     return Page(items, total)
 
 
-async def existing_user(uow: AbstractUnitOfWork, user_id: int) -> User:
+async def existing_user(uow: BlogUnitOfWork, user_id: int) -> User:
     user = await uow.users.get(check_id("user_id", user_id))
     if user is None:
         raise NotFound("user", user_id)

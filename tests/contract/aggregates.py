@@ -1,6 +1,6 @@
 """How the unit-of-work contract makes, stores and reads back each registered aggregate: one
-probe per name in adapters/repositories.py (a registration without a probe fails the suite).
-Each aggregate's probe lives in its own contract module."""
+probe per name in adapters/contexts.py (a registration without a probe fails the suite), each
+knowing its context's unit of work. Each aggregate's probe lives in its own contract module."""
 
 from typing import Any
 
@@ -9,7 +9,7 @@ from tests.contract.test_accounts import ACCOUNTS, TRANSFERS
 from tests.contract.test_todos import TODOS
 from tests.contract.test_users import POSTS, USERS
 
-EVERY_PROBE: list[AggregateProbe[Any]] = [
+EVERY_PROBE: list[AggregateProbe[Any, Any]] = [
     TODOS,
     USERS,
     POSTS,

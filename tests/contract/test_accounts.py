@@ -16,8 +16,9 @@ from domain.transfers import (
     TransferFilter,
     TransferRequest,
 )
+from service.contexts import BankUnitOfWork
 from service.transfers import make_transfer
-from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+from service.unit_of_work import UnitsOfWork
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
@@ -40,15 +41,15 @@ transfer_filters = st.builds(
 )
 
 
-async def open_accounts(uow_factory: UnitOfWorkFactory, *balances: int) -> None:
-    async with uow_factory() as uow:
+async def open_accounts(units: UnitsOfWork, *balances: int) -> None:
+    async with units(BankUnitOfWork) as uow:
         for balance in balances:
             await uow.accounts.add(Account.open(await uow.accounts.next_id(), "o", balance))
         await uow.commit()
 
 
-async def balance_of(uow_factory: UnitOfWorkFactory, account_id: int) -> tuple[int, int]:
-    async with uow_factory().read_only() as uow:
+async def balance_of(units: UnitsOfWork, account_id: int) -> tuple[int, int]:
+    async with units(BankUnitOfWork).read_only() as uow:
         account = await uow.accounts.get(account_id)
     assert account is not None
     return account.balance_cents, account.version
@@ -58,21 +59,19 @@ def transfer(n: int, source: int, target: int, amount: int) -> Transfer:
     return Transfer(n, TransferRequest(source, target, amount), IdempotencyKey(f"k{n}"), WRITTEN_AT)
 
 
-async def record(uow_factory: UnitOfWorkFactory, *transfers: Transfer) -> None:
-    async with uow_factory() as uow:
+async def record(units: UnitsOfWork, *transfers: Transfer) -> None:
+    async with units(BankUnitOfWork) as uow:
         for item in transfers:
             await uow.transfers.add(item)
         await uow.commit()
 
 
-async def find_transfers(
-    uow_factory: UnitOfWorkFactory, query: TransferFilter
-) -> tuple[list[Transfer], int]:
-    async with uow_factory().read_only() as uow:
+async def find_transfers(units: UnitsOfWork, query: TransferFilter) -> tuple[list[Transfer], int]:
+    async with units(BankUnitOfWork).read_only() as uow:
         return await uow.transfers.find(query), await uow.transfers.count(query)
 
 
-async def add_transfer(uow: AbstractUnitOfWork, transfer: Transfer) -> None:
+async def add_transfer(uow: BankUnitOfWork, transfer: Transfer) -> None:
     for account_id in (transfer.request.from_account, transfer.request.to_account):
         if await uow.accounts.get(account_id) is None:
             await uow.accounts.add(Account.open(account_id, f"owner {account_id}", 0))
@@ -84,14 +83,16 @@ def sample_transfer(n: int) -> Transfer:
     return Transfer(n, request, IdempotencyKey(f"key-{n}"), WRITTEN_AT)
 
 
-ACCOUNTS = AggregateProbe[Account](
+ACCOUNTS = AggregateProbe[Account, BankUnitOfWork](
     name="accounts",
+    context=BankUnitOfWork,
     sample=lambda n: Account.open(n, f"owner {n}", balance_cents=n * 100),
     add=lambda uow, account: uow.accounts.add(account),
     get=lambda uow, account: uow.accounts.get(account.id),
 )
-TRANSFERS = AggregateProbe[Transfer](
+TRANSFERS = AggregateProbe[Transfer, BankUnitOfWork](
     name="transfers",
+    context=BankUnitOfWork,
     sample=sample_transfer,
     add=add_transfer,
     get=lambda uow, transfer: uow.transfers.get_by_key(transfer.idempotency_key),
@@ -99,10 +100,10 @@ TRANSFERS = AggregateProbe[Transfer](
 
 
 async def test_an_update_stores_the_balance_and_bumps_the_version(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await open_accounts(uow_factory, 500)
-    async with uow_factory() as uow:
+    await open_accounts(units, 500)
+    async with units(BankUnitOfWork) as uow:
         account = await uow.accounts.get(1)
         assert account is not None
         account.withdraw(200)
@@ -110,16 +111,16 @@ async def test_an_update_stores_the_balance_and_bumps_the_version(
         assert account.version == 2
         await uow.commit()
 
-    assert await balance_of(uow_factory, 1) == (300, 2)
+    assert await balance_of(units, 1) == (300, 2)
 
 
 async def test_writing_a_stale_copy_fails_and_keeps_the_newer_balance(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await open_accounts(uow_factory, 500)
-    async with uow_factory().read_only() as uow:
+    await open_accounts(units, 500)
+    async with units(BankUnitOfWork).read_only() as uow:
         stale = await uow.accounts.get(1)
-    async with uow_factory() as uow:
+    async with units(BankUnitOfWork) as uow:
         fresh = await uow.accounts.get(1)
         assert fresh is not None
         fresh.deposit(1)
@@ -129,34 +130,32 @@ async def test_writing_a_stale_copy_fails_and_keeps_the_newer_balance(
     assert stale is not None
     stale.withdraw(500)
     with pytest.raises(StaleWrite):
-        async with uow_factory() as uow:
+        async with units(BankUnitOfWork) as uow:
             await uow.accounts.update(stale)
             await uow.commit()
-    assert await balance_of(uow_factory, 1) == (501, 2)
+    assert await balance_of(units, 1) == (501, 2)
 
 
-async def test_an_idempotency_key_is_stored_once(uow_factory: UnitOfWorkFactory) -> None:
-    await open_accounts(uow_factory, 0, 0)
-    await record(uow_factory, transfer(1, 1, 2, 5))
+async def test_an_idempotency_key_is_stored_once(units: UnitsOfWork) -> None:
+    await open_accounts(units, 0, 0)
+    await record(units, transfer(1, 1, 2, 5))
 
     with pytest.raises(AlreadyExists):
-        await record(
-            uow_factory, Transfer(2, TransferRequest(2, 1, 1), IdempotencyKey("k1"), WRITTEN_AT)
-        )
+        await record(units, Transfer(2, TransferRequest(2, 1, 1), IdempotencyKey("k1"), WRITTEN_AT))
 
-    async with uow_factory().read_only() as uow:
+    async with units(BankUnitOfWork).read_only() as uow:
         assert await uow.transfers.get_by_key(IdempotencyKey("k1")) == transfer(1, 1, 2, 5)
         assert await uow.transfers.get_by_key(IdempotencyKey("k2")) is None
 
 
 async def test_an_accounts_transfers_are_both_ways_oldest_first_and_counted(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await open_accounts(uow_factory, 0, 0, 0)
+    await open_accounts(units, 0, 0, 0)
     moves = [transfer(1, 1, 2, 5), transfer(2, 2, 3, 5), transfer(3, 3, 1, 5), transfer(4, 2, 1, 5)]
-    await record(uow_factory, *moves)
+    await record(units, *moves)
 
-    assert await find_transfers(uow_factory, TransferFilter(account_id=1, offset=1)) == (
+    assert await find_transfers(units, TransferFilter(account_id=1, offset=1)) == (
         [moves[2], moves[3]],
         3,
     )
@@ -172,7 +171,7 @@ class BankMachine(BackendMachine):
 
     @rule(balance=balances)
     def open(self, balance: int) -> None:
-        self.run(open_accounts(self.uow_factory, balance))
+        self.run(open_accounts(self.units, balance))
         self.balances[len(self.balances) + 1] = balance
 
     @precondition(lambda self: len(self.balances) >= 2)
@@ -182,7 +181,7 @@ class BankMachine(BackendMachine):
             st.lists(st.sampled_from(sorted(self.balances)), min_size=2, max_size=2, unique=True)
         )
         request = TransferRequest(source, target, amount)
-        outcome = make_transfer(self.uow_factory(), request, IdempotencyKey(key))
+        outcome = make_transfer(self.units(BankUnitOfWork), request, IdempotencyKey(key))
         if key in self.done and self.done[key] != request:
             with pytest.raises(IdempotencyKeyReused):
                 self.run(outcome)
@@ -203,11 +202,11 @@ class BankMachine(BackendMachine):
     @rule()
     def balances_match(self) -> None:
         for account_id, balance in self.balances.items():
-            assert self.run(balance_of(self.uow_factory, account_id))[0] == balance
+            assert self.run(balance_of(self.units, account_id))[0] == balance
 
     @rule(query=transfer_filters)
     def find(self, query: TransferFilter) -> None:
-        items, total = self.run(find_transfers(self.uow_factory, query))
+        items, total = self.run(find_transfers(self.units, query))
         expected = [
             (key, request)
             for key, request in self.done.items()
@@ -235,10 +234,10 @@ def test_memory_and_dqlite_find_the_same_transfers_in_the_same_order(
 ) -> None:
     transfers = [transfer(n, *move) for n, move in enumerate(moves, start=1)]
 
-    async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[Transfer], int]]:
-        await open_accounts(uow_factory, *[0] * 5)
-        await record(uow_factory, *transfers)
-        return [await find_transfers(uow_factory, query) for query in queries]
+    async def scenario(units: UnitsOfWork) -> list[tuple[list[Transfer], int]]:
+        await open_accounts(units, *[0] * 5)
+        await record(units, *transfers)
+        return [await find_transfers(units, query) for query in queries]
 
     memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
     assert dqlite == memory

@@ -8,7 +8,8 @@ from hypothesis.stateful import rule
 from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter, TodoKey, TodoValue
-from service.unit_of_work import UnitOfWorkFactory
+from service.contexts import TodosUnitOfWork
+from service.unit_of_work import UnitsOfWork
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
@@ -35,55 +36,56 @@ todo_filters = st.builds(
 )
 
 
-async def add_all(uow_factory: UnitOfWorkFactory, *todos: Todo) -> None:
-    async with uow_factory() as uow:
+async def add_all(units: UnitsOfWork, *todos: Todo) -> None:
+    async with units(TodosUnitOfWork) as uow:
         for todo in todos:
             await uow.todos.add(todo)
         await uow.commit()
 
 
-async def find(uow_factory: UnitOfWorkFactory, query: TodoFilter) -> tuple[list[Todo], int]:
-    async with uow_factory().read_only() as uow:
+async def find(units: UnitsOfWork, query: TodoFilter) -> tuple[list[Todo], int]:
+    async with units(TodosUnitOfWork).read_only() as uow:
         return await uow.todos.find(query), await uow.todos.count(query)
 
 
-async def test_a_todo_reads_back_exactly_as_it_was_added(uow_factory: UnitOfWorkFactory) -> None:
+async def test_a_todo_reads_back_exactly_as_it_was_added(units: UnitsOfWork) -> None:
     todos = [
         Todo.create("k" * KEY_MAX_LENGTH, "v" * VALUE_MAX_LENGTH),
         Todo.create("ünï €😀 %_", ""),
         Todo.create(" spaced ", " "),
     ]
     todos[1].mark_done()
-    await add_all(uow_factory, *todos)
+    await add_all(units, *todos)
 
-    async with uow_factory().read_only() as uow:
+    async with units(TodosUnitOfWork).read_only() as uow:
         assert [await uow.todos.get(todo.key) for todo in todos] == todos
 
 
 async def test_adding_a_taken_key_fails_and_keeps_the_first_todo(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await add_all(uow_factory, Todo.create("k", "first"))
+    await add_all(units, Todo.create("k", "first"))
 
     with pytest.raises(AlreadyExists):
-        await add_all(uow_factory, Todo.create("k", "second"))
+        await add_all(units, Todo.create("k", "second"))
     with pytest.raises(AlreadyExists):
-        await add_all(uow_factory, Todo.create("new", "x"), Todo.create("new", "y"))
+        await add_all(units, Todo.create("new", "x"), Todo.create("new", "y"))
 
-    assert await find(uow_factory, TodoFilter()) == ([Todo.create("k", "first")], 1)
+    assert await find(units, TodoFilter()) == ([Todo.create("k", "first")], 1)
 
 
-TODOS = AggregateProbe[Todo](
+TODOS = AggregateProbe[Todo, TodosUnitOfWork](
     name="todos",
+    context=TodosUnitOfWork,
     sample=lambda n: Todo.create(f"key-{n}", f"value {n}"),
     add=lambda uow, todo: uow.todos.add(todo),
     get=lambda uow, todo: uow.todos.get(todo.key),
 )
 
 
-async def test_an_update_stores_the_new_value_and_done_flag(uow_factory: UnitOfWorkFactory) -> None:
-    await add_all(uow_factory, Todo.create("k", "old"))
-    async with uow_factory() as uow:
+async def test_an_update_stores_the_new_value_and_done_flag(units: UnitsOfWork) -> None:
+    await add_all(units, Todo.create("k", "old"))
+    async with units(TodosUnitOfWork) as uow:
         todo = await uow.todos.get(TodoKey("k"))
         assert todo is not None
         todo.change_value("new")
@@ -91,59 +93,59 @@ async def test_an_update_stores_the_new_value_and_done_flag(uow_factory: UnitOfW
         await uow.todos.update(todo)
         await uow.commit()
 
-    assert await find(uow_factory, TodoFilter()) == ([Todo(todo.key, todo.value, True)], 1)
+    assert await find(units, TodoFilter()) == ([Todo(todo.key, todo.value, True)], 1)
 
 
 async def test_an_entity_changed_but_not_saved_is_not_stored(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await add_all(uow_factory, Todo.create("k", "old"))
-    async with uow_factory() as uow:
+    await add_all(units, Todo.create("k", "old"))
+    async with units(TodosUnitOfWork) as uow:
         todo = await uow.todos.get(TodoKey("k"))
         assert todo is not None
         todo.change_value("changed in memory only")
         await uow.commit()
 
-    assert await find(uow_factory, TodoFilter()) == ([Todo.create("k", "old")], 1)
+    assert await find(units, TodoFilter()) == ([Todo.create("k", "old")], 1)
 
 
 async def test_delete_removes_the_todo_and_ignores_a_missing_key(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await add_all(uow_factory, Todo.create("a", ""), Todo.create("b", ""))
-    async with uow_factory() as uow:
+    await add_all(units, Todo.create("a", ""), Todo.create("b", ""))
+    async with units(TodosUnitOfWork) as uow:
         await uow.todos.delete(TodoKey("a"))
         await uow.todos.delete(TodoKey("missing"))
         await uow.commit()
 
-    assert await find(uow_factory, TodoFilter()) == ([Todo.create("b", "")], 1)
+    assert await find(units, TodoFilter()) == ([Todo.create("b", "")], 1)
 
 
 async def test_a_key_can_be_added_again_after_its_delete_in_one_unit_of_work(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await add_all(uow_factory, Todo.create("k", "old"))
-    async with uow_factory() as uow:
+    await add_all(units, Todo.create("k", "old"))
+    async with units(TodosUnitOfWork) as uow:
         await uow.todos.delete(TodoKey("k"))
         await uow.todos.add(Todo.create("k", "new"))
         await uow.commit()
 
-    assert await find(uow_factory, TodoFilter()) == ([Todo.create("k", "new")], 1)
+    assert await find(units, TodoFilter()) == ([Todo.create("k", "new")], 1)
 
 
 async def test_find_orders_by_key_windows_the_result_and_counts_every_match(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await add_all(uow_factory, *(Todo.create(key, "") for key in ["c", "a", "é", "B", "b"]))
+    await add_all(units, *(Todo.create(key, "") for key in ["c", "a", "é", "B", "b"]))
 
-    items, total = await find(uow_factory, TodoFilter(limit=2, offset=1))
+    items, total = await find(units, TodoFilter(limit=2, offset=1))
 
     assert [todo.key.text for todo in items] == ["a", "b"]
     assert total == 5
 
 
 async def test_every_filter_field_narrows_the_result_together_with_the_others(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
     rows = [
         ("x1", "red", True),
@@ -155,28 +157,26 @@ async def test_every_filter_field_narrows_the_result_together_with_the_others(
         ("x6", "reddish", True),
     ]
     todos = [Todo(TodoKey(k), TodoValue(v), done) for k, v, done in rows]
-    await add_all(uow_factory, *todos)
+    await add_all(units, *todos)
 
     query = TodoFilter(key_contains="x", value_contains="red", done=True, limit=2, offset=1)
-    items, total = await find(uow_factory, query)
+    items, total = await find(units, query)
 
     assert total == 4  # x1, x2, x5, x6
     assert [todo.key.text for todo in items] == ["x2", "x5"]
 
 
 async def test_substring_filters_are_case_sensitive_and_literal(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    await add_all(uow_factory, *(Todo.create(k, k) for k in ["abc", "ABC", "a%c", "a_c"]))
+    await add_all(units, *(Todo.create(k, k) for k in ["abc", "ABC", "a%c", "a_c"]))
 
-    assert [t.key.text for t in (await find(uow_factory, TodoFilter(key_contains="a")))[0]] == [
+    assert [t.key.text for t in (await find(units, TodoFilter(key_contains="a")))[0]] == [
         "a%c",
         "a_c",
         "abc",
     ]
-    assert [t.key.text for t in (await find(uow_factory, TodoFilter(value_contains="%")))[0]] == [
-        "a%c"
-    ]
+    assert [t.key.text for t in (await find(units, TodoFilter(value_contains="%")))[0]] == ["a%c"]
 
 
 class TodoRepositoryMachine(BackendMachine):
@@ -189,7 +189,7 @@ class TodoRepositoryMachine(BackendMachine):
     @rule(key=keys, value=values)
     def add(self, key: str, value: str) -> None:
         try:
-            self.run(add_all(self.uow_factory, Todo.create(key, value)))
+            self.run(add_all(self.units, Todo.create(key, value)))
         except AlreadyExists:
             assert key in self.model
         else:
@@ -199,7 +199,7 @@ class TodoRepositoryMachine(BackendMachine):
     @rule(key=keys, value=st.none() | values, done=st.none() | st.booleans())
     def update(self, key: str, value: str | None, done: bool | None) -> None:
         async def change() -> bool:
-            async with self.uow_factory() as uow:
+            async with self.units(TodosUnitOfWork) as uow:
                 todo = await uow.todos.get(TodoKey(key))
                 if todo is None:
                     return False
@@ -222,7 +222,7 @@ class TodoRepositoryMachine(BackendMachine):
     @rule(key=keys)
     def delete(self, key: str) -> None:
         async def remove() -> None:
-            async with self.uow_factory() as uow:
+            async with self.units(TodosUnitOfWork) as uow:
                 await uow.todos.delete(TodoKey(key))
                 await uow.commit()
 
@@ -232,7 +232,7 @@ class TodoRepositoryMachine(BackendMachine):
     @rule(key=keys, value=values)
     def add_then_fail(self, key: str, value: str) -> None:
         async def fail() -> None:
-            async with self.uow_factory() as uow:
+            async with self.units(TodosUnitOfWork) as uow:
                 await uow.todos.delete(TodoKey(key))
                 raise RuntimeError("abandon the unit of work")
 
@@ -242,7 +242,7 @@ class TodoRepositoryMachine(BackendMachine):
     @rule(key=keys)
     def get(self, key: str) -> None:
         async def read() -> Todo | None:
-            async with self.uow_factory().read_only() as uow:
+            async with self.units(TodosUnitOfWork).read_only() as uow:
                 return await uow.todos.get(TodoKey(key))
 
         todo = self.run(read())
@@ -258,7 +258,7 @@ class TodoRepositoryMachine(BackendMachine):
             and (query.value_contains is None or query.value_contains in value)
             and (query.done is None or query.done == done)
         )
-        items, total = self.run(find(self.uow_factory, query))
+        items, total = self.run(find(self.units, query))
         assert total == len(matching)
         window = matching[query.offset : query.offset + query.limit]
         assert [(t.key.text, t.value.text, t.done) for t in items] == window
@@ -282,9 +282,9 @@ def test_memory_and_dqlite_return_the_same_todos_in_the_same_order(
     for todo, done in zip(todos, done_flags, strict=False):
         todo.mark_done(done)
 
-    async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[Todo], int]]:
-        await add_all(uow_factory, *todos)
-        return [await find(uow_factory, query) for query in queries]
+    async def scenario(units: UnitsOfWork) -> list[tuple[list[Todo], int]]:
+        await add_all(units, *todos)
+        return [await find(units, query) for query in queries]
 
     memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
     assert dqlite == memory

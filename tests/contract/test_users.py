@@ -12,7 +12,8 @@ from domain.errors import AlreadyExists
 from domain.fields import folded
 from domain.posts import Post, PostFilter
 from domain.users import User, UserFilter
-from service.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+from service.contexts import BlogUnitOfWork
+from service.unit_of_work import UnitsOfWork
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
@@ -52,8 +53,8 @@ titles = st.text(chars, min_size=1, max_size=8)
 contents = st.none() | st.text(chars, max_size=8)
 
 
-async def store(uow_factory: UnitOfWorkFactory, *items: User | Post) -> None:
-    async with uow_factory() as uow:
+async def store(units: UnitsOfWork, *items: User | Post) -> None:
+    async with units(BlogUnitOfWork) as uow:
         for item in items:
             if isinstance(item, User):
                 await uow.users.add(item)
@@ -62,13 +63,13 @@ async def store(uow_factory: UnitOfWorkFactory, *items: User | Post) -> None:
         await uow.commit()
 
 
-async def find_users(uow_factory: UnitOfWorkFactory, query: UserFilter) -> tuple[list[User], int]:
-    async with uow_factory().read_only() as uow:
+async def find_users(units: UnitsOfWork, query: UserFilter) -> tuple[list[User], int]:
+    async with units(BlogUnitOfWork).read_only() as uow:
         return await uow.users.find(query), await uow.users.count(query)
 
 
 async def test_optional_fields_and_times_read_back_exactly_as_written(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
     inactive = User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT)
     inactive.is_active = False
@@ -79,9 +80,9 @@ async def test_optional_fields_and_times_read_back_exactly_as_written(
         Post.write(3, 1, "published", "body", in_india),
     ]
     posts[2].published = True
-    await store(uow_factory, inactive, *posts)
+    await store(units, inactive, *posts)
 
-    async with uow_factory().read_only() as uow:
+    async with units(BlogUnitOfWork).read_only() as uow:
         user = await uow.users.get(1)
         stored = [await uow.posts.get(post.id) for post in posts]
 
@@ -101,78 +102,80 @@ def sample_user(n: int) -> User:
     return User.register(n, f"User {n}", f"user{n}@example.org", WRITTEN_AT)
 
 
-async def add_user_unless_stored(uow: AbstractUnitOfWork, user_id: int) -> None:
+async def add_user_unless_stored(uow: BlogUnitOfWork, user_id: int) -> None:
     if await uow.users.get(user_id) is None:
         await uow.users.add(sample_user(user_id))
 
 
-async def add_post(uow: AbstractUnitOfWork, post: Post) -> None:
+async def add_post(uow: BlogUnitOfWork, post: Post) -> None:
     await add_user_unless_stored(uow, post.author_id)
     await uow.posts.add(post)
 
 
-USERS = AggregateProbe[User](
+USERS = AggregateProbe[User, BlogUnitOfWork](
     name="users",
+    context=BlogUnitOfWork,
     sample=sample_user,
     add=lambda uow, user: uow.users.add(user),
     get=lambda uow, user: uow.users.get(user.id),
 )
-POSTS = AggregateProbe[Post](
+POSTS = AggregateProbe[Post, BlogUnitOfWork](
     name="posts",
+    context=BlogUnitOfWork,
     sample=lambda n: Post.write(n, author_id=n, title=f"Post {n}", content=None, now=WRITTEN_AT),
     add=add_post,
     get=lambda uow, post: uow.posts.get(post.id),
 )
 
 
-async def test_an_email_is_taken_whatever_its_letter_case(uow_factory: UnitOfWorkFactory) -> None:
-    await store(uow_factory, User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT))
+async def test_an_email_is_taken_whatever_its_letter_case(units: UnitsOfWork) -> None:
+    await store(units, User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT))
 
     with pytest.raises(AlreadyExists):
-        await store(uow_factory, User.register(2, "Other", "ann@EXAMPLE.ORG", WRITTEN_AT))
+        await store(units, User.register(2, "Other", "ann@EXAMPLE.ORG", WRITTEN_AT))
 
-    assert [u.name.text for u in (await find_users(uow_factory, UserFilter()))[0]] == ["Ann"]
+    assert [u.name.text for u in (await find_users(units, UserFilter()))[0]] == ["Ann"]
 
 
 async def test_next_id_follows_the_highest_id_including_uncommitted_ones(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
-    async with uow_factory() as uow:
+    async with units(BlogUnitOfWork) as uow:
         assert await uow.users.next_id() == 1
         await uow.users.add(sample_user(7))
         assert await uow.users.next_id() == 8
-    async with uow_factory() as uow:
+    async with units(BlogUnitOfWork) as uow:
         assert await uow.users.next_id() == 1  # the add above was rolled back
 
 
 async def test_users_are_filtered_together_ordered_by_id_and_counted(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
     users = [
         User.register(i, name, f"{name}{i}@Mail.org", WRITTEN_AT)
         for i, name in [(3, "anna"), (1, "ANNA"), (2, "bob"), (4, "hanna"), (5, "annabel")]
     ]
     users[4].is_active = False
-    await store(uow_factory, *users)
+    await store(units, *users)
 
     query = UserFilter(active=True, name_contains="nna", email_contains="MAIL", limit=1, offset=1)
-    items, total = await find_users(uow_factory, query)
+    items, total = await find_users(units, query)
 
     assert total == 2  # anna and hanna: names are case-sensitive, annabel is inactive
     assert [user.id for user in items] == [4]
 
 
 async def test_posts_of_many_authors_come_back_grouped_and_ordered(
-    uow_factory: UnitOfWorkFactory,
+    units: UnitsOfWork,
 ) -> None:
     authors = [sample_user(n) for n in (1, 2, 3)]
     posts = [
         Post.write(i, author, f"t{i}", None, WRITTEN_AT)
         for i, author in [(1, 2), (2, 1), (3, 2), (4, 3)]
     ]
-    await store(uow_factory, *authors, *posts)
+    await store(units, *authors, *posts)
 
-    async with uow_factory().read_only() as uow:
+    async with units(BlogUnitOfWork).read_only() as uow:
         grouped = await uow.posts.by_authors([2, 1, 99])
         first_ones = await uow.posts.by_authors([2, 1, 99], per_author=1)
         counts = await uow.posts.count_by_authors([2, 1, 99])
@@ -197,7 +200,7 @@ class UserPostMachine(BackendMachine):
     @rule(name=names, email=emails, active=st.booleans(), at=moments)
     def register(self, name: str, email: str, active: bool, at: datetime) -> None:
         async def attempt() -> int:
-            async with self.uow_factory() as uow:
+            async with self.units(BlogUnitOfWork) as uow:
                 user_id = await uow.users.next_id()
                 user = User.register(user_id, name, email, at)
                 user.is_active = active
@@ -223,7 +226,7 @@ class UserPostMachine(BackendMachine):
         author = data.draw(st.sampled_from(sorted(self.users)))
 
         async def attempt() -> Post:
-            async with self.uow_factory() as uow:
+            async with self.units(BlogUnitOfWork) as uow:
                 post = Post.write(await uow.posts.next_id(), author, title, content, at)
                 post.published = published
                 await uow.posts.add(post)
@@ -243,7 +246,7 @@ class UserPostMachine(BackendMachine):
             and (query.name_contains is None or query.name_contains in user.name.text)
             and (query.email_contains is None or folded(query.email_contains) in user.email.key)
         ]
-        assert self.run(find_users(self.uow_factory, query)) == (
+        assert self.run(find_users(self.units, query)) == (
             matching[query.offset : query.offset + query.limit],
             len(matching),
         )
@@ -251,7 +254,7 @@ class UserPostMachine(BackendMachine):
     @rule(ids=st.lists(st.integers(1, 6), max_size=4), per_author=st.none() | st.integers(1, 3))
     def posts_of(self, ids: list[int], per_author: int | None) -> None:
         async def read() -> tuple[dict[int, list[Post]], dict[int, int]]:
-            async with self.uow_factory().read_only() as uow:
+            async with self.units(BlogUnitOfWork).read_only() as uow:
                 return (
                     await uow.posts.by_authors(ids, per_author),
                     await uow.posts.count_by_authors(ids),
@@ -288,9 +291,9 @@ def test_memory_and_dqlite_find_the_same_users_in_the_same_order(
             user.is_active = active
             users[folded(email)] = user
 
-    async def scenario(uow_factory: UnitOfWorkFactory) -> list[tuple[list[User], int]]:
-        await store(uow_factory, *users.values())
-        return [await find_users(uow_factory, query) for query in queries]
+    async def scenario(units: UnitsOfWork) -> list[tuple[list[User], int]]:
+        await store(units, *users.values())
+        return [await find_users(units, query) for query in queries]
 
     memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
     assert dqlite == memory

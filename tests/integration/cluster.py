@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from adapters.contexts import CONTEXTS
 from adapters.dqlite.admin import ClusterAdmin
 from adapters.dqlite.leader import ClusterView
 from tests.integration.netns import Network
@@ -51,7 +52,7 @@ class Cluster:
 
     def view(self) -> ClusterView:
         """Who is in the cluster and who leads, asked of every node address."""
-        return asyncio.run(ClusterAdmin(self.addresses, "app").status())
+        return asyncio.run(ClusterAdmin(self.addresses, CONTEXTS).status())
 
     def leader(self) -> AppProcess:
         leader_id = self.view().leader_id

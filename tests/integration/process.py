@@ -86,7 +86,6 @@ class AppProcess:
             "APP_NODE_ADDRESS": self.node_address,
             "APP_PEERS": ",".join(self.peers),
             "APP_DATA_DIR": str(self.data_dir),
-            "APP_DATABASE": "app",
             "APP_API_HOST": self.host,
             "APP_PRIVATE_NETWORK": "false" if self.host == "127.0.0.1" else "true",
             "APP_API_PORT": str(self.api_port),

@@ -35,8 +35,8 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
         ("raw point SELECT", "node"),
         ("go-dqlite kvwrite", "node"),
         ("go-dqlite kvwrite", "cluster"),
-        ("store writes, one database", "node"),
-        ("store writes, two databases at once", "node"),
+        ("store writes, one context", "node"),
+        ("store writes, two contexts at once", "node"),
     }
     assert expected <= measured, sorted(expected - measured)
     assert len(results["targets"]) == 12

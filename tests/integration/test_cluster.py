@@ -1,5 +1,6 @@
 """Cluster membership as operators see it: forming, rejoining, handing over, administering."""
 
+import re
 import signal
 import subprocess
 import sys
@@ -10,8 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.contexts import CONTEXTS
 from tests.integration.cluster import Cluster, running_cluster
 from tests.integration.process import AppProcess
+from tests.ledger.storage import LEDGER
 
 
 @pytest.fixture(scope="module")
@@ -80,22 +83,42 @@ def test_every_node_serves_writes_and_reads_what_the_others_wrote(cluster: Clust
         assert {account: owner_of(app, account) for account in written} == written
 
 
+def relays_held(metrics: str) -> dict[str, float]:
+    """Context -> 1.0 where this process holds that context's relay lease, 0.0 otherwise."""
+    found = re.findall(r'^outbox_relay_holding\{context="([^"]+)"\} (\S+)$', metrics, re.M)
+    return {context: float(value) for context, value in found}
+
+
 def test_every_node_is_ready_and_reports_its_role_and_the_leader(cluster: Cluster) -> None:
     leader_id = cluster.view().leader_id
+    contexts = [*(c.name for c in CONTEXTS), LEDGER.name]  # the ledger's served beside them
     for app in cluster.apps.values():
         ready = get(app, "/ready")
         assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {
-            "node": "ok",
-            "disk": "ok",
-            "writes": "ok",
-            "leader": "ok",
-            "database": "ok",
-            "schema": "ok",
-        }
+        checks = ready.json()["checks"]
+        assert list(checks) == ["node", "disk", "writes", "leader"] + [
+            f"{context} {check}" for context in contexts for check in ("database", "schema")
+        ]
+        assert set(checks.values()) == {"ok"}
         metrics = get(app, "/metrics").text
         assert f"dqlite_leader_id {float(leader_id or 0)}" in metrics
         assert 'dqlite_node_role{role="voter"} 1.0' in metrics
+        for context in contexts:
+            assert f'outbox_events_pending{{context="{context}"}} 0.0' in metrics, context
+
+
+def test_each_context_s_relay_lease_is_held_by_exactly_one_node(cluster: Cluster) -> None:
+    contexts = {c.name for c in CONTEXTS} | {LEDGER.name}
+    deadline = time.monotonic() + 15  # a lease is taken within a poll of the relay's start
+    while True:
+        held = [relays_held(get(app, "/metrics").text) for app in cluster.apps.values()]
+        holders = {c: sum(each.get(c, 0.0) for each in held) for c in contexts}
+        if set(holders.values()) == {1.0} or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+
+    assert all(set(each) == contexts for each in held), held
+    assert holders == dict.fromkeys(contexts, 1.0)
 
 
 def test_the_command_line_shows_the_cluster_and_moves_leadership(cluster: Cluster) -> None:
@@ -118,6 +141,11 @@ def test_the_command_line_brings_the_schema_to_head(cluster: Cluster) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "schema at head" in result.stdout
+    for app in cluster.apps.values():
+        checks = get(app, "/ready").json()["checks"]
+        assert {c.name: checks[f"{c.name} schema"] for c in CONTEXTS} == {
+            c.name: "ok" for c in CONTEXTS
+        }
 
 
 def test_an_unknown_cluster_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:

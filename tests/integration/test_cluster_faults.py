@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.contexts import CONTEXTS
 from adapters.dqlite.admin import ClusterAdmin
 from tests.integration.bank_workload import (
     ACKNOWLEDGED,
@@ -227,7 +228,7 @@ def voters(cluster: Cluster) -> dict[int, str]:
 
 def lead_with(cluster: Cluster, target: AppProcess) -> bool:
     """Transfer leadership to `target` (bounded); True once the cluster says it leads."""
-    admin = ClusterAdmin(cluster.addresses, "app")
+    admin = ClusterAdmin(cluster.addresses, CONTEXTS)
     deadline = time.monotonic() + LEADERSHIP_SECONDS
     while time.monotonic() < deadline:
         try:

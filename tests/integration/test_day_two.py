@@ -1,9 +1,12 @@
-"""Day-2 operations on a cluster of app processes, as docs/operations.md describes them: every
-node restarted in turn while clients write, and a node whose machine is gone replaced.
+"""Day-2 operations on app processes, as docs/operations.md describes them: every node of a
+cluster restarted in turn while clients write, a node whose machine is gone replaced, and a
+parked event listed and sent again, by its context.
 
-Runs on the tests' own ledger (tests/ledger), so a fork keeps it.
+Runs on the tests' own ledger (tests/ledger) and on rows of the tests' own in the contexts'
+outboxes, so a fork keeps it.
 """
 
+import re
 import shutil
 import signal
 import subprocess
@@ -12,9 +15,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dqlitedbapi
 import httpx
 import pytest
 
+from adapters.contexts import CONTEXTS
 from tests.integration.bank_workload import (
     ACKNOWLEDGED,
     TOTAL_CENTS,
@@ -25,16 +30,21 @@ from tests.integration.bank_workload import (
     open_accounts,
 )
 from tests.integration.cluster import running_cluster
-from tests.integration.process import ROOT, AppProcess
+from tests.integration.process import ROOT, AppProcess, http_client
+from tests.integration.test_backup import PROBE_EVENT, add_event
 from tests.measurements import measured
 
 BETWEEN_RESTARTS_SECONDS = 1.0
 READY_SECONDS = 30.0
 
 
-def cli(cluster_addresses: list[str], *args: str) -> str:
+def run_cli(cluster_addresses: list[str], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "entrypoints.cli", "--cluster", ",".join(cluster_addresses)]
-    done = subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run([*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def cli(cluster_addresses: list[str], *args: str) -> str:
+    done = run_cli(cluster_addresses, *args)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -143,3 +153,69 @@ def test_a_node_whose_machine_is_gone_is_replaced_and_the_cluster_has_three_vote
     assert voters == ["1", "2", "4"], status
     assert "node 3" not in status
     assert read.status_code == 200, read.text
+
+
+def parked_rows(app: AppProcess, context: str) -> list[tuple[int, int]]:
+    """(id, attempts) of each parked event in `context`'s outbox."""
+    connection = dqlitedbapi.connect(app.node_address, database=context)
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT id, attempts FROM outbox_events WHERE parked_at_ms IS NOT NULL")
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def parked_gauges(app: AppProcess) -> dict[str, float]:
+    with http_client(app) as client:
+        metrics = client.get("/metrics").text
+    found = re.findall(r'^outbox_events_parked\{context="([^"]+)"\} (\S+)$', metrics, re.M)
+    return {context: float(value) for context, value in found}
+
+
+@pytest.mark.skipif(not CONTEXTS, reason="no context")
+def test_a_parked_event_is_listed_with_its_context_and_sent_again_by_retry_event(
+    tmp_path: Path,
+) -> None:
+    app = AppProcess(tmp_path / "app", module="entrypoints")  # the app as operators run it
+    try:
+        app.start()
+        parked = {}  # context -> the id of its parked event (each database counts from 1)
+        for context in CONTEXTS:
+            connection = dqlitedbapi.connect(app.node_address, database=context.name)
+            try:
+                stream = f"parked-in-{context.name}"
+                error = f"boom in {context.name}"
+                parked[context.name] = add_event(
+                    connection, stream, parked=True, attempts=5, error=error
+                )
+            finally:
+                connection.close()
+        chosen = CONTEXTS[-1].name
+        gauges = parked_gauges(app)
+
+        listed = cli([app.node_address], "parked-events")
+        unknown_id = str(max(parked.values()) + 1)
+        no_such_event = run_cli([app.node_address], "retry-event", chosen, unknown_id)
+        no_such_context = run_cli([app.node_address], "retry-event", "nowhere", unknown_id)
+        retried = cli([app.node_address], "retry-event", chosen, str(parked[chosen]))
+        deadline = time.monotonic() + READY_SECONDS
+        while f"{chosen} event {parked[chosen]} ({PROBE_EVENT}) failed" not in app.output():
+            assert time.monotonic() < deadline, f"{chosen}'s relay did not take it up again"
+            time.sleep(0.2)
+        still_parked = {context.name: parked_rows(app, context.name) for context in CONTEXTS}
+    finally:
+        app.stop()
+
+    assert gauges == {context.name: 1.0 for context in CONTEXTS}
+    for name, event_id in parked.items():
+        line = f"{name}  {event_id}  {PROBE_EVENT}  parked-in-{name}  after 5 tries: "
+        assert f"{line}boom in {name}" in listed, listed
+    assert no_such_event.returncode == 1
+    assert f"no parked event {unknown_id} in {chosen}" in no_such_event.stderr
+    assert no_such_context.returncode == 1
+    assert "no context 'nowhere'" in no_such_context.stderr
+    assert f"{chosen} event {parked[chosen]} will be delivered again" in retried
+    for name, event_id in parked.items():  # the others are still parked, untouched
+        if name != chosen:
+            assert still_parked[name] == [(event_id, 5)], name

@@ -1,20 +1,23 @@
-"""The dqlite store's probes: /ready and /metrics ask the cluster about once a second."""
+"""The dqlite store's probes: /ready and /metrics ask the cluster about once a second, and
+/ready answers for every bounded context's database."""
 
 import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import text
 
+from adapters.contexts import CONTEXTS
 from adapters.dqlite.leader import ClusterView
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import PROBE_SECONDS
-from tests.dqlite import fresh_database, store_on
+from tests.dqlite import fresh_store
 
 
 async def test_a_flood_of_readiness_and_status_probes_asks_the_cluster_once_a_second(
     dqlite_node: DqliteNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with fresh_database(dqlite_node) as engine, store_on(dqlite_node, engine) as store:
+    async with fresh_store(dqlite_node) as store:
         asked: Counter[str] = Counter()
         refresh, view = store.tracker.refresh, store.tracker.view
 
@@ -37,3 +40,35 @@ async def test_a_flood_of_readiness_and_status_probes_asks_the_cluster_once_a_se
     bound = elapsed / PROBE_SECONDS + 1
     assert 1 <= asked["leader"] <= bound, (asked, elapsed)
     assert 1 <= asked["view"] <= bound, (asked, elapsed)
+
+
+async def test_readiness_checks_each_context_s_database_and_its_schema_at_head(
+    dqlite_node: DqliteNode,
+) -> None:
+    async with fresh_store(dqlite_node, migrate=True) as store:
+        readiness = await store.readiness()
+
+    per_context = [
+        check
+        for context in CONTEXTS
+        for check in (f"{context.name} database", f"{context.name} schema")
+    ]
+    assert list(readiness.checks) == ["node", "writes", "leader", *per_context]
+    assert readiness.ready, readiness.checks
+    assert set(readiness.checks.values()) == {"ok"}
+
+
+async def test_a_context_s_database_behind_its_history_is_not_ready_and_the_others_are(
+    dqlite_node: DqliteNode,
+) -> None:
+    """Each context's schema is checked against its own history: one behind is named, alone."""
+    async with fresh_store(dqlite_node, migrate=True) as store:
+        behind = CONTEXTS[0]
+        async with store.databases[behind.unit_of_work].engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        readiness = await store.readiness()
+
+    assert not readiness.ready
+    assert readiness.checks[f"{behind.name} schema"] == "at older, not head"
+    assert all(readiness.checks[f"{c.name} schema"] == "ok" for c in CONTEXTS[1:])
+    assert all(readiness.checks[f"{c.name} database"] == "ok" for c in CONTEXTS)

@@ -1,5 +1,6 @@
-"""`make fork` on a copy of this project: the examples are gone from every layer, the project
-carries its new name, and an aggregate generated afterwards passes every check and test."""
+"""`make fork` on a copy of this project: the examples and their bounded contexts are gone from
+every layer, the project carries its new name and passes every check, and an aggregate generated
+afterwards, in a context of its own, passes every check and test."""
 
 import re
 import sys
@@ -10,10 +11,13 @@ from tools.aggregate import ROOT
 
 __all__ = ["copy"]
 
-# The examples' names as modules, attributes and classes; not `router.post` and the like.
+# The examples' and their contexts' names as modules, attributes and classes; not
+# `router.post` and the like.
 EXAMPLE = re.compile(
-    r"(?<![\w.])(todos|users|posts|accounts|transfers)\b|\b(Todo|User|Post|Account|Transfer)\w*"
+    r"(?<![\w.])(todos|users|posts|accounts|transfers|blog|bank)\b"
+    r"|\b(Todo|User|Post|Account|Transfer|Blog|Bank)\w*"
 )
+NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
 # them. The fork runs the first two (they prove the ledger's launcher serves in the fork); the
 # cluster, fault, partition, TLS, backup, day-2, disk, browser and keepalive tests, 7+ minutes
@@ -37,8 +41,15 @@ LAUNCHER = [
     "tests/integration/bank_workload.py",
     "tests/integration/set_workload.py",
     "tests/integration/netns.py",
-    *(f"tests/ledger/{name}.py" for name in ("model", "storage", "api", "serve")),
+    *(f"tests/ledger/{name}.py" for name in ("model", "storage", "database", "api", "serve")),
 ]
+
+
+def lint(copy: Path) -> None:
+    run(copy, tool("ruff"), "check", ".")
+    run(copy, tool("ruff"), "format", "--check", ".")
+    run(copy, tool("mypy"))
+    run(copy, tool("lint-imports"), "--no-cache")
 
 
 def mentions_of_examples(root: Path) -> list[str]:
@@ -68,12 +79,14 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
 
     assert mentions_of_examples(copy / "src") == []
     assert mentions_of_examples(copy / "migrations") == []
-    assert [p.name for p in (copy / "migrations" / "versions").glob("*.py")] == ["0001_start.py"]
+    assert sorted(p.name for p in (copy / "migrations").iterdir()) == ["env.py", "script.py.mako"]
+    assert NEW_CONTEXT_MARKER in (copy / "src" / "service" / "contexts.py").read_text()
+    registry = (copy / "src" / "adapters" / "contexts.py").read_text()
+    assert f"CONTEXTS: tuple[Context, ...] = (\n    {NEW_CONTEXT_MARKER}\n)\n" in registry
     assert not (copy / "tests" / "integration" / "test_fork.py").exists()
     assert 'name = "billing"' in (copy / "pyproject.toml").read_text()
     assert 'name = "billing"' in (copy / "uv.lock").read_text()
     assert 'title="Billing"' in (copy / "src" / "entrypoints" / "app.py").read_text()
-    assert 'database: str = "billing"' in (copy / "src/entrypoints/settings.py").read_text()
     unit = (copy / "deploy" / "billing.service").read_text()
     assert "/opt/billing" in unit
     assert "ddd-dqlite" not in unit
@@ -83,15 +96,30 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
     assert "/todos" not in readme
     assert "## The aggregates" not in readme
     assert "## Performance" not in readme
+    assert re.findall(r"\b(?:Blog|Bank)\w*|make bench|\w*[Tt]odo\w*", readme) == []
     assert not (copy / "tools" / "bench").exists()
     assert "bench" not in (copy / "Makefile").read_text()
 
+    lint(copy)  # with no context at all
+    assert " passed" in run(
+        copy, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit"
+    )
+
     commit(copy)
-    run(copy, sys.executable, "-m", "tools.aggregate", "fork_specimen", "number:str! due:date")
-    run(copy, tool("ruff"), "check", ".")
-    run(copy, tool("ruff"), "format", "--check", ".")
-    run(copy, tool("mypy"))
-    run(copy, tool("lint-imports"), "--no-cache")
+    run(
+        copy,
+        sys.executable,
+        "-m",
+        "tools.aggregate",
+        "fork_specimen",
+        "number:str! due:date",
+        "--context",
+        "specimens",
+    )
+    first_revision = (copy / "migrations" / "specimens" / "0001_add_fork_specimens.py").read_text()
+    assert "op.create_table('fork_specimens'" in first_revision
+    assert "op.create_table('outbox_events'" in first_revision
+    lint(copy)
     output = run(
         copy,
         sys.executable,

@@ -1,50 +1,79 @@
-"""`make aggregate` on a copy of this project: the code it writes passes lint, types, the layer
-rules, and its own unit and contract tests on both backends, with no hand edits."""
+"""`make aggregate` on a copy of this project: the code it writes, into a context that exists and
+into a new one, passes lint, types, the layer rules, and its own unit and contract tests on both
+backends, with no hand edits."""
 
 import sys
 from pathlib import Path
 
 from tests.integration.project_copy import attempt, copy, run, tool
 from tests.measurements import measured
+from tools.aggregate import registered_contexts, unit_of_work_class
 
 __all__ = ["copy"]
 
-# The README's fields without a unique one, and every other kind and flag; names that a
-# project is unlikely to hold already, one of them with an irregular plural.
-AGGREGATES = {
-    "ledger_entry": "number:str amount_cents:int paid:bool due:date note:str?",
-    "international_parcel_shipment": (  # as long as a name may be
-        "code:str(8)! weight:float sent_at:datetime arrived_at:datetime? batch:int? open:bool? "
-        "expected_delivery_window_closes:datetime?"
-    ),
-}
+# As long as a context's name may be; names that a project is unlikely to hold already.
+NEW_CONTEXT = "shipping_and_customs"
+# The README's fields without a unique one, and every other kind and flag, one of them with an
+# irregular plural: the first joins a context that exists, the second the new one.
+IN_AN_EXISTING_CONTEXT = (
+    "ledger_entry",
+    "number:str amount_cents:int paid:bool due:date note:str?",
+)
+IN_A_NEW_CONTEXT = (
+    "international_parcel_shipment",  # as long as a name may be
+    "code:str(8)! weight:float sent_at:datetime arrived_at:datetime? batch:int? open:bool? "
+    "expected_delivery_window_closes:datetime?",
+)
 
 
-def test_a_generated_aggregate_passes_every_check_and_its_tests_on_both_backends(
+def test_generated_aggregates_in_an_existing_and_a_new_context_pass_every_check_and_test(
     copy: Path,
 ) -> None:
-    for name, fields in AGGREGATES.items():
-        run(copy, sys.executable, "-m", "tools.aggregate", name, fields)
+    contexts = registered_contexts()
+    # A fork has no context before its first aggregate: there, the new one is the existing one.
+    existing = contexts[0].name if contexts else NEW_CONTEXT
+    existing_unit_of_work = contexts[0].unit_of_work if contexts else unit_of_work_class(existing)
+    new_unit_of_work = unit_of_work_class(NEW_CONTEXT)
 
-    again = attempt(
-        copy, sys.executable, "-m", "tools.aggregate", *next(iter(reversed(AGGREGATES.items())))
-    )
+    aggregate = [sys.executable, "-m", "tools.aggregate"]
+    run(copy, *aggregate, *IN_A_NEW_CONTEXT, "--context", NEW_CONTEXT)
+    run(copy, *aggregate, *IN_AN_EXISTING_CONTEXT, "--context", existing)
+
+    again = attempt(copy, *aggregate, *IN_A_NEW_CONTEXT, "--context", NEW_CONTEXT)
     assert again.returncode == 2
     assert "registered already" in again.stderr  # even with its registration wrapped by ruff
 
-    status = run(copy, "git", "status", "--porcelain").splitlines()
+    status = run(copy, "git", "status", "--porcelain", "--untracked-files=all").splitlines()
     edited = sorted(line[3:] for line in status if line.startswith(" M"))
     added = sorted(line[3:] for line in status if line.startswith("??"))
     assert edited == [
-        "src/adapters/repositories.py",
+        "src/adapters/contexts.py",
         "src/entrypoints/api/__init__.py",
-        "src/service/unit_of_work.py",
+        "src/service/contexts.py",
         "tests/contract/aggregates.py",
     ]
     assert len(added) == 16, added  # for each, seven modules and one migration
     first = [name for name in added if "ledger_entr" in name]
     lines = sum(len((copy / name).read_text().splitlines()) for name in first)
     measured(f"make aggregate (5 fields): {len(first)} new files, {lines} lines; 4 files edited")
+
+    new_history = sorted((copy / "migrations" / NEW_CONTEXT).glob("*.py"))
+    assert new_history[0].name == "0001_add_international_parcel_shipments.py"
+    first_revision = new_history[0].read_text()
+    for table in ("outbox_events", "outbox_lease", "international_parcel_shipments"):
+        assert f"op.create_table({table!r}" in first_revision, table
+    assert [p for p in added if p.startswith(f"migrations/{existing}/")][-1].endswith(
+        "_add_ledger_entries.py"
+    )
+    contexts_module = (copy / "src" / "service" / "contexts.py").read_text()
+    assert f"class {new_unit_of_work}(AbstractUnitOfWork):" in contexts_module
+    for plural, unit_of_work in [
+        ("international_parcel_shipments", new_unit_of_work),
+        ("ledger_entries", existing_unit_of_work),
+    ]:
+        router = (copy / "src" / "entrypoints" / "api" / f"{plural}.py").read_text()
+        assert f"Depends(unit_of_work({unit_of_work}))" in router, plural
+        assert f"uow: {unit_of_work}," in (copy / "src" / "service" / f"{plural}.py").read_text()
 
     run(copy, tool("ruff"), "check", ".")
     run(copy, tool("ruff"), "format", "--check", ".")

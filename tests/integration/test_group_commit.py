@@ -1,12 +1,15 @@
 """Group commit on a real dqlite node: queued writers share one transaction and one COMMIT,
-and each still keeps or loses only its own changes.
+and each still keeps or loses only its own changes; each bounded context's writers group in
+their own database.
 
-Like test_unit_of_work_sql.py, these run on the tests' own ledger and read what was stored
-with plain SQL through an engine of their own.
+Like test_unit_of_work_sql.py, these run on the tests' own ledger and contexts and read what
+was stored with plain SQL through an engine of their own.
 """
 
 import asyncio
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,9 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from adapters.dqlite import group_commit
 from adapters.dqlite.group_commit import GroupCommit
+from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
 from domain.errors import AlreadyExists
+from domain.events import DomainEvent
+from service.unit_of_work import AbstractUnitOfWork
+from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork
+from tests.dqlite import fresh_store
 from tests.ledger.model import Account, accounts_of
 from tests.ledger.storage import REGISTRATIONS
 
@@ -226,3 +234,45 @@ async def test_a_writer_cancelled_mid_statement_fails_its_batch_and_the_next_com
 
     assert [type(o).__name__ for o in outcomes] == ["StoreUnavailable", "CancelledError", "str"]
     assert await stored_owners(engine) == ["after"]
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped(DomainEvent):
+    """A write of the tests' own: an event stored in a context's outbox."""
+
+    what: str
+
+    @property
+    def stream(self) -> str:
+        return f"grouped:{self.what}"
+
+
+async def stored_events(engine: AsyncEngine) -> list[str]:
+    """What the Grouped events in `engine`'s database say, read with plain SQL."""
+    reader = create_async_engine(engine.url)
+    try:
+        async with reader.connect() as connection:
+            result = await connection.execute(text("SELECT name, payload FROM outbox_events"))
+            return sorted(json.loads(row[1])["what"] for row in result if row[0] == "Grouped")
+    finally:
+        await reader.dispose()
+
+
+async def test_each_context_s_concurrent_writers_commit_in_groups_in_its_own_database(
+    dqlite_node: DqliteNode,
+) -> None:
+    contexts: list[type[AbstractUnitOfWork]] = [ThingsUnitOfWork, OtherThingsUnitOfWork]
+    async with fresh_store(dqlite_node, contexts=THINGS_CONTEXTS) as store:
+        commits = {c: count_commits(store.databases[c].engine) for c in contexts}
+
+        async def write(context: type[AbstractUnitOfWork], n: int) -> None:
+            async with store.unit_of_work(context) as uow:
+                await uow.outbox.add([Grouped(f"{context.__name__} {n:02}")])
+                await uow.commit()
+
+        await asyncio.gather(*(write(c, n) for n in range(20) for c in contexts))
+
+        for context in contexts:
+            written = [f"{context.__name__} {n:02}" for n in range(20)]
+            assert await stored_events(store.databases[context].engine) == written
+            assert 1 <= commits[context][0] < 20, commits  # twenty writers, fewer COMMITs

@@ -1,11 +1,12 @@
 """kill -9 of the app that relays domain events, in the middle of a stream of them.
 
 Three app processes register users through every node; each registration stores a
-UserRegistered event with the user, and the relay (the lease holder among the apps) has the
-todos make a welcome todo for each. About two seconds in, the holder is killed; it is started
-again later. Another app must take the lease and deliver the rest: at the end every stored
-user has exactly one welcome todo, including those whose event the killed app had handled
-but not yet marked delivered (the handler is idempotent).
+UserRegistered event with the user, in the blog context's database (its outbox), and the blog
+context's relay (the holder of its lease among the apps) has the todos context make a welcome
+todo for each, in the todos context's database. About two seconds in, the holder is killed; it
+is started again later. Another app must take the lease and deliver the rest: at the end every
+stored user has exactly one welcome todo, including those whose event the killed app had
+handled but not yet marked delivered (the handler is idempotent).
 """
 
 import re
@@ -26,26 +27,31 @@ STREAM_SECONDS = 7.0
 KILL_AFTER_SECONDS = 2.0
 DRAIN_WITHIN_SECONDS = 30.0
 PAGE = 1000
+RELAYING = "blog"  # the context whose outbox holds UserRegistered, and whose relay is killed
 
 
-def metric(app: AppProcess, name: str) -> float | None:
+def metric(app: AppProcess, name: str, context: str = RELAYING) -> float | None:
+    """The value of `name` for `context` (the outbox figures have one series per context)."""
     try:
         with http_client(app, timeout=2) as client:
             text = client.get("/metrics").text
     except httpx.HTTPError:
         return None
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    series = re.escape(f'{name}{{context="{context}"}}')
+    found = re.search(rf"^{series} (\S+)$", text, re.MULTILINE)
     return None if found is None else float(found.group(1))
 
 
 def lease_holder(apps: list[AppProcess], within: float = 15) -> AppProcess:
+    """The app that holds the lease of the blog context's relay (each context's relay has
+    a lease of its own, which another app may hold)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         for app in apps:
             if app.running and metric(app, "outbox_relay_holding") == 1.0:
                 return app
         time.sleep(0.2)
-    raise AssertionError("no app took the relay's lease")
+    raise AssertionError(f"no app took the lease of the {RELAYING} context's relay")
 
 
 def every_id(app: AppProcess, path: str, key: str, **params: str) -> list[str]:
@@ -111,7 +117,7 @@ def test_after_kill_9_of_the_relaying_app_every_event_is_delivered_and_applied_o
         delivered_after = metric(successor, "outbox_delivered_total")
 
     line = (
-        f"relay killed: users acknowledged={len(registrations.acknowledged)} "
+        f"{RELAYING} relay killed: users acknowledged={len(registrations.acknowledged)} "
         f"stored={len(users)} welcome todos={len(welcomes)} "
         f"lease taken over {taken_over:.2f}s after the kill; outbox drained {drained:.2f}s "
         f"after the restart; events delivered by the successor={delivered_after:.0f}"

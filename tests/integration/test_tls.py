@@ -15,6 +15,7 @@ import dqlitedbapi
 import httpx
 import pytest
 
+from adapters.contexts import CONTEXTS
 from adapters.dqlite.admin import ClusterAdmin
 from adapters.dqlite.leader import ClusterView
 from adapters.dqlite.node import DqliteNode
@@ -90,7 +91,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, cluster_ca: Path) -> Itera
 
 def view(cluster: Cluster, files: TlsFiles | None) -> ClusterView:
     dial = tls_dialer(files) if files else None
-    return asyncio.run(ClusterAdmin(cluster.addresses, "app", dial).status())
+    return asyncio.run(ClusterAdmin(cluster.addresses, CONTEXTS, dial=dial).status())
 
 
 def test_nodes_behind_tls_form_a_cluster_of_three_voters_that_replicates_writes(
@@ -117,12 +118,13 @@ def test_a_client_without_a_certificate_of_the_cluster_gets_nothing_from_a_node(
     make_ca(tmp_path / "rogue-ca")
     rogue = make_certificate(tmp_path / "rogue-ca", "rogue")
     address = cluster.addresses[0]
+    database = CONTEXTS[0].name  # one of the app's databases
 
     with pytest.raises(dqlitedbapi.Error):  # plain TCP: the TLS front drops it
-        dqlitedbapi.connect(address, database="app", timeout=2).cursor().execute("SELECT 1")
+        dqlitedbapi.connect(address, database=database, timeout=2).cursor().execute("SELECT 1")
     with pytest.raises(dqlitedbapi.Error):  # TLS, but its certificate is not the cluster's
         connection = dqlitedbapi.connect(
-            address, database="app", timeout=2, dial_func=tls_dialer(rogue)
+            address, database=database, timeout=2, dial_func=tls_dialer(rogue)
         )
         connection.cursor().execute("SELECT 1")
     with pytest.raises(Exception, match="leader"):

@@ -1,22 +1,30 @@
-"""What only the SQL unit of work on a real dqlite node can show: atomicity and isolation.
+"""What only the SQL unit of work on a real dqlite node can show: atomicity and isolation,
+and the bounded contexts' databases apart, each with its one writer.
 
 The contract suite (tests/contract) already holds both backends to the commit/rollback rules;
 these tests read the table with plain SQL through an engine of their own, so nothing the
 unit of work caches can hide what was really stored. They run on the tests' own ledger
-(tests/ledger), so they keep working in a fork without the example aggregates.
+(tests/ledger) and contexts (tests/contract/harness.py), so they keep working in a fork
+without the example aggregates.
 """
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.store import DqliteStore
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
-from service.unit_of_work import StoreUnavailable
+from domain.events import DomainEvent
+from service.unit_of_work import AbstractUnitOfWork, StoreUnavailable
+from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork
+from tests.dqlite import fresh_store
 from tests.ledger.model import Account, Transfer, accounts_of, transfers_of
 from tests.ledger.storage import REGISTRATIONS
 
@@ -166,3 +174,55 @@ async def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_the_store_is_
         await impatient_engine.dispose()
 
     assert await rows_in_table(engine) == [(1, "first")]
+
+
+@dataclass(frozen=True, slots=True)
+class Noted(DomainEvent):
+    """A write of the tests' own: an event stored in a context's outbox."""
+
+    what: str
+
+    @property
+    def stream(self) -> str:
+        return f"noted:{self.what}"
+
+
+async def note_impatiently(engine: AsyncEngine, what: str) -> None:
+    """Store an event straight into `engine`'s database, as another process would (no queue
+    of this process's writers to wait in), waiting at most 0.2 s for its write lock."""
+    impatient_engine = create_async_engine(engine.url, connect_args={"busy_timeout": 0.2})
+    uow = SqlAlchemyUnitOfWork(async_sessionmaker(impatient_engine, expire_on_commit=False))
+    try:
+        async with uow:
+            await uow.outbox.add([Noted(what)])
+            await uow.commit()
+    finally:
+        await impatient_engine.dispose()
+
+
+async def noted(store: DqliteStore, context: type[AbstractUnitOfWork]) -> list[str]:
+    async with store.unit_of_work(context).read_only() as uow:
+        return [event.payload["what"] for event in await uow.outbox.undelivered(10)]
+
+
+async def test_each_context_is_a_dqlite_database_with_a_write_lock_of_its_own(
+    dqlite_node: DqliteNode,
+) -> None:
+    """dqlite has one writer per database: a transaction held open in one context's database
+    keeps another writer of that database waiting (here past its busy timeout), not a writer
+    of another context's, which commits at once."""
+    async with fresh_store(dqlite_node, contexts=THINGS_CONTEXTS) as store:
+        things = store.databases[ThingsUnitOfWork]
+        others = store.databases[OtherThingsUnitOfWork]
+        assert things.name != others.name
+        async with store.unit_of_work(ThingsUnitOfWork) as holder:
+            await holder.outbox.add([Noted("held")])  # the things database's write lock
+            started = time.monotonic()
+            await asyncio.wait_for(note_impatiently(others.engine, "other"), timeout=2)
+            assert time.monotonic() - started < 1
+            with pytest.raises(StoreUnavailable, match="locked"):
+                await note_impatiently(things.engine, "queued")
+            await holder.commit()
+
+        assert await noted(store, ThingsUnitOfWork) == ["held"]
+        assert await noted(store, OtherThingsUnitOfWork) == ["other"]

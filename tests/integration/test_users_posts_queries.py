@@ -15,14 +15,15 @@ import pytest
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from adapters.contexts import context_named
 from adapters.dqlite.engine import TooManyParameters
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import NotFound
 from domain.posts import Post, PostFilter
 from domain.users import User, UserFilter
+from service.contexts import BlogUnitOfWork
 from service.posts import get_post, write_post
-from service.unit_of_work import AbstractUnitOfWork
 from service.users import list_users_with_posts, register_user
 from tests.dqlite import fresh_database
 from tests.measurements import measured
@@ -46,14 +47,23 @@ class Blog:
         return [(self.users[i], tuple(self.posts[i])) for i in ids]
 
 
+BLOG = context_named("blog")  # users and posts: the blog context's database
+
+
 @pytest.fixture
 async def engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
-    async with fresh_database(dqlite_node) as engine:
+    """An engine on a new database with the blog context's tables (and its outbox)."""
+    async with fresh_database(dqlite_node, BLOG.metadata) as engine:
         yield engine
 
 
-def unit_of_work(engine: AsyncEngine) -> AbstractUnitOfWork:
-    return SqlAlchemyUnitOfWork(async_sessionmaker(engine, expire_on_commit=False))
+def unit_of_work(engine: AsyncEngine) -> BlogUnitOfWork:
+    """A unit of work of the blog context on `engine` alone (no writers' queue, no read-only
+    pool), so that every statement it sends goes through `engine`."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    uow = BLOG.implemented_by(SqlAlchemyUnitOfWork)(sessions, registrations=BLOG.registrations)
+    assert isinstance(uow, BlogUnitOfWork)
+    return uow
 
 
 @pytest.fixture
@@ -90,7 +100,7 @@ def statements_sent(engine: AsyncEngine) -> Iterator[list[str]]:
 
 
 async def naive_users_with_posts(
-    uow: AbstractUnitOfWork, page_size: int
+    uow: BlogUnitOfWork, page_size: int
 ) -> list[tuple[User, tuple[Post, ...]]]:
     """The N+1 way: one query for the users, then one more per user for its posts."""
     async with uow.read_only():

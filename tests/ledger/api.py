@@ -3,12 +3,15 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from entrypoints.problems import problem_responses
 from tests.ledger import model
+from tests.ledger.model import LedgerUnitOfWork
+
+UnitOfWorkDep = Annotated[LedgerUnitOfWork, Depends(unit_of_work(LedgerUnitOfWork))]
 
 router = APIRouter(
     prefix="/ledger", tags=["ledger (tests only)"], responses=problem_responses(404, 409)

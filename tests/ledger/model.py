@@ -6,10 +6,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from domain.errors import Conflict, InvalidValue, NotFound
+from domain.fields import check_text
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
 
-ACCOUNTS, TRANSFERS = "ledger_accounts", "ledger_transfers"  # the units of work's attributes
+ACCOUNTS, TRANSFERS = "ledger_accounts", "ledger_transfers"  # LedgerUnitOfWork's attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +68,34 @@ class AbstractTransfers(abc.ABC):
         """Transfers in id order, and how many there are."""
 
 
+class LedgerUnitOfWork(AbstractUnitOfWork):
+    """The ledger's bounded context (tests/ledger/storage.py registers it as LEDGER): its
+    accounts and transfers, in a database of their own."""
+
+    ledger_accounts: AbstractAccounts
+    ledger_transfers: AbstractTransfers
+
+
 def accounts_of(uow: AbstractUnitOfWork) -> AbstractAccounts:
+    """The accounts of a unit of work built with the ledger's registrations by hand (the SQL
+    tests' SqlAlchemyUnitOfWork): a LedgerUnitOfWork has them as `uow.ledger_accounts`."""
     repository = getattr(uow, ACCOUNTS)
     assert isinstance(repository, AbstractAccounts), "the ledger is not registered"
     return repository
 
 
 def transfers_of(uow: AbstractUnitOfWork) -> AbstractTransfers:
+    """As accounts_of, for the transfers."""
     repository = getattr(uow, TRANSFERS)
     assert isinstance(repository, AbstractTransfers), "the ledger is not registered"
     return repository
 
 
 @retried(idempotent=False)
-async def open_account(uow: AbstractUnitOfWork, owner: str, balance_cents: int) -> Account:
+async def open_account(uow: LedgerUnitOfWork, owner: str, balance_cents: int) -> Account:
+    check_text("owner", owner, min_length=1, max_length=100)  # no NUL, no lone surrogate
     async with uow:
-        accounts = accounts_of(uow)
+        accounts = uow.ledger_accounts
         account = Account(await accounts.next_id(), owner, balance_cents)
         await accounts.add(account)
         await uow.commit()
@@ -90,20 +103,20 @@ async def open_account(uow: AbstractUnitOfWork, owner: str, balance_cents: int) 
 
 
 @retried(idempotent=True)
-async def get_account(uow: AbstractUnitOfWork, id: int) -> Account:
+async def get_account(uow: LedgerUnitOfWork, id: int) -> Account:
     async with uow.read_only():
-        return await _existing(accounts_of(uow), id)
+        return await _existing(uow.ledger_accounts, id)
 
 
 @retried(idempotent=True)  # a key seen before is answered with its first transfer
 async def make_transfer(
-    uow: AbstractUnitOfWork, source: int, target: int, amount_cents: int, key: str
+    uow: LedgerUnitOfWork, source: int, target: int, amount_cents: int, key: str
 ) -> tuple[Transfer, bool]:
     """The transfer stored under `key`, and whether it was stored before this call."""
     if source == target:
         raise InvalidValue("to_account", "must differ from from_account")
     async with uow:
-        accounts, transfers = accounts_of(uow), transfers_of(uow)
+        accounts, transfers = uow.ledger_accounts, uow.ledger_transfers
         asked = Transfer(0, source, target, amount_cents, key, datetime.now(UTC))
         earlier = await transfers.get_by_key(key)
         if earlier is not None:
@@ -123,18 +136,18 @@ async def make_transfer(
 
 @retried(idempotent=True)
 async def list_accounts(
-    uow: AbstractUnitOfWork, limit: int, offset: int
+    uow: LedgerUnitOfWork, limit: int, offset: int
 ) -> tuple[list[Account], int]:
     async with uow.read_only():
-        return await accounts_of(uow).page(limit, offset)
+        return await uow.ledger_accounts.page(limit, offset)
 
 
 @retried(idempotent=True)
 async def list_transfers(
-    uow: AbstractUnitOfWork, limit: int, offset: int
+    uow: LedgerUnitOfWork, limit: int, offset: int
 ) -> tuple[list[Transfer], int]:
     async with uow.read_only():
-        return await transfers_of(uow).page(limit, offset)
+        return await uow.ledger_transfers.page(limit, offset)
 
 
 async def _existing(accounts: AbstractAccounts, id: int) -> Account:

@@ -1,4 +1,5 @@
-"""The ledger's tables (on a metadata of their own) and repositories, on SQL and in memory."""
+"""The ledger's tables (on a metadata of their own) and repositories, on SQL and in memory,
+and LEDGER, the bounded context they make."""
 
 from dataclasses import replace
 
@@ -18,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from adapters.contexts import Context, Registration
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime
-from adapters.repositories import Registration
 from domain.errors import AlreadyExists
 from tests.ledger.model import (
     ACCOUNTS,
@@ -28,6 +29,7 @@ from tests.ledger.model import (
     AbstractAccounts,
     AbstractTransfers,
     Account,
+    LedgerUnitOfWork,
     Transfer,
 )
 
@@ -54,9 +56,16 @@ transfers_table = Table(
 )
 
 
+def schema() -> list[Table]:
+    """The tables of the ledger's database: its own, and its outbox's (its context's relay
+    reads it)."""
+    return [*metadata.sorted_tables, *LEDGER.metadata.sorted_tables]
+
+
 async def create_tables(connection: AsyncConnection) -> None:
-    """Create the ledger's tables unless they exist: nodes starting together may race."""
-    for table in metadata.sorted_tables:
+    """Create the tables of the ledger's database unless they exist: nodes starting together
+    may race."""
+    for table in schema():
         await connection.execute(CreateTable(table, if_not_exists=True))
         for index in table.indexes:
             await connection.execute(CreateIndex(index, if_not_exists=True))
@@ -187,3 +196,5 @@ REGISTRATIONS = (
     Registration(ACCOUNTS, SqlAlchemyAccounts, InMemoryAccounts),
     Registration(TRANSFERS, SqlAlchemyTransfers, InMemoryTransfers),
 )
+# A context of its own: given to the stores (contexts=...), it is a database of its own.
+LEDGER = Context("ledger", LedgerUnitOfWork, REGISTRATIONS)

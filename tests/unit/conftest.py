@@ -5,7 +5,7 @@ import pytest
 from dependency_injector import providers
 from fastapi import FastAPI
 
-from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
 from entrypoints.app import create_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
@@ -18,14 +18,11 @@ def store() -> InMemoryStore:
 
 
 @pytest.fixture
-def uow(store: InMemoryStore) -> InMemoryUnitOfWork:
-    return InMemoryUnitOfWork(store)
-
-
-@pytest.fixture
 def app() -> FastAPI:
+    """The in-memory app, with the probe's routes and their context beside the project's."""
     container = Container()
     container.settings.override(providers.Object(Settings(storage="memory")))
+    container.contexts.override(providers.Object((*container.contexts(), probe_routes.PROBE)))
     app = create_app(container)
     app.include_router(probe_routes.router)
     return app

@@ -1,13 +1,28 @@
 """Routes that belong to the tests, so the platform's HTTP behaviour (metrics, store failures)
-is tested without depending on any aggregate of the template's."""
+is tested without depending on any aggregate of the template's: their writes are in PROBE, a
+context of the tests' own with no aggregate."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel
 
+from adapters.contexts import Context
 from domain.errors import Conflict
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
+
+
+class ProbeUnitOfWork(AbstractUnitOfWork):
+    """The probe's context: a database with an outbox and no repository."""
+
+
+PROBE = Context("probe", ProbeUnitOfWork, ())
+
+# The dependency itself, so that a test can override it (app.dependency_overrides).
+new_unit_of_work = unit_of_work(ProbeUnitOfWork)
+UnitOfWorkDep = Annotated[ProbeUnitOfWork, Depends(new_unit_of_work)]
 
 router = APIRouter(prefix="/probe")
 received: list[str] = []  # every body /probe/echo accepted
@@ -18,7 +33,7 @@ class Echo(BaseModel):
 
 
 @retried(idempotent=False)
-async def commit_once(uow: AbstractUnitOfWork) -> None:
+async def commit_once(uow: ProbeUnitOfWork) -> None:
     async with uow:
         await uow.commit()
 

@@ -5,14 +5,15 @@ from domain.accounts import Account, InsufficientFunds
 from domain.errors import Conflict, NotFound
 from domain.transfers import IdempotencyKey, IdempotencyKeyReused, TransferFilter, TransferRequest
 from service import accounts, transfers
+from service.contexts import BankUnitOfWork
 from service.transfers import MAX_ATTEMPTS
 
 
-class InterferedUnitOfWork(InMemoryUnitOfWork):
+class InterferedUnitOfWork(InMemoryUnitOfWork, BankUnitOfWork):
     """Someone else changes every account the use case writes, the first `times` times."""
 
     def __init__(self, store: InMemoryStore, times: int) -> None:
-        super().__init__(store)
+        super().__init__(store, store.databases[BankUnitOfWork])
         self.interferences_left = times
 
     async def __aenter__(self) -> "InterferedUnitOfWork":
@@ -22,26 +23,31 @@ class InterferedUnitOfWork(InMemoryUnitOfWork):
         async def update_after_someone_else(account: Account) -> None:
             if self.interferences_left > 0:
                 self.interferences_left -= 1
-                self._store.tables["accounts"][account.id].version += 1
+                self._database.tables["accounts"][account.id].version += 1
             await update(account)
 
         self.accounts.update = update_after_someone_else  # type: ignore[method-assign]
         return self
 
 
-async def balances(uow: InMemoryUnitOfWork) -> list[int]:
+@pytest.fixture
+def uow(store: InMemoryStore) -> BankUnitOfWork:
+    return store.unit_of_work(BankUnitOfWork)
+
+
+async def balances(uow: BankUnitOfWork) -> list[int]:
     return [(await accounts.get_account(uow, n)).balance_cents for n in (1, 2)]
 
 
 @pytest.fixture
-async def two_accounts(uow: InMemoryUnitOfWork) -> InMemoryUnitOfWork:
+async def two_accounts(uow: BankUnitOfWork) -> BankUnitOfWork:
     await accounts.open_account(uow, "Ann", 1000)
     await accounts.open_account(uow, "Bob", 0)
     return uow
 
 
 async def test_a_transfer_moves_money_and_is_listed_for_both_accounts(
-    two_accounts: InMemoryUnitOfWork,
+    two_accounts: BankUnitOfWork,
 ) -> None:
     outcome = await transfers.make_transfer(
         two_accounts, TransferRequest(1, 2, 300), IdempotencyKey("k")
@@ -55,7 +61,7 @@ async def test_a_transfer_moves_money_and_is_listed_for_both_accounts(
 
 
 async def test_a_replayed_key_returns_the_first_transfer_and_moves_nothing(
-    two_accounts: InMemoryUnitOfWork,
+    two_accounts: BankUnitOfWork,
 ) -> None:
     request, key = TransferRequest(1, 2, 300), IdempotencyKey("k")
     first = await transfers.make_transfer(two_accounts, request, key)
@@ -68,7 +74,7 @@ async def test_a_replayed_key_returns_the_first_transfer_and_moves_nothing(
 
 
 async def test_a_key_reused_for_another_transfer_is_refused(
-    two_accounts: InMemoryUnitOfWork,
+    two_accounts: BankUnitOfWork,
 ) -> None:
     await transfers.make_transfer(two_accounts, TransferRequest(1, 2, 300), IdempotencyKey("k"))
 
@@ -78,7 +84,7 @@ async def test_a_key_reused_for_another_transfer_is_refused(
 
 
 async def test_insufficient_funds_change_no_balance_and_record_nothing(
-    two_accounts: InMemoryUnitOfWork,
+    two_accounts: BankUnitOfWork,
 ) -> None:
     with pytest.raises(InsufficientFunds):
         await transfers.make_transfer(
@@ -90,7 +96,7 @@ async def test_insufficient_funds_change_no_balance_and_record_nothing(
 
 
 async def test_a_transfer_to_an_unknown_account_is_not_found(
-    two_accounts: InMemoryUnitOfWork,
+    two_accounts: BankUnitOfWork,
 ) -> None:
     with pytest.raises(NotFound, match="account 3"):
         await transfers.make_transfer(two_accounts, TransferRequest(1, 3, 5), IdempotencyKey("k"))
@@ -98,7 +104,7 @@ async def test_a_transfer_to_an_unknown_account_is_not_found(
 
 
 async def test_a_stale_write_is_retried_and_then_succeeds_once(
-    two_accounts: InMemoryUnitOfWork, store: InMemoryStore
+    two_accounts: BankUnitOfWork, store: InMemoryStore
 ) -> None:
     interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS - 1)
 
@@ -113,7 +119,7 @@ async def test_a_stale_write_is_retried_and_then_succeeds_once(
 
 
 async def test_stale_writes_past_the_retry_budget_end_in_a_conflict_that_changes_nothing(
-    two_accounts: InMemoryUnitOfWork, store: InMemoryStore
+    two_accounts: BankUnitOfWork, store: InMemoryStore
 ) -> None:
     interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS)
 

@@ -29,13 +29,16 @@ async def test_a_registered_user_finds_a_welcome_todo_made_once(
     assert listed.json()["total"] == 1
 
 
-async def test_metrics_show_the_outbox_and_the_relay(client: httpx.AsyncClient) -> None:
+async def test_metrics_show_each_contexts_outbox_and_relay(client: httpx.AsyncClient) -> None:
     await client.post("/users", json={"name": "Bo", "email": "bo@example.org"})
     await eventually_found(client, "/todos/welcome-user-1")
 
     body = (await client.get("/metrics")).text
 
-    assert "outbox_events_pending 0.0" in body
-    assert "outbox_events_parked 0.0" in body
-    assert "outbox_delivered_total 1.0" in body
-    assert "outbox_relay_holding 1.0" in body
+    # The blog's outbox held the event, and the blog's relay delivered it to the todos.
+    assert 'outbox_events_pending{context="blog"} 0.0' in body
+    assert 'outbox_events_parked{context="blog"} 0.0' in body
+    assert 'outbox_delivered_total{context="blog"} 1.0' in body
+    assert 'outbox_delivered_total{context="todos"} 0.0' in body
+    for context in ("todos", "blog", "bank"):
+        assert f'outbox_relay_holding{{context="{context}"}} 1.0' in body

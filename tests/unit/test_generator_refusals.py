@@ -1,16 +1,37 @@
 """`make aggregate` refuses what it cannot generate correctly, before writing anything."""
 
+from pathlib import Path
+
 import pytest
 
-from adapters.repositories import REPOSITORIES
-from tools.aggregate import Aggregate, Refused, generate, parse_fields, plural_of
+from tools import aggregate as aggregate_tool
+from tools.aggregate import (
+    ROOT,
+    Aggregate,
+    BoundedContext,
+    Refused,
+    generate,
+    main,
+    parse_fields,
+    plural_of,
+    registered_contexts,
+    unit_of_work_class,
+)
+
+NEW_CONTEXT = "widget_works"  # a context no project is likely to hold
 
 
 def snapshot() -> dict[str, str]:
-    """Every file the generator could write or edit, with its text ('' when absent)."""
-    aggregate = Aggregate("widget", "widgets", parse_fields("name:str"))
+    """Every file the generator could write or edit, with its text ('' when absent), and the
+    migration histories there are."""
+    context = BoundedContext(NEW_CONTEXT, unit_of_work_class(NEW_CONTEXT), new=True)
+    aggregate = Aggregate("widget", "widgets", parse_fields("name:str"), context)
     paths = [*aggregate.files().values(), *(r.path for r in aggregate.registrations())]
-    return {str(p): p.read_text() if p.exists() else "" for p in paths}
+    texts = {str(p): p.read_text() if p.exists() else "" for p in paths}
+    return {
+        **texts,
+        "migrations": " ".join(sorted(p.name for p in (ROOT / "migrations").iterdir())),
+    }
 
 
 @pytest.mark.parametrize(
@@ -41,9 +62,64 @@ def test_a_request_it_cannot_generate_is_refused_and_nothing_is_written(
     before = snapshot()
 
     with pytest.raises(Refused, match=reason):
-        generate(name, fields, migrate=False)
+        generate(name, fields, context=NEW_CONTEXT, migrate=False)
 
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("context", "reason"),
+    [
+        (None, "name the aggregate's bounded context"),
+        ("", "name the aggregate's bounded context"),
+        ("Widgets", "not a lower-case identifier"),
+        ("widget-works", "not a lower-case identifier"),
+        ("widget_works_", "not a lower-case identifier"),
+        ("lambda", "Python keyword"),
+        ("type", "Python keyword"),
+        ("table", "SQL reserved word"),
+        ("w" * 21, "longer than 20"),
+        ("abstract", "would be AbstractUnitOfWork, a name src/"),  # the base class
+        ("in_memory", "would be InMemoryUnitOfWork, a name src/"),  # a store's class
+        ("ledger", "would be LedgerUnitOfWork, a name tests/"),  # the tests' own context
+    ],
+)
+def test_a_missing_or_unusable_context_is_refused_and_nothing_is_written(
+    context: str | None, reason: str
+) -> None:
+    before = snapshot()
+
+    with pytest.raises(Refused, match=reason):
+        generate("widget", "name:str", context=context, migrate=False)
+
+    assert snapshot() == before
+
+
+def test_without_a_context_the_command_exits_with_2_naming_the_contexts_there_are(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = snapshot()
+
+    assert main(["widget", "name:str"]) == 2
+
+    error = capsys.readouterr().err
+    assert "nothing was written" in error
+    names = [context.name for context in registered_contexts()]
+    assert f"one of {', '.join(names)}, or a new one" in error if names else "none exists" in error
+    assert snapshot() == before
+
+
+def test_a_new_context_whose_migrations_folder_exists_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = tmp_path / "src" / "adapters" / "contexts.py"
+    registry.parent.mkdir(parents=True)
+    registry.write_text((ROOT / "src" / "adapters" / "contexts.py").read_text())
+    (tmp_path / "migrations" / NEW_CONTEXT).mkdir(parents=True)  # left by a failed attempt
+    monkeypatch.setattr(aggregate_tool, "ROOT", tmp_path)
+
+    with pytest.raises(Refused, match=f"migrations/{NEW_CONTEXT} exists"):
+        aggregate_tool.choose_context(NEW_CONTEXT)
 
 
 def test_plurals_follow_english_spelling_for_the_common_cases() -> None:
@@ -56,11 +132,24 @@ def test_plurals_follow_english_spelling_for_the_common_cases() -> None:
     ]
 
 
-@pytest.mark.skipif(not REPOSITORIES, reason="no aggregate is registered")
-def test_an_aggregate_that_is_registered_already_is_refused_and_nothing_is_written() -> None:
+REGISTERED = [(c.name, name) for c in registered_contexts() for name in c.aggregates]
+
+
+@pytest.mark.skipif(not REGISTERED, reason="no aggregate is registered")
+@pytest.mark.parametrize("in_its_context", [True, False], ids=["same", "another"])
+def test_an_aggregate_that_is_registered_already_is_refused_in_any_context(
+    in_its_context: bool,
+) -> None:
+    context, plural = REGISTERED[0]
     before = snapshot()
 
     with pytest.raises(Refused, match="registered already"):
-        generate("whatever", "name:str", plural=REPOSITORIES[0].name, migrate=False)
+        generate(
+            "whatever",
+            "name:str",
+            plural=plural,
+            context=context if in_its_context else NEW_CONTEXT,
+            migrate=False,
+        )
 
     assert snapshot() == before

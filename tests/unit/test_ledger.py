@@ -86,3 +86,16 @@ async def test_accounts_are_listed_oldest_first_a_page_at_a_time(
 
     assert [item["id"] for item in page["items"]] == ids[1:]
     assert page["total"] == 3
+
+
+# As JSON text: a lone surrogate cannot be sent otherwise, but a client can send its escape.
+@pytest.mark.parametrize("owner", [r'"a\u0000b"', r'"\ud800"'])
+async def test_an_owner_that_cannot_be_stored_is_a_422_and_opens_nothing(
+    client: httpx.AsyncClient, owner: str
+) -> None:
+    body = f'{{"owner": {owner}, "balance_cents": 5}}'
+    headers = {"content-type": "application/json"}
+    response = await client.post("/ledger/accounts", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "owner" in response.text
+    assert (await client.get("/ledger/accounts/1")).status_code == 404

@@ -4,13 +4,21 @@ import httpx
 from fastapi import FastAPI
 
 from service.operations import Readiness, StoreStatus
+from tests.unit.probe_routes import PROBE
 
 
-async def test_the_in_memory_store_is_always_ready(client: httpx.AsyncClient) -> None:
+async def test_the_in_memory_store_is_always_ready_with_a_line_per_context(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     response = await client.get("/ready")
 
+    contexts = app.state.container.contexts()
+    assert PROBE in contexts
     assert response.status_code == 200
-    assert response.json() == {"ready": True, "checks": {"store": "ok"}}
+    assert response.json() == {
+        "ready": True,
+        "checks": {f"{context.name} database": "ok" for context in contexts},
+    }
 
 
 async def test_a_store_that_is_not_ready_makes_ready_answer_503_with_the_reasons(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
 from service.retry import retried
 from service.unit_of_work import (
     AbstractUnitOfWork,
@@ -12,6 +12,7 @@ from service.unit_of_work import (
     StoreFull,
     StoreUnavailable,
 )
+from tests.unit.probe_routes import PROBE, ProbeUnitOfWork
 
 
 class Script:
@@ -28,9 +29,9 @@ class Script:
         return "done"
 
 
-def uow_with(counters: RetryCounters, budget_seconds: float = 5.0) -> InMemoryUnitOfWork:
+def uow_with(counters: RetryCounters, budget_seconds: float = 5.0) -> ProbeUnitOfWork:
     settings = RetrySettings(budget_seconds=budget_seconds, first_delay=0.001, max_delay=0.01)
-    return InMemoryUnitOfWork(InMemoryStore(settings, counters))
+    return InMemoryStore(settings, counters, contexts=(PROBE,)).unit_of_work(ProbeUnitOfWork)
 
 
 async def test_a_use_case_refused_cleanly_runs_again_until_it_succeeds() -> None:

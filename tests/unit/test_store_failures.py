@@ -17,6 +17,7 @@ from service.unit_of_work import (
     StoreFull,
     StoreUnavailable,
 )
+from tests.unit.probe_routes import PROBE, ProbeUnitOfWork, new_unit_of_work
 
 
 class LockedError(Exception):
@@ -82,15 +83,24 @@ def test_a_driver_error_is_unavailable_before_commit_and_of_unknown_outcome_duri
     assert type(classify(error, during_commit=during_commit)) is expected
 
 
-class FailingUnitOfWork(InMemoryUnitOfWork):
+class FailingUnitOfWork(InMemoryUnitOfWork, ProbeUnitOfWork):
     def __init__(self, error: Exception, counters: RetryCounters) -> None:
-        super().__init__(
-            InMemoryStore(RetrySettings(budget_seconds=0.2, first_delay=0.01), counters)
-        )
+        settings = RetrySettings(budget_seconds=0.2, first_delay=0.01)
+        store = InMemoryStore(settings, counters, contexts=(PROBE,))
+        super().__init__(store, store.databases[ProbeUnitOfWork])
         self.error = error
 
     async def commit(self) -> None:
         raise self.error
+
+
+def probes_fail_with(app: FastAPI, error: Exception, counters: RetryCounters) -> None:
+    """Every request to the probe's write gets a unit of work whose commit raises `error`."""
+
+    async def failing() -> ProbeUnitOfWork:
+        return FailingUnitOfWork(error, counters)
+
+    app.dependency_overrides[new_unit_of_work] = failing
 
 
 @pytest.mark.parametrize(
@@ -111,7 +121,7 @@ async def test_a_store_failure_is_a_problem_that_says_whether_and_when_to_retry(
     retried: bool,
 ) -> None:
     counters = RetryCounters()
-    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(error, counters)
+    probes_fail_with(app, error, counters)
 
     response = await client.post("/probe")
 
@@ -127,9 +137,7 @@ async def test_a_503_keeps_the_drivers_words_and_addresses_in_the_log_under_the_
 ) -> None:
     caplog.handler.addFilter(RequestIdFilter())  # as `python -m entrypoints` sets up logging
     driver_says = "database is locked to 127.0.0.1:9301"
-    app.state.unit_of_work_factory = lambda: FailingUnitOfWork(
-        StoreUnavailable(driver_says), RetryCounters()
-    )
+    probes_fail_with(app, StoreUnavailable(driver_says), RetryCounters())
 
     response = await client.post("/probe", headers={"X-Request-ID": "req-42"})
 
@@ -153,15 +161,27 @@ async def test_a_request_without_a_well_formed_id_gets_one_made_for_it(
     assert response.headers["x-request-id"].encode() != given
 
 
+@pytest.fixture
+def probe_store() -> InMemoryStore:
+    return InMemoryStore(contexts=(PROBE,))
+
+
+def probe_unit_of_work(store: InMemoryStore) -> InMemoryUnitOfWork:
+    uow = store.unit_of_work(ProbeUnitOfWork)
+    assert isinstance(uow, InMemoryUnitOfWork)
+    return uow
+
+
 async def test_in_memory_writers_take_turns_while_readers_do_not_wait(
-    store: InMemoryStore,
+    probe_store: InMemoryStore,
 ) -> None:
-    # What each sees meanwhile is the contract suite's (test_unit_of_work.py), per aggregate.
-    async with InMemoryUnitOfWork(store) as first:
-        second_enters = asyncio.create_task(InMemoryUnitOfWork(store).__aenter__())
+    # What each sees meanwhile is the contract suite's (test_unit_of_work.py), per aggregate;
+    # that writers of different contexts do not wait for each other, test_registration.py's.
+    async with probe_unit_of_work(probe_store) as first:
+        second_enters = asyncio.create_task(probe_unit_of_work(probe_store).__aenter__())
         await asyncio.sleep(0.01)
         assert not second_enters.done()  # the second writer waits for the first...
-        async with asyncio.timeout(1), InMemoryUnitOfWork(store).read_only():
+        async with asyncio.timeout(1), probe_unit_of_work(probe_store).read_only():
             pass  # ...a reader does not
         await first.commit()
     second = await asyncio.wait_for(second_enters, 1)
@@ -169,10 +189,10 @@ async def test_in_memory_writers_take_turns_while_readers_do_not_wait(
 
 
 async def test_an_in_memory_writer_gives_up_as_unavailable_after_the_wait(
-    store: InMemoryStore,
+    probe_store: InMemoryStore,
 ) -> None:
-    async with InMemoryUnitOfWork(store):
-        late = InMemoryUnitOfWork(store)
+    async with probe_unit_of_work(probe_store):
+        late = probe_unit_of_work(probe_store)
         late.lock_wait_seconds = 0.01
         with pytest.raises(StoreUnavailable, match="write lock"):
             await late.__aenter__()

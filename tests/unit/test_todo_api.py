@@ -4,6 +4,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+
+from service.contexts import TodosUnitOfWork
+from service.operations import Store
+from service.unit_of_work import AbstractUnitOfWork
 
 PROBLEM = "application/problem+json"
 
@@ -111,6 +116,23 @@ async def test_the_health_endpoint_answers(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
 
 
-async def test_every_request_gets_a_unit_of_work_of_its_own(client: httpx.AsyncClient) -> None:
-    factory = client._transport.app.state.unit_of_work_factory  # type: ignore[attr-defined]
-    assert factory() is not factory()
+async def test_every_request_gets_a_unit_of_work_of_its_own_of_the_todos_context(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store: Store = app.state.store
+    opened: list[AbstractUnitOfWork] = []
+    open_one = store.unit_of_work
+
+    def recorded[U: AbstractUnitOfWork](context: type[U]) -> U:
+        uow = open_one(context)
+        opened.append(uow)
+        return uow
+
+    monkeypatch.setattr(store, "unit_of_work", recorded)  # what the requests' dependency calls
+
+    await client.get("/todos/a")
+    await client.get("/todos/a")
+
+    assert len(opened) == 2
+    assert opened[0] is not opened[1]
+    assert all(isinstance(uow, TodosUnitOfWork) for uow in opened)

@@ -1,13 +1,19 @@
 import pytest
 
-from adapters.memory.store import InMemoryUnitOfWork
+from adapters.memory.store import InMemoryStore
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.posts import PostFilter
 from domain.users import UserFilter
 from service import posts, users
+from service.contexts import BlogUnitOfWork
 
 
-async def test_registered_users_get_increasing_ids_and_a_utc_time(uow: InMemoryUnitOfWork) -> None:
+@pytest.fixture
+def uow(store: InMemoryStore) -> BlogUnitOfWork:
+    return store.unit_of_work(BlogUnitOfWork)
+
+
+async def test_registered_users_get_increasing_ids_and_a_utc_time(uow: BlogUnitOfWork) -> None:
     first = await users.register_user(uow, "Ann", "ann@example.org")
     second = await users.register_user(uow, "Bob", "bob@example.org")
 
@@ -17,7 +23,7 @@ async def test_registered_users_get_increasing_ids_and_a_utc_time(uow: InMemoryU
 
 
 async def test_an_email_in_another_case_conflicts_and_registers_nobody(
-    uow: InMemoryUnitOfWork,
+    uow: BlogUnitOfWork,
 ) -> None:
     await users.register_user(uow, "Ann", "ann@example.org")
 
@@ -27,7 +33,7 @@ async def test_an_email_in_another_case_conflicts_and_registers_nobody(
 
 
 async def test_a_post_by_an_unknown_user_is_not_found_and_not_stored(
-    uow: InMemoryUnitOfWork,
+    uow: BlogUnitOfWork,
 ) -> None:
     with pytest.raises(NotFound, match="user 7"):
         await posts.write_post(uow, 7, "title", None)
@@ -35,7 +41,7 @@ async def test_a_post_by_an_unknown_user_is_not_found_and_not_stored(
         await posts.list_posts(uow, PostFilter(author_id=7))
 
 
-async def test_a_post_is_read_with_its_author(uow: InMemoryUnitOfWork) -> None:
+async def test_a_post_is_read_with_its_author(uow: BlogUnitOfWork) -> None:
     author = await users.register_user(uow, "Ann", "ann@example.org")
     post = await posts.write_post(uow, author.id, "Hello", "body")
 
@@ -44,7 +50,7 @@ async def test_a_post_is_read_with_its_author(uow: InMemoryUnitOfWork) -> None:
     assert (pair.post, pair.author) == (post, author)
 
 
-async def test_users_come_with_all_their_posts_and_only_theirs(uow: InMemoryUnitOfWork) -> None:
+async def test_users_come_with_all_their_posts_and_only_theirs(uow: BlogUnitOfWork) -> None:
     ann = await users.register_user(uow, "Ann", "ann@example.org")
     bob = await users.register_user(uow, "Bob", "bob@example.org")
     first = await posts.write_post(uow, ann.id, "one", None)
@@ -59,7 +65,7 @@ async def test_users_come_with_all_their_posts_and_only_theirs(uow: InMemoryUnit
 
 
 async def test_users_come_with_their_first_posts_only_and_the_count_of_all(
-    uow: InMemoryUnitOfWork,
+    uow: BlogUnitOfWork,
 ) -> None:
     ann = await users.register_user(uow, "Ann", "ann@example.org")
     written = [await posts.write_post(uow, ann.id, f"post {n}", None) for n in range(5)]
@@ -71,6 +77,6 @@ async def test_users_come_with_their_first_posts_only_and_the_count_of_all(
         await users.list_users_with_posts(uow, UserFilter(), posts_per_user=101)
 
 
-async def test_an_invalid_user_id_is_rejected_before_any_lookup(uow: InMemoryUnitOfWork) -> None:
+async def test_an_invalid_user_id_is_rejected_before_any_lookup(uow: BlogUnitOfWork) -> None:
     with pytest.raises(InvalidValue, match="user_id"):
         await users.get_user(uow, 0)

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from tools.bench.apps import App, go_dqlite_benchmark, running_apps
-from tools.bench.databases import measure_databases
+from tools.bench.contexts import measure_contexts
 from tools.bench.measure import Figure, from_go_results, from_wrk, wrk
 from tools.bench.memory import list_milliseconds
 from tools.bench.raw import measure_raw_client
@@ -80,7 +80,7 @@ def run(
             figures += load_app(apps[0], backend, clients, seconds)
             if backend == "node":
                 figures += measure_raw_client(apps[0].env["APP_NODE_ADDRESS"], seconds)
-                figures += measure_databases(apps[0].env["APP_NODE_ADDRESS"], seconds)
+                figures += measure_contexts(apps[0].env["APP_NODE_ADDRESS"], seconds)
     for size, backend in ((1, "node"), (3, "cluster")):
         if backend not in backends:
             continue

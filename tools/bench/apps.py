@@ -99,7 +99,7 @@ def node_env(node_id: int, address: str, data_dir: Path, peers: list[str]) -> di
         "APP_NODE_ADDRESS": address,
         "APP_PEERS": ",".join(peers),
         "APP_DATA_DIR": str(data_dir),
-        "APP_DATABASE": "bench",
+        "APP_DATABASE_PREFIX": "bench_",
         "APP_LOG_LEVEL": "warning",
     }
 

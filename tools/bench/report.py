@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no screen: render to files only
 import matplotlib.pyplot as plt
 
-from tools.bench.databases import CLIENTS as DATABASE_WRITERS
+from tools.bench.contexts import CLIENTS as CONTEXT_WRITERS
 
 Figures = list[dict[str, Any]]
 
@@ -78,10 +78,10 @@ def targets(results: dict[str, Any]) -> list[Target]:
     ]
     found.append(
         Target(
-            "store writes: two databases at once / one database",
+            "store writes: two contexts at once / one context",
             ratio(
-                pick(f, "store writes, two databases at once", "node", DATABASE_WRITERS),
-                pick(f, "store writes, one database", "node", DATABASE_WRITERS),
+                pick(f, "store writes, two contexts at once", "node", CONTEXT_WRITERS),
+                pick(f, "store writes, one context", "node", CONTEXT_WRITERS),
             ),
             ">= 1.00",
             False,
@@ -212,10 +212,11 @@ Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
 - In the same run: the raw Python wire client (`dqliteclient`) on one connection, doing
   `BEGIN IMMEDIATE` / `INSERT` / `COMMIT` and point `SELECT`s; go-dqlite's `dqlite-benchmark`
   (kvwrite, 1 worker) on 1 and on 3 nodes.
-- Also in the same run: the app's store (its writers' queue and group commit) creating todos
-  from two processes of 16 writers each, first both on one database, then one on each of two
-  databases of the same node (`tools/bench/databases.py`). dqlite has one writer per database,
-  so this shows what bounded contexts with a database each would gain.
+- Also in the same run: the app's store (each context's writers' queue and group commit)
+  creating todos from two processes of 16 writers each, first both in the todos context (one
+  database), then one in the todos context and one in a second context holding the same
+  aggregate, each context on its own database of the same node (`tools/bench/contexts.py`).
+  dqlite has one writer per database, so contexts do not wait on each other's writes.
 - Raw figures are in `performance/results.json`; the chart is `performance/chart.png`.
 
 ## Targets

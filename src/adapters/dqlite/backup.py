@@ -3,7 +3,8 @@
 The leader hands over its database file and WAL in one DUMP request: a consistent copy taken
 while the cluster keeps serving. The copy is folded into a single SQLite file (VACUUM INTO),
 checked, and renamed into place, so a failed backup leaves no half-written file. Its schema
-revision is the one in its alembic_version table.
+revision is the one in its alembic_version table. Each bounded context's database is backed up
+to a file of its own.
 
 A restore brings the target database to the backup's revision, copies every table in batches
 that respect the engine's 255-parameter limit, then migrates to head.
@@ -19,12 +20,24 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Engine, MetaData, Table, create_engine, delete, func, insert, select, text
+from sqlalchemy import (
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
+from adapters.contexts import context_named
 from adapters.dqlite.engine import MAX_BOUND_PARAMETERS
 from adapters.dqlite.migrations import alembic_config, known_revisions
 from adapters.dqlite.tls import DialFunc
-from adapters.outbox import OutboxLeaseRow
+from adapters.outbox import OutboxEventRow, OutboxLeaseRow
 
 VERSION_TABLE = "alembic_version"
 # State of the running cluster, not data: a restore neither copies it nor counts it as content
@@ -45,8 +58,9 @@ class BackupFile:
     rows: dict[str, int]  # table -> rows, in copy order
 
 
-def write_backup(files: dict[str, bytes], database: str, path: Path) -> BackupFile:
-    """Fold a DUMP's database and WAL into one SQLite file at `path`, atomically."""
+def write_backup(files: dict[str, bytes], database: str, context: str, path: Path) -> BackupFile:
+    """Fold a DUMP's database (`context`'s) and WAL into one SQLite file at `path`,
+    atomically."""
     if database not in files:
         raise BackupError(f"the leader's dump holds no database {database!r}: {sorted(files)}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,15 +73,16 @@ def write_backup(files: dict[str, bytes], database: str, path: Path) -> BackupFi
             source.execute("VACUUM INTO ?", (str(folded),))
         finally:
             source.close()
-        checked = read_backup(folded)
+        checked = read_backup(folded, context)
         with folded.open("rb") as written:
             os.fsync(written.fileno())
         folded.replace(path)  # atomic: the old file or the new one, never half of one
     return BackupFile(path, checked.revision, checked.rows)
 
 
-def read_backup(path: Path) -> BackupFile:
-    """What a backup file holds; BackupError if it is not a sound backup of this service."""
+def read_backup(path: Path, context: str) -> BackupFile:
+    """What a backup file holds; BackupError if it is not a sound backup of `context`'s
+    database."""
     if not path.is_file():
         raise BackupError(f"{path} is not a file")
     try:
@@ -87,21 +102,45 @@ def read_backup(path: Path) -> BackupFile:
             rows = {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{path} is not an SQLite database: {error}") from error
-    if revision is None or revision[0] not in known_revisions():
-        raise BackupError(f"{path} is at schema revision {revision}, unknown to this service")
-    del rows[VERSION_TABLE]
+    # Every history begins at 0001: the tables, not the revision, tell the contexts apart.
+    foreign = sorted(set(tables) - {VERSION_TABLE, *context_named(context).metadata.tables})
+    if foreign:
+        raise BackupError(f"{path} is not a backup of the {context} context: it holds {foreign}")
+    if revision is None or revision[0] not in known_revisions(context):
+        raise BackupError(
+            f"{path} is at schema revision {revision}, unknown to the {context} context"
+        )
+    for table in (VERSION_TABLE, *CLUSTER_STATE):
+        rows.pop(table, None)
     return BackupFile(path, revision[0], rows)
+
+
+def filled_tables(sync_url: str, dial: DialFunc | None = None) -> dict[str, int]:
+    """The tables of the database at `sync_url` that hold rows (cluster state aside), and how
+    many."""
+    engine = create_engine(sync_url, connect_args={"dial_func": dial} if dial else {})
+    try:
+        return _tables_with_rows(engine)
+    finally:
+        engine.dispose()
 
 
 def restore(
     backup: BackupFile,
     sync_url: str,
+    context: str,
     *,
     replace: bool = False,
     dial: DialFunc | None = None,
     progress: Progress | None = None,
+    redeliver_from_ms: int | None = None,
 ) -> None:
-    """Copy `backup` into the database at `sync_url`, then migrate it to head."""
+    """Copy `backup` into `context`'s database at `sync_url`, then migrate it to head.
+
+    Events of its outbox delivered at or after `redeliver_from_ms` are made undelivered: the
+    effects of their handlers, in other contexts' databases, may be missing from those
+    databases' backups, taken before (handlers are idempotent, so a second delivery is safe).
+    """
     connect_args = {"dial_func": dial} if dial is not None else {}
     engine = create_engine(sync_url, connect_args=connect_args)
     try:
@@ -109,7 +148,7 @@ def restore(
         if filled and not replace:
             listed = ", ".join(f"{t} ({n} rows)" for t, n in filled.items())
             raise BackupError(f"the target database is not empty: {listed}; pass --replace")
-        config = alembic_config(sync_url, dial)
+        config = alembic_config(sync_url, context, dial)
         if filled:
             _empty(engine)
         if _revision(engine) is not None:  # empty, but maybe at another revision
@@ -117,8 +156,20 @@ def restore(
         command.upgrade(config, backup.revision)
         _copy_tables(backup, engine, progress or _no_progress)
         command.upgrade(config, "heads")
+        if redeliver_from_ms is not None:
+            _redeliver(engine, redeliver_from_ms)
     finally:
         engine.dispose()
+
+
+def _redeliver(engine: Engine, from_ms: int) -> None:
+    redelivered = (
+        update(OutboxEventRow)
+        .where(OutboxEventRow.delivered_at_ms >= from_ms)
+        .values(delivered_at_ms=None)
+    )
+    with engine.begin() as connection:
+        connection.execute(redelivered)
 
 
 def _tables_with_rows(engine: Engine) -> dict[str, int]:

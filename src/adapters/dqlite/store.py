@@ -1,26 +1,19 @@
-"""The store on dqlite: the one face of this package that the app uses (start, stop, unit of
-work, readiness, status), composing the node, its membership, the engine that follows the
-leader, and the migrations."""
+"""The store on dqlite: the one face of this package that the app uses (start, stop, units
+of work, readiness, status), composing the node, its membership, the leader tracker, and a
+database per bounded context, each with its engines and migrations."""
 
 import asyncio
 import logging
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import QueuePool, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_serving
-from adapters.dqlite.group_commit import GroupCommit
+from adapters.contexts import CONTEXTS, Context
+from adapters.dqlite.database import DqliteDatabase
+from adapters.dqlite.engine import wait_until_serving
 from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
-from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.tls import TlsFiles, tls_dialer
-from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
-from adapters.dqlite.writers import WriterQueue
-from adapters.repositories import REPOSITORIES, Registration
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
 
@@ -32,14 +25,14 @@ PROBE_SECONDS = 1.0
 
 
 class DqliteStore:
-    """An embedded node (optional) in its cluster, the async engine that follows the leader
-    among every known node, and the schema at head."""
+    """An embedded node (optional) in its cluster, and a database per context (named
+    `database_prefix` + the context's name) with engines that follow the leader among every
+    known node, each database's schema at the head of its own history."""
 
     def __init__(
         self,
         *,
         address: str,
-        database: str,
         peers: list[str],
         node: DqliteNode | None,
         pool_size: int,
@@ -48,48 +41,55 @@ class DqliteStore:
         migrate: bool,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
-        registrations: Sequence[Registration] = REPOSITORIES,
+        contexts: Sequence[Context] = CONTEXTS,
+        database_prefix: str = "",
         tls: TlsFiles | None = None,
     ) -> None:
         self._node = node
-        self._registrations = tuple(registrations)
-        self._database = database
         self._startup_timeout = startup_timeout
         self._migrate = migrate
-        self._retry_settings = retry_settings
         self.retry_counters = retry_counters or RetryCounters()
         self._membership: Membership | None = None
         self.tracker = LeaderTracker([address, *peers], tls_dialer(tls) if tls else None)
-        url = dqlite_url(address, database)
         # Each wire round trip gives up after statement_timeout, so a request stuck on a paused
         # or cut-off leader fails over instead of waiting out the driver's 10 s.
-        connect_args = {"async_creator_fn": self.tracker.connect, "timeout": statement_timeout}
-        pool = {"pool_size": pool_size, "max_overflow": pool_size}
-        self.engine = create_dqlite_engine(url, **pool, connect_args=connect_args)
-        # Read-only units of work get connections that are read-only from the start (PRAGMA
-        # query_only once, at connect): no switching back and forth on every request.
-        self.read_engine = create_dqlite_engine(
-            url, **pool, connect_args={**connect_args, "session_mode": "read_only"}
-        )
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
-        self._writers = WriterQueue()
-        self._group = GroupCommit(self.engine, self._writers, self._follow_leader)
+        options = {
+            "pool_size": pool_size,
+            "max_overflow": pool_size,
+            "connect_args": {
+                "async_creator_fn": self.tracker.connect,
+                "timeout": statement_timeout,
+            },
+        }
+        self.databases = {
+            context.unit_of_work: DqliteDatabase(
+                context,
+                database_prefix + context.name,
+                self.tracker,
+                self._follow_leader,
+                engine_options=options,
+                retry_settings=retry_settings,
+                retry_counters=self.retry_counters,
+            )
+            for context in contexts
+        }
         self._probed: tuple[float, str | None] | None = None  # when, and the leader then
         self._view: tuple[float, ClusterView] | None = None
 
     async def start(self) -> None:
         if self._node is not None:
             await self._start_node(self._node)
-        await wait_until_serving(self.engine, self._startup_timeout, self._follow_leader)
-        if self._migrate:
-            await self._migrate_to_head()
+        for database in self.databases.values():
+            await wait_until_serving(database.engine, self._startup_timeout, self._follow_leader)
+            if self._migrate:
+                await self._follow_leader()
+                await database.migrate_to_head()
         if self._membership is not None:
             await self._remember_peers(self._membership)
 
     async def stop(self) -> None:
-        await self.engine.dispose()
-        await self.read_engine.dispose()
+        for database in self.databases.values():
+            await database.dispose()
         if self._node is None:
             return
         if self._membership is not None and len(self.tracker.addresses) > 1:
@@ -100,17 +100,10 @@ class DqliteStore:
         await asyncio.to_thread(self._node.stop)
         logger.info("dqlite node %s stopped", self._node.node_id)
 
-    def unit_of_work(self) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(
-            self._sessions,
-            self._retry_settings,
-            self.retry_counters,
-            self._follow_leader,
-            registrations=self._registrations,
-            writers=self._writers,
-            group=self._group,
-            read_session_factory=self._read_sessions,
-        )
+    def unit_of_work[U: AbstractUnitOfWork](self, context: type[U], /) -> U:
+        uow = self.databases[context].unit_of_work()
+        assert isinstance(uow, context)
+        return uow
 
     async def _follow_leader(self) -> str | None:
         """Look for the leader; on a new one, drop the pooled connections to the old.
@@ -121,33 +114,27 @@ class DqliteStore:
         before = self.tracker.leader
         leader = await self.tracker.refresh()
         if leader not in (None, before):
-            for engine in (self.engine, self.read_engine):
-                await engine.dispose(close=False)  # no goodbyes to a node that may be frozen
+            for database in self.databases.values():
+                await database.forget_connections()
         return leader
 
     async def readiness(self) -> Readiness:
         checks = {"node": "ok" if self._node is None or self._node.running else "not running"}
         if self._node is not None and self._node.running:
             checks["disk"] = self._node.disk_shortage() or "ok"
+        disk_full = any(database.writers.disk_full for database in self.databases.values())
         checks["writes"] = (
-            "refused lately for want of disk space on the leader's disk"
-            if self._writers.disk_full
-            else "ok"
+            "refused lately for want of disk space on the leader's disk" if disk_full else "ok"
         )
         leader = await self._probed_leader()
         checks["leader"] = "ok" if leader else "no leader known"
-        try:
-            async with self.engine.connect() as connection:
-                current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-            checks["database"] = "ok"
-            checks["schema"] = "ok" if current in head_revisions() else f"at {current}, not head"
-        except (DBAPIError, OSError, TimeoutError) as error:
-            checks["database"] = f"no round trip: {getattr(error, 'orig', error)}"
+        for database in self.databases.values():
+            checks |= await database.readiness()
         return Readiness(all(v == "ok" for v in checks.values()), checks)
 
     async def status(self) -> StoreStatus:
-        pool = self.engine.pool
-        size, in_use = (pool.size(), pool.checkedout()) if isinstance(pool, QueuePool) else (0, 0)
+        pools = [database.pool() for database in self.databases.values()]
+        size, in_use = sum(p[0] for p in pools), sum(p[1] for p in pools)
         try:
             view = await self._probed_view()
         except Exception:  # no leader right now: report what is known locally
@@ -194,11 +181,6 @@ class DqliteStore:
             await join(membership, self._startup_timeout, self.tracker.dial)
         membership.save(node.data_dir)
         self._membership = membership
-
-    async def _migrate_to_head(self) -> None:
-        await self._follow_leader()
-        url = dqlite_url(self.tracker.leader, self._database, driver="")
-        await asyncio.to_thread(upgrade_to_head, url, self.tracker.dial)
 
     async def _remember_peers(self, membership: Membership) -> None:
         try:

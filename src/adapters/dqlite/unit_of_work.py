@@ -8,11 +8,11 @@ from typing import NoReturn, Self
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.contexts import Registration
 from adapters.dqlite.errors import classify
 from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
 from adapters.outbox import SqlAlchemyOutbox
-from adapters.repositories import REPOSITORIES, Registration
 from service.unit_of_work import (
     AbstractUnitOfWork,
     RetryCounters,
@@ -40,7 +40,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         retry_counters: RetryCounters | None = None,
         on_failure: Callable[[], Awaitable[object]] | None = None,
         *,
-        registrations: Sequence[Registration] = REPOSITORIES,
+        registrations: Sequence[Registration] = (),
         writers: WriterQueue | None = None,
         group: GroupCommit | None = None,
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,

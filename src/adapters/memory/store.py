@@ -5,9 +5,9 @@ from collections.abc import Hashable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
+from adapters.contexts import CONTEXTS, Context
 from adapters.memory.table import InMemoryTable
 from adapters.outbox import InMemoryOutbox
-from adapters.repositories import REPOSITORIES, Registration
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import (
     AbstractUnitOfWork,
@@ -17,22 +17,30 @@ from service.unit_of_work import (
 )
 
 
+class InMemoryDatabase:
+    """One context's committed rows, a dict per repository and the outbox's, and its single
+    writer's lock."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.tables: dict[str, dict[Hashable, Any]] = {r.name: {} for r in context.registrations}
+        self.outbox_events: dict[int, Any] = {}
+        self.outbox_lease: dict[int, Any] = {}
+        # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
+        self.writer = asyncio.Lock()
+
+
 class InMemoryStore:
-    """Committed rows, one dict per registered repository, and the single writer's lock."""
+    """A database per context, as on dqlite: contexts do not wait on each other's writes."""
 
     def __init__(
         self,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
         *,
-        registrations: Sequence[Registration] = REPOSITORIES,
+        contexts: Sequence[Context] = CONTEXTS,
     ) -> None:
-        self.registrations = tuple(registrations)
-        self.tables: dict[str, dict[Hashable, Any]] = {r.name: {} for r in self.registrations}
-        self.outbox_events: dict[int, Any] = {}
-        self.outbox_lease: dict[int, Any] = {}
-        # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
-        self.writer = asyncio.Lock()
+        self.databases = {c.unit_of_work: InMemoryDatabase(c) for c in contexts}
         self.retry_settings = retry_settings
         self.retry_counters = retry_counters or RetryCounters()
 
@@ -42,24 +50,29 @@ class InMemoryStore:
     async def stop(self) -> None:
         """Nothing to stop."""
 
-    def unit_of_work(self) -> AbstractUnitOfWork:
-        return InMemoryUnitOfWork(self)
+    def unit_of_work[U: AbstractUnitOfWork](self, context: type[U], /) -> U:
+        database = self.databases[context]
+        uow = database.context.implemented_by(InMemoryUnitOfWork)(self, database)
+        assert isinstance(uow, context)
+        return uow
 
     async def readiness(self) -> Readiness:
-        return Readiness(True, {"store": "ok"})
+        return Readiness(
+            True, {f"{d.context.name} database": "ok" for d in self.databases.values()}
+        )
 
     async def status(self) -> StoreStatus:
         return StoreStatus()
 
 
 class InMemoryUnitOfWork(AbstractUnitOfWork):
-    """Changes stay private to this unit of work until commit applies them to the store."""
+    """Changes stay private to this unit of work until commit applies them to the database."""
 
     lock_wait_seconds = 5.0  # as long as dqlite's busy timeout
 
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, database: InMemoryDatabase) -> None:
         super().__init__(store.retry_settings, store.retry_counters)
-        self._store = store
+        self._database = database
         self._holds_writer = False
         self._tables: list[InMemoryTable[Any, Any]] = []
 
@@ -67,14 +80,13 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         if not self.reading_only:
             await self._take_writer_lock()
         self._tables = []
-        for registration in self._store.registrations:
-            table = InMemoryTable(
-                self._store.tables[registration.name], read_only=self.reading_only
-            )
+        database = self._database
+        for registration in database.context.registrations:
+            table = InMemoryTable(database.tables[registration.name], read_only=self.reading_only)
             self._tables.append(table)
             setattr(self, registration.name, registration.memory(table))
-        events = InMemoryTable(self._store.outbox_events, read_only=self.reading_only)
-        lease = InMemoryTable(self._store.outbox_lease, read_only=self.reading_only)
+        events = InMemoryTable(database.outbox_events, read_only=self.reading_only)
+        lease = InMemoryTable(database.outbox_lease, read_only=self.reading_only)
         self._tables += [events, lease]
         self.outbox = InMemoryOutbox(events, lease)
         return await super().__aenter__()
@@ -90,7 +102,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         finally:
             if self._holds_writer:
                 self._holds_writer = False
-                self._store.writer.release()
+                self._database.writer.release()
 
     async def commit(self) -> None:
         await self._store_collected_events()
@@ -104,7 +116,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
     async def _take_writer_lock(self) -> None:
         try:
             async with asyncio.timeout(self.lock_wait_seconds):
-                await self._store.writer.acquire()
+                await self._database.writer.acquire()
         except TimeoutError:
-            raise StoreUnavailable("another unit of work holds the store's write lock") from None
+            raise StoreUnavailable("another unit of work holds the database's write lock") from None
         self._holds_writer = True

@@ -1,14 +1,18 @@
 """/accounts: open an account, read its balance."""
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS, OWNER_MAX_LENGTH, Account
 from entrypoints.api.paths import IdPath
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from entrypoints.problems import problem_responses
 from service import accounts as use_cases
+from service.contexts import BankUnitOfWork
 
+UnitOfWorkDep = Annotated[BankUnitOfWork, Depends(unit_of_work(BankUnitOfWork))]
 router = APIRouter(prefix="/accounts", tags=["accounts"], responses=problem_responses(404))
 
 

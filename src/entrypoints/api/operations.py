@@ -31,7 +31,8 @@ async def health() -> Health:
 @router.api_route("/ready", methods=["GET", "HEAD"], responses={503: {"model": ReadinessOut}})
 async def ready(store: StoreDep, response: Response) -> ReadinessOut:
     """Node running with room for its log, writes not refused for a full disk, leader known,
-    a database round trip, schema at head; 503 otherwise."""
+    and for each bounded context a round trip to its database and its schema at head; 503
+    otherwise."""
     readiness = await store.readiness()
     if not readiness.ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -43,10 +44,12 @@ async def ready(store: StoreDep, response: Response) -> ReadinessOut:
 async def metrics(store: StoreDep, request: Request) -> Response:
     """Prometheus text format."""
     status = await store.status()
-    try:
-        outbox: OutboxCounts | None = await request.app.state.relay.counts()
-    except StoreUnavailable:
-        outbox = None
+    outboxes: dict[str, OutboxCounts | None] = {}
+    for relay in request.app.state.relays:
+        try:
+            outboxes[relay.context] = await relay.counts()
+        except StoreUnavailable:
+            outboxes[relay.context] = None
     # Rendered in a worker thread: a large registry must not hold up other requests.
-    body = await asyncio.to_thread(request.app.state.metrics.render, status, outbox)
+    body = await asyncio.to_thread(request.app.state.metrics.render, status, outboxes)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -3,16 +3,18 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter, PostWithAuthor
 from entrypoints.api.paths import IdPath
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from entrypoints.problems import problem_responses
 from service import posts as use_cases
+from service.contexts import BlogUnitOfWork
 
+UnitOfWorkDep = Annotated[BlogUnitOfWork, Depends(unit_of_work(BlogUnitOfWork))]
 router = APIRouter(tags=["posts"], responses=problem_responses(404))
 
 Id = IdPath

@@ -3,15 +3,17 @@
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from entrypoints.problems import problem_responses
 from service import todos as use_cases
+from service.contexts import TodosUnitOfWork
 
+UnitOfWorkDep = Annotated[TodosUnitOfWork, Depends(unit_of_work(TodosUnitOfWork))]
 router = APIRouter(prefix="/todos", tags=["todos"], responses=problem_responses(404, 409))
 
 Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX_LENGTH)]

@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS
@@ -18,10 +18,12 @@ from domain.transfers import (
     TransferFilter,
     TransferRequest,
 )
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from entrypoints.problems import problem_responses
 from service import transfers as use_cases
+from service.contexts import BankUnitOfWork
 
+UnitOfWorkDep = Annotated[BankUnitOfWork, Depends(unit_of_work(BankUnitOfWork))]
 router = APIRouter(prefix="/transfers", tags=["transfers"], responses=problem_responses(404, 409))
 
 IdempotencyKeyHeader = Annotated[

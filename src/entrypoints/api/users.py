@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
@@ -11,10 +11,12 @@ from domain.posts import UserWithPosts
 from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
 from entrypoints.api.paths import IdPath
 from entrypoints.api.posts import PostOut
-from entrypoints.dependencies import UnitOfWorkDep
+from entrypoints.dependencies import unit_of_work
 from entrypoints.problems import problem_responses
 from service import users as use_cases
+from service.contexts import BlogUnitOfWork
 
+UnitOfWorkDep = Annotated[BlogUnitOfWork, Depends(unit_of_work(BlogUnitOfWork))]
 router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(404, 409))
 
 

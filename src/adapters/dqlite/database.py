@@ -1,0 +1,103 @@
+"""One bounded context's dqlite database: its engines, its writers' queue and group commit,
+its migrations and its lines in /ready."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import QueuePool, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from adapters.contexts import Context
+from adapters.dqlite.engine import create_dqlite_engine, dqlite_url
+from adapters.dqlite.group_commit import GroupCommit
+from adapters.dqlite.leader import LeaderTracker
+from adapters.dqlite.migrations import head_revisions, upgrade_to_head
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.dqlite.writers import WriterQueue
+from service.unit_of_work import RetryCounters, RetrySettings
+
+
+class DqliteDatabase:
+    """dqlite has one writer per database: each context's writers queue (and commit in groups)
+    apart from the others'."""
+
+    def __init__(
+        self,
+        context: Context,
+        name: str,
+        tracker: LeaderTracker,
+        follow_leader: Callable[[], Awaitable[str | None]],
+        *,
+        engine_options: dict[str, Any],
+        retry_settings: RetrySettings | None,
+        retry_counters: RetryCounters,
+    ) -> None:
+        self.context = context
+        self.name = name
+        self._tracker = tracker
+        self._follow_leader = follow_leader
+        self._retry_settings = retry_settings
+        self._retry_counters = retry_counters
+        url = dqlite_url(tracker.addresses[0], name)
+        options = engine_options
+        self.engine = create_dqlite_engine(url, **options)
+        # Read-only units of work get connections that are read-only from the start (PRAGMA
+        # query_only once, at connect): no switching back and forth on every request.
+        read_connect_args = {**options["connect_args"], "session_mode": "read_only"}
+        self.read_engine = create_dqlite_engine(
+            url, **{**options, "connect_args": read_connect_args}
+        )
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self.writers = WriterQueue()
+        self._group = GroupCommit(self.engine, self.writers, follow_leader)
+        self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
+
+    def unit_of_work(self) -> SqlAlchemyUnitOfWork:
+        return self._unit_of_work_class(
+            self._sessions,
+            self._retry_settings,
+            self._retry_counters,
+            self._follow_leader,
+            registrations=self.context.registrations,
+            writers=self.writers,
+            group=self._group,
+            read_session_factory=self._read_sessions,
+        )
+
+    async def migrate_to_head(self) -> None:
+        url = dqlite_url(self._tracker.leader, self.name, driver="")
+        await asyncio.to_thread(upgrade_to_head, url, self.context.name, self._tracker.dial)
+
+    async def readiness(self) -> dict[str, str]:
+        """A round trip to this database, and its schema at the head of its history."""
+        checks = {}
+        try:
+            async with self.engine.connect() as connection:
+                current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+            checks[f"{self.context.name} database"] = "ok"
+            heads = head_revisions(self.context.name)
+            schema = "ok" if current in heads else f"at {current}, not head"
+            checks[f"{self.context.name} schema"] = schema
+        except (DBAPIError, OSError, TimeoutError) as error:
+            checks[f"{self.context.name} database"] = (
+                f"no round trip: {getattr(error, 'orig', error)}"
+            )
+        return checks
+
+    def pool(self) -> tuple[int, int]:
+        """The write pool's size, and its connections in use."""
+        pool = self.engine.pool
+        return (pool.size(), pool.checkedout()) if isinstance(pool, QueuePool) else (0, 0)
+
+    async def forget_connections(self) -> None:
+        """Drop the pooled connections (to a leader that is no longer one), without goodbyes
+        to a node that may be frozen."""
+        for engine in (self.engine, self.read_engine):
+            await engine.dispose(close=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        await self.read_engine.dispose()
