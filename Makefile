@@ -38,7 +38,7 @@ unit-without-dqlite:
 	$(RUN) python -m pytest -p tests.without_dqlite tests/unit -q
 
 pytest:
-	$(RUN) python -m pytest -q
+	$(RUN) python -m pytest -q --durations=25
 
 # The partition tests with the flapping nemesis at full length (30 s; 12 s in `make test`).
 partitions: setup

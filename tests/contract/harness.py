@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from adapters.contexts import Context
 from adapters.dqlite.node import DqliteNode
+from domain.events import DomainEvent
 from service.unit_of_work import AbstractUnitOfWork, UnitsOfWork
 from tests.contract.backends import Backend, dqlite_backend, memory_backend
 
@@ -30,6 +31,18 @@ THINGS_CONTEXTS = (
     Context("things", ThingsUnitOfWork, ()),
     Context("other_things", OtherThingsUnitOfWork, ()),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Wrote(DomainEvent):
+    """A write of the tests' own, to a context with no aggregate: an event in its outbox."""
+
+    what: str
+
+    @property
+    def stream(self) -> str:
+        return f"wrote:{self.what}"
+
 
 # Not UTC on purpose: the stores must give back the offset a time was written with.
 WRITTEN_AT = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=2)))

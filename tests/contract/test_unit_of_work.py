@@ -7,14 +7,12 @@ is a database of its own: its writers take turns among themselves, not with anot
 """
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from domain.events import DomainEvent
 from service.unit_of_work import AbstractUnitOfWork, UnitsOfWork
-from tests.contract.harness import AggregateProbe, OtherThingsUnitOfWork, ThingsUnitOfWork
+from tests.contract.harness import AggregateProbe, OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 
 Probe = AggregateProbe[Any, Any]
 
@@ -130,17 +128,6 @@ async def test_a_unit_of_work_writes_again_after_a_read_only_transaction(
         await uow.commit()
 
     assert await stored(units, aggregate, item) == item
-
-
-@dataclass(frozen=True, slots=True)
-class Wrote(DomainEvent):
-    """A write of the tests' own: an event stored in a context's outbox."""
-
-    what: str
-
-    @property
-    def stream(self) -> str:
-        return f"wrote:{self.what}"
 
 
 async def write(units: UnitsOfWork, context: type[AbstractUnitOfWork], what: str) -> None:

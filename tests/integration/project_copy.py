@@ -49,6 +49,11 @@ def copy(tmp_path: Path) -> Path:
         if (ROOT / name).is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, copy / name)
+    # mypy's cache, when `make lint` left one: the copy's mypy then rechecks only what the tools
+    # changed (and what depends on it), in seconds instead of half a minute. copy2 keeps the
+    # files' times, by which mypy sees which cached results still hold.
+    if (ROOT / ".mypy_cache").is_dir():
+        shutil.copytree(ROOT / ".mypy_cache", copy / ".mypy_cache")
     run(copy, "git", "init", "-q")
     commit(copy)
     return copy

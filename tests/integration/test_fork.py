@@ -19,12 +19,18 @@ EXAMPLE = re.compile(
 )
 NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
-# them. The fork runs the first two (they prove the ledger's launcher serves in the fork); the
-# cluster, fault, partition, TLS, backup, day-2, disk, browser and keepalive tests, 7+ minutes
+# them. The fork runs the unit-of-work tests and one write over HTTP to the ledger's launcher
+# (proving it serves in the fork); the rest of the process tests and the cluster, fault,
+# partition, TLS, backup, day-2, disk, browser, keepalive and schemathesis tests, 8+ minutes
 # more, it only collects: the fork leaves those files and the launcher byte for byte as they
 # are here, where `make test` runs them.
-PLATFORM_TESTS = ["test_api_process.py", "test_unit_of_work_sql.py"]
-CLUSTER_TESTS = [
+SERVES = (
+    "tests/integration/test_api_process.py::test_a_write_over_http_is_acknowledged_and_read_back"
+)
+PLATFORM_TESTS = ["test_unit_of_work_sql.py"]
+COLLECTED_ONLY = [
+    "test_api_process.py",
+    "test_schemathesis.py",
     "test_cluster.py",
     "test_cluster_faults.py",
     "test_partitions.py",
@@ -131,14 +137,16 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
         "tests",
         "--deselect",
         "tests/integration/test_generator.py",
-        *(f"--deselect=tests/integration/{name}" for name in CLUSTER_TESTS),
+        *(f"--deselect=tests/integration/{name}" for name in COLLECTED_ONLY),
     )
     assert " passed" in output
     assert "failed" not in output
+    served = run(copy, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", SERVES)
+    assert "1 passed" in served
     collected = run(copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests")
-    for name in [*PLATFORM_TESTS, *CLUSTER_TESTS]:
+    for name in [*PLATFORM_TESTS, *COLLECTED_ONLY]:
         assert f"tests/integration/{name}::" in collected, name
-    for path in [*(f"tests/integration/{n}" for n in CLUSTER_TESTS), *LAUNCHER]:
+    for path in [*(f"tests/integration/{n}" for n in COLLECTED_ONLY), *LAUNCHER]:
         assert (copy / path).read_bytes() == (ROOT / path).read_bytes(), path
     assert "[dqlite-fork_specimens]" in run(
         copy, sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/contract"

@@ -9,7 +9,6 @@ was stored with plain SQL through an engine of their own.
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,9 +24,8 @@ from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
 from domain.errors import AlreadyExists
-from domain.events import DomainEvent
 from service.unit_of_work import AbstractUnitOfWork
-from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork
+from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 from tests.dqlite import fresh_store
 from tests.ledger.model import Account, accounts_of
 from tests.ledger.storage import REGISTRATIONS
@@ -236,24 +234,13 @@ async def test_a_writer_cancelled_mid_statement_fails_its_batch_and_the_next_com
     assert await stored_owners(engine) == ["after"]
 
 
-@dataclass(frozen=True, slots=True)
-class Grouped(DomainEvent):
-    """A write of the tests' own: an event stored in a context's outbox."""
-
-    what: str
-
-    @property
-    def stream(self) -> str:
-        return f"grouped:{self.what}"
-
-
 async def stored_events(engine: AsyncEngine) -> list[str]:
-    """What the Grouped events in `engine`'s database say, read with plain SQL."""
+    """What the Wrote events in `engine`'s database say, read with plain SQL."""
     reader = create_async_engine(engine.url)
     try:
         async with reader.connect() as connection:
             result = await connection.execute(text("SELECT name, payload FROM outbox_events"))
-            return sorted(json.loads(row[1])["what"] for row in result if row[0] == "Grouped")
+            return sorted(json.loads(row[1])["what"] for row in result if row[0] == "Wrote")
     finally:
         await reader.dispose()
 
@@ -267,7 +254,7 @@ async def test_each_context_s_concurrent_writers_commit_in_groups_in_its_own_dat
 
         async def write(context: type[AbstractUnitOfWork], n: int) -> None:
             async with store.unit_of_work(context) as uow:
-                await uow.outbox.add([Grouped(f"{context.__name__} {n:02}")])
+                await uow.outbox.add([Wrote(f"{context.__name__} {n:02}")])
                 await uow.commit()
 
         await asyncio.gather(*(write(c, n) for n in range(20) for c in contexts))

@@ -10,7 +10,6 @@ without the example aggregates.
 
 import asyncio
 import time
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import text
@@ -21,9 +20,8 @@ from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import DqliteStore
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
-from domain.events import DomainEvent
 from service.unit_of_work import AbstractUnitOfWork, StoreUnavailable
-from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork
+from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 from tests.dqlite import fresh_store
 from tests.ledger.model import Account, Transfer, accounts_of, transfers_of
 from tests.ledger.storage import REGISTRATIONS
@@ -176,17 +174,6 @@ async def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_the_store_is_
     assert await rows_in_table(engine) == [(1, "first")]
 
 
-@dataclass(frozen=True, slots=True)
-class Noted(DomainEvent):
-    """A write of the tests' own: an event stored in a context's outbox."""
-
-    what: str
-
-    @property
-    def stream(self) -> str:
-        return f"noted:{self.what}"
-
-
 async def note_impatiently(engine: AsyncEngine, what: str) -> None:
     """Store an event straight into `engine`'s database, as another process would (no queue
     of this process's writers to wait in), waiting at most 0.2 s for its write lock."""
@@ -194,7 +181,7 @@ async def note_impatiently(engine: AsyncEngine, what: str) -> None:
     uow = SqlAlchemyUnitOfWork(async_sessionmaker(impatient_engine, expire_on_commit=False))
     try:
         async with uow:
-            await uow.outbox.add([Noted(what)])
+            await uow.outbox.add([Wrote(what)])
             await uow.commit()
     finally:
         await impatient_engine.dispose()
@@ -216,7 +203,7 @@ async def test_each_context_is_a_dqlite_database_with_a_write_lock_of_its_own(
         others = store.databases[OtherThingsUnitOfWork]
         assert things.name != others.name
         async with store.unit_of_work(ThingsUnitOfWork) as holder:
-            await holder.outbox.add([Noted("held")])  # the things database's write lock
+            await holder.outbox.add([Wrote("held")])  # the things database's write lock
             started = time.monotonic()
             await asyncio.wait_for(note_impatiently(others.engine, "other"), timeout=2)
             assert time.monotonic() - started < 1
