@@ -13,7 +13,6 @@ optional, `!` makes it unique (409 on a duplicate). The store assigns an integer
 """
 
 import argparse
-import ast
 import keyword
 import re
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from adapters.contexts import CONTEXTS
 from adapters.outbox import OutboxEventRow, OutboxLeaseRow
 from domain.fields import TEXT_MAX_LENGTH
 from tools.sql_keywords import SQL_KEYWORDS
@@ -377,7 +377,7 @@ class BoundedContext:
 
 @dataclass(frozen=True)
 class RegisteredContext:
-    """A context of CONTEXTS in src/adapters/contexts.py, as its source reads."""
+    """A context of CONTEXTS in src/adapters/contexts.py, as the generator reads it."""
 
     name: str
     unit_of_work: str
@@ -612,58 +612,15 @@ def render(aggregate: Aggregate) -> dict[Path, str]:
 
 
 def registered_contexts() -> list[RegisteredContext]:
-    """The contexts of CONTEXTS in src/adapters/contexts.py, read from its source (ruff may
-    wrap an entry over several lines)."""
-    path = ROOT / "src" / "adapters" / "contexts.py"
-    tree = ast.parse(path.read_text())
-    entries = next(
-        (
-            node.value
-            for node in tree.body
-            if isinstance(node, ast.Assign | ast.AnnAssign)
-            and any(
-                isinstance(t, ast.Name) and t.id == "CONTEXTS"
-                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            )
-        ),
-        None,
-    )
-    if not isinstance(entries, ast.Tuple):
-        raise Refused(f"{path.relative_to(ROOT)}: CONTEXTS is not a tuple written out")
-    contexts = []
-    for entry in entries.elts:
-        name, unit_of_work, registrations = (
-            _argument(entry, i, keyword)
-            for i, keyword in enumerate(["name", "unit_of_work", "registrations"])
+    """The contexts of CONTEXTS in src/adapters/contexts.py, as this process imported them."""
+    return [
+        RegisteredContext(
+            context.name,
+            context.unit_of_work.__name__,
+            tuple(registration.name for registration in context.registrations),
         )
-        if not (
-            isinstance(name, ast.Constant)
-            and isinstance(name.value, str)
-            and isinstance(unit_of_work, ast.Name)
-            and isinstance(registrations, ast.Tuple)
-        ):
-            line = getattr(entry, "lineno", "?")
-            raise Refused(
-                f"{path.relative_to(ROOT)}:{line}: cannot read this entry of CONTEXTS as "
-                'Context("<name>", <Name>UnitOfWork, (Registration(...), ...))'
-            )
-        aggregates = [_argument(r, 0, "name") for r in registrations.elts]
-        contexts.append(
-            RegisteredContext(
-                name.value,
-                unit_of_work.id,
-                tuple(str(a.value) for a in aggregates if isinstance(a, ast.Constant)),
-            )
-        )
-    return contexts
-
-
-def _argument(call: ast.expr, index: int, keyword: str) -> ast.expr | None:
-    if not isinstance(call, ast.Call):
-        return None
-    if index < len(call.args):
-        return call.args[index]
-    return next((k.value for k in call.keywords if k.arg == keyword), None)
+        for context in CONTEXTS
+    ]
 
 
 def existing_aggregates() -> set[str]:

@@ -41,13 +41,12 @@ class DqliteDatabase:
         self._retry_settings = retry_settings
         self._retry_counters = retry_counters
         url = dqlite_url(tracker.addresses[0], name)
-        options = engine_options
-        self.engine = create_dqlite_engine(url, **options)
+        self.engine = create_dqlite_engine(url, **engine_options)
         # Read-only units of work get connections that are read-only from the start (PRAGMA
         # query_only once, at connect): no switching back and forth on every request.
-        read_connect_args = {**options["connect_args"], "session_mode": "read_only"}
+        read_connect_args = {**engine_options["connect_args"], "session_mode": "read_only"}
         self.read_engine = create_dqlite_engine(
-            url, **{**options, "connect_args": read_connect_args}
+            url, **{**engine_options, "connect_args": read_connect_args}
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
