@@ -45,6 +45,7 @@ def _dqlite_store(
             settings.node_id,
             settings.node_address,
             settings.data_dir,
+            disk_reserve_bytes=settings.disk_reserve_mb * 2**20,
             network_latency_ms=settings.network_latency_ms,
             private_network=settings.private_network,
             tls=tls,

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     tls_key: Path | None = Field(None, description="The key of APP_TLS_CERT (PEM).")
     tls_ca: Path | None = Field(None, description="The cluster's CA certificate (PEM).")
     data_dir: Path = Path(".data/single-node")
+    disk_reserve_mb: int = Field(
+        32, ge=8, description="Writes get a 507 while the node's disk has less free than this."
+    )
     database_prefix: str = Field(
         "", description="Each bounded context's database is named this and the context's name."
     )

@@ -67,12 +67,20 @@ class OutboxRelay:
         return self._counted[1]
 
     async def run(self) -> None:
+        failing = False  # said once per stretch of failures, not on every poll
         while True:
             try:
                 await self.deliver_due()
             except Exception as error:  # the store is unavailable, say: try again later
-                logger.warning("outbox relay of %s: %s", self.context, error)
+                if not failing:
+                    logger.warning("outbox relay of %s: %s", self.context, error)
+                failing = True
                 self._lease_until_ms = 0
+                self.figures.holding = False  # not known until the lease is taken again
+            else:
+                if failing:
+                    logger.info("outbox relay of %s: the store answers again", self.context)
+                failing = False
             holding = self.figures.holding
             await asyncio.sleep(self.settings.poll_seconds if holding else self._idle_seconds)
 

@@ -1,24 +1,22 @@
 """The disk under a serving node fills up: writes are refused, said so, and resume once freed.
 
-The node's data dir is a tmpfs of its own; a file of zeros takes what is free, and large rows in
-a database of their own use up the raft log segments the node had preallocated.
+The node's data dir is a tmpfs of its own, and a file of zeros takes what is free. The app
+refuses writes before dqlite's own run out (libraft 0.15 can crash when its log cannot grow).
 """
 
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
-import dqlitedbapi
 import httpx
 import pytest
 
 from tests.dqlite import tmpfs
 from tests.integration.bank_workload import open_accounts
 from tests.integration.process import AppProcess, assert_problem, http_client
-
-BALLAST_ROW_BYTES = 2**20
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +32,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
 
 
 def fill_disk(app: AppProcess) -> Path:
-    """Leave no byte free under the node: the filler file, then ballast until writes fail."""
+    """Leave no byte free under the node."""
     filler = app.data_dir / "filler"
     subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
-    connection = dqlitedbapi.connect(app.node_address, database="ballast")
-    try:
-        cursor = connection.cursor()
-        cursor.execute("CREATE TABLE IF NOT EXISTS ballast (data BLOB)")
-        connection.commit()
-        for _ in range(64):
-            try:
-                cursor.execute("INSERT INTO ballast VALUES (?)", (b"\0" * BALLAST_ROW_BYTES,))
-                connection.commit()
-            except dqlitedbapi.OperationalError:
-                return filler
-        pytest.fail("64 MB of ballast went into a full disk")
-    finally:
-        connection.close()
+    assert shutil.disk_usage(app.data_dir).free < 2**20
+    return filler
 
 
 def counter(client: httpx.Client, name: str) -> float:
@@ -83,7 +69,7 @@ def test_a_full_disk_refuses_writes_with_507_and_says_so_until_space_is_freed(
         # Refused at once: a full disk is not the brief unavailability that retrying outlasts.
         assert counter(client, "use_case_retries") == retries_before
         assert ready.status_code == HTTPStatus.SERVICE_UNAVAILABLE
-        assert "disk" in ready.json()["checks"]["writes"]
+        assert "MB free on the node's disk" in ready.json()["checks"]["disk"]
         assert "no space" in app.output()  # the warning in the log
         assert client.get(f"/ledger/accounts/{source}").json()["version"] == 0  # nothing applied
 

@@ -1,13 +1,19 @@
 """What the API and the units of work do when the store cannot take a transaction."""
 
 import asyncio
+import shutil
+from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dqlite.errors import classify
+from adapters.dqlite.node import DqliteNode
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from entrypoints.request_ids import RequestIdFilter
 from service.unit_of_work import (
@@ -196,3 +202,26 @@ async def test_an_in_memory_writer_gives_up_as_unavailable_after_the_wait(
         late.lock_wait_seconds = 0.01
         with pytest.raises(StoreUnavailable, match="write lock"):
             await late.__aenter__()
+
+
+def test_a_node_s_disk_is_short_while_less_than_its_reserve_is_free(tmp_path: Path) -> None:
+    free = shutil.disk_usage(tmp_path).free
+    assert (
+        DqliteNode(1, "127.0.0.1:9001", tmp_path, disk_reserve_bytes=free // 2).disk_shortage()
+        is None
+    )
+    shortage = DqliteNode(1, "127.0.0.1:9001", tmp_path, disk_reserve_bytes=free + 2**30)
+    assert f"under the {(free + 2**30) // 2**20} MB kept" in (shortage.disk_shortage() or "")
+
+
+async def test_a_write_is_refused_as_full_before_it_begins_while_the_disk_is_short() -> None:
+    def no_session() -> AsyncSession:
+        raise AssertionError("no transaction may begin")
+
+    uow = SqlAlchemyUnitOfWork(
+        cast(async_sessionmaker[AsyncSession], no_session),
+        disk_shortage=lambda: "3 MB free on the node's disk",
+    )
+    with pytest.raises(StoreFull, match="3 MB free"):
+        async with uow:
+            pass

@@ -33,6 +33,7 @@ class DqliteDatabase:
         engine_options: dict[str, Any],
         retry_settings: RetrySettings | None,
         retry_counters: RetryCounters,
+        disk_shortage: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.context = context
         self.name = name
@@ -40,6 +41,7 @@ class DqliteDatabase:
         self._follow_leader = follow_leader
         self._retry_settings = retry_settings
         self._retry_counters = retry_counters
+        self._disk_shortage = disk_shortage
         url = dqlite_url(tracker.addresses[0], name)
         self.engine = create_dqlite_engine(url, **engine_options)
         # Read-only units of work get connections that are read-only from the start (PRAGMA
@@ -64,6 +66,7 @@ class DqliteDatabase:
             writers=self.writers,
             group=self._group,
             read_session_factory=self._read_sessions,
+            disk_shortage=self._disk_shortage,
         )
 
     async def migrate_to_head(self) -> None:

@@ -92,6 +92,17 @@ def _check_port_free(address: str) -> None:
             raise NodeError(f"cannot bind dqlite address {address}: {error}") from error
 
 
+# libdqlite 1.11 preallocates its raft log in 8 MB segments, and with no space at all it
+# crashes inside dqlite_node_start (SIGSEGV, nothing logged). Room for a few segments and a
+# snapshot, checked first, turns that into a message.
+SEGMENT_BYTES = 8 * 2**20
+MIN_FREE_BYTES = 8 * SEGMENT_BYTES
+# libraft 0.15 can also crash (SIGSEGV, nothing logged) when its log runs out of space while
+# serving: in 6 of 26 trials here, with writes arriving as the disk filled. So the app stops
+# writing while less than this is free, and dqlite never gets that far by the app's doing.
+DISK_RESERVE_BYTES = 4 * SEGMENT_BYTES
+
+
 class DqliteNode:
     """One dqlite node serving `address`, keeping its raft log and snapshots in `data_dir`."""
 
@@ -101,6 +112,7 @@ class DqliteNode:
         address: str,
         data_dir: Path,
         *,
+        disk_reserve_bytes: int = DISK_RESERVE_BYTES,
         network_latency_ms: int | None = None,
         private_network: bool = False,
         tls: TlsFiles | None = None,
@@ -108,6 +120,7 @@ class DqliteNode:
         self.node_id = node_id
         self.address = address
         self.data_dir = data_dir
+        self.disk_reserve_bytes = disk_reserve_bytes
         # Raft's heartbeat is 15x and its election timeout 150x this latency (libdqlite's
         # default of 20 ms makes a failover take 3 to 6 s).
         self.network_latency_ms = network_latency_ms
@@ -195,11 +208,17 @@ class DqliteNode:
             raise NodeError(f"dqlite node {self.node_id} did not stop cleanly")
 
     def disk_shortage(self) -> str | None:
-        """What is short on the data dir's disk for the raft log to grow, or None."""
+        """What is short on the data dir's disk for the raft log to grow, or None.
+
+        Writes are refused while this says something (see DISK_RESERVE_BYTES).
+        """
         free = shutil.disk_usage(self.data_dir).free
-        if free >= SEGMENT_BYTES:
+        if free >= self.disk_reserve_bytes:
             return None
-        return f"{free // 2**10} KB free on the data dir's disk, less than one 8 MB log segment"
+        return (
+            f"{free // 2**20} MB free on the node's disk, under the "
+            f"{self.disk_reserve_bytes // 2**20} MB kept for its raft log"
+        )
 
 
 def _connect_through(relay: TlsRelay) -> Callable[[object, bytes, Any], int]:
@@ -228,13 +247,6 @@ def _connect_without_delay(_arg: object, address: bytes, fd: Any) -> int:
     peer.settimeout(None)  # blocking again, as libdqlite expects of the socket it is given
     fd[0] = peer.detach()
     return 0
-
-
-# libdqlite 1.11 preallocates its raft log in 8 MB segments, and with no space at all it
-# crashes inside dqlite_node_start (SIGSEGV, nothing logged). Room for a few segments and a
-# snapshot, checked first, turns that into a message.
-SEGMENT_BYTES = 8 * 2**20
-MIN_FREE_BYTES = 8 * SEGMENT_BYTES
 
 
 def _check_disk_space(data_dir: Path) -> None:

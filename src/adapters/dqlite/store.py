@@ -70,6 +70,7 @@ class DqliteStore:
                 engine_options=options,
                 retry_settings=retry_settings,
                 retry_counters=self.retry_counters,
+                disk_shortage=self._disk_shortage,
             )
             for context in contexts
         }
@@ -99,6 +100,10 @@ class DqliteStore:
                 logger.warning("node %s stops without handing over: %s", self._node.node_id, error)
         await asyncio.to_thread(self._node.stop)
         logger.info("dqlite node %s stopped", self._node.node_id)
+
+    def _disk_shortage(self) -> str | None:
+        """Short of room on the embedded node's disk (another node's disk is not seen here)."""
+        return self._node.disk_shortage() if self._node is not None else None
 
     def unit_of_work[U: AbstractUnitOfWork](self, context: type[U], /) -> U:
         uow = self.databases[context].unit_of_work()

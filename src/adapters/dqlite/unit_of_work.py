@@ -30,7 +30,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     Read-write units of work given `writers` wait there for their turn; given `group` too,
     they work inside the transaction the queued writers share (see GroupCommit), otherwise
     in their own, keeping the turn to the end. Read-only ones use `read_session_factory`
-    when given.
+    when given. While `disk_shortage` says something, read-write ones are refused (StoreFull).
     """
 
     def __init__(
@@ -44,6 +44,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         writers: WriterQueue | None = None,
         group: GroupCommit | None = None,
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,
+        disk_shortage: Callable[[], str | None] = lambda: None,
     ) -> None:
         super().__init__(retry_settings, retry_counters)
         self._session_factory = session_factory
@@ -51,12 +52,15 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._writers = writers
         self._group = group
         self._read_session_factory = read_session_factory
+        self._disk_shortage = disk_shortage
         self._holds_turn = False
         self._shared: SharedTransaction | None = None  # the group's transaction, while in it
         self._on_failure = on_failure
 
     async def __aenter__(self) -> Self:
         if not self.reading_only:
+            if shortage := self._disk_shortage():
+                raise StoreFull(shortage)
             self._holds_turn = self._writers is not None and await self._writers.enter()
             session = await self._writing_session()
         elif self._read_session_factory is not None:  # its connections are read-only already
