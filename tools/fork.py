@@ -16,7 +16,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tools.aggregate import ROOT, Refused, check_name, format_python
+from tools.aggregate import ROOT, format_python
+from tools.fields import Refused, check_name
 
 # The examples, as the registration files name them (plural, singular).
 EXAMPLES = {

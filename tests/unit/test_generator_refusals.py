@@ -9,14 +9,13 @@ from tools.aggregate import (
     ROOT,
     Aggregate,
     BoundedContext,
-    Refused,
     generate,
     main,
-    parse_fields,
     plural_of,
     registered_contexts,
     unit_of_work_class,
 )
+from tools.fields import Refused, parse_fields
 
 NEW_CONTEXT = "widget_works"  # a context no project is likely to hold
 
