@@ -2,6 +2,8 @@
 that delivers them afterwards, at least once, in order per stream."""
 
 import abc
+import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -30,6 +32,24 @@ class StoredEvent:
 class OutboxCounts:
     pending: int  # neither delivered nor parked
     parked: int
+
+
+class OutboxBell:
+    """Rung once this process commits events to a context's outbox, so that the context's
+    relay looks at once instead of at its next idle poll (as it does for other processes')."""
+
+    def __init__(self) -> None:
+        self._rung = asyncio.Event()
+
+    def ring(self) -> None:
+        self._rung.set()
+
+    async def wait(self, seconds: float) -> None:
+        """Until rung (since the last wait) or `seconds` pass."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._rung.wait()
+        self._rung.clear()
 
 
 def payload_of(event: DomainEvent) -> dict[str, Any]:

@@ -2,12 +2,13 @@
 (the holder of a lease kept in the store), at least once and in order per stream."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from service.messagebus import MessageBus
-from service.outbox import OutboxCounts, StoredEvent, now_ms
+from service.outbox import OutboxBell, OutboxCounts, StoredEvent, now_ms
 from service.unit_of_work import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RelaySettings:
-    poll_seconds: float = 0.2  # how often the lease holder looks for new events
+    poll_seconds: float = 0.2  # how soon the lease holder looks again after delivering
     lease_seconds: float = 5.0  # how long a relay that stopped answering keeps the others out
     max_attempts: int = 5  # failed deliveries before an event is parked
     first_retry_seconds: float = 0.5  # doubled after each failure
@@ -34,7 +35,12 @@ class RelayFigures:
 class OutboxRelay:
     """Run `run()` as a task in every app process; only the lease holder delivers. When it
     stops answering, another takes the lease once it expires and delivers what is left,
-    including events the first had delivered but not yet marked (handlers are idempotent)."""
+    including events the first had delivered but not yet marked (handlers are idempotent).
+
+    The holder looks again soon after delivering, at once when this process commits events
+    to its outbox, and otherwise every lease_seconds / 5 (events that other processes
+    commit wait that long at most).
+    """
 
     def __init__(
         self,
@@ -69,8 +75,9 @@ class OutboxRelay:
     async def run(self) -> None:
         failing = False  # said once per stretch of failures, not on every poll
         while True:
+            delivered = 0
             try:
-                await self.deliver_due()
+                delivered = await self.deliver_due()
             except Exception as error:  # the store is unavailable, say: try again later
                 if not failing:
                     logger.warning("outbox relay of %s: %s", self.context, error)
@@ -81,8 +88,17 @@ class OutboxRelay:
                 if failing:
                     logger.info("outbox relay of %s: the store answers again", self.context)
                 failing = False
-            holding = self.figures.holding
-            await asyncio.sleep(self.settings.poll_seconds if holding else self._idle_seconds)
+            if not self.figures.holding:
+                await asyncio.sleep(self._idle_seconds)
+            elif delivered:
+                await asyncio.sleep(self.settings.poll_seconds)
+            else:  # each look costs the store a transaction: wait for news, or poll slowly
+                await self._new_events.wait(self._idle_seconds)
+
+    @functools.cached_property
+    def _new_events(self) -> OutboxBell:
+        """Rung by this process's commits of events to this relay's outbox."""
+        return self._unit_of_work().new_events
 
     @property
     def _idle_seconds(self) -> float:

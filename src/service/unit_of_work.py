@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.events import DomainEvent, RecordsEvents
-from service.outbox import AbstractOutbox
+from service.outbox import AbstractOutbox, OutboxBell
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,14 @@ class AbstractUnitOfWork(abc.ABC):
         self,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
+        new_events: OutboxBell | None = None,
     ) -> None:
         self.retry_settings = retry_settings or RetrySettings()
         self.retry_counters = retry_counters or RetryCounters()
         self._collected: list[DomainEvent] = []
+        self._stored_events = False
+        # The store gives every unit of work of a context the same bell (its relay listens).
+        self.new_events = new_events or OutboxBell()
 
     async def __aenter__(self) -> Self:
         self._collected = []
@@ -78,6 +82,13 @@ class AbstractUnitOfWork(abc.ABC):
         if self._collected:
             events, self._collected = self._collected, []
             await self.outbox.add(events)
+            self._stored_events = True
+
+    def _announce_stored_events(self) -> None:
+        """For implementations: call once `commit()` is durable."""
+        if self._stored_events:
+            self._stored_events = False
+            self.new_events.ring()
 
     @asynccontextmanager
     async def read_only(self) -> AsyncIterator[Self]:

@@ -341,3 +341,26 @@ async def test_each_context_s_relay_has_a_lease_of_its_own(thing_units: UnitsOfW
     assert await other.deliver_due() == 1
 
     assert (first.seen, second.seen) == ([("a", 1)], [("b", 1)])
+
+
+async def test_an_idle_relay_delivers_at_once_what_its_own_process_commits(
+    thing_units: UnitsOfWork,
+) -> None:
+    delivered = asyncio.Event()
+
+    async def handle(event: Happened, uow: ThingsUnitOfWork) -> None:
+        delivered.set()
+
+    bus = MessageBus({Happened: (handle,)}, thing_units)
+    idle = RelaySettings(lease_seconds=100.0)  # it polls every 20 s when it finds nothing
+    relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle)
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.3)  # it took the lease, found nothing, and waits
+        assert relay.figures.holding
+
+        await record(thing_units, "a", 1)
+
+        await asyncio.wait_for(delivered.wait(), timeout=10)  # not the 20 s poll
+    finally:
+        running.cancel()

@@ -16,6 +16,7 @@ from adapters.dqlite.leader import LeaderTracker
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
+from service.outbox import OutboxBell
 from service.unit_of_work import RetryCounters, RetrySettings
 
 
@@ -55,6 +56,7 @@ class DqliteDatabase:
         self.writers = WriterQueue()
         self._group = GroupCommit(self.engine, self.writers, follow_leader)
         self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
+        self.new_events = OutboxBell()
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return self._unit_of_work_class(
@@ -67,6 +69,7 @@ class DqliteDatabase:
             group=self._group,
             read_session_factory=self._read_sessions,
             disk_shortage=self._disk_shortage,
+            new_events=self.new_events,
         )
 
     async def migrate_to_head(self) -> None:

@@ -13,6 +13,7 @@ from adapters.dqlite.errors import classify
 from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
 from adapters.outbox import SqlAlchemyOutbox
+from service.outbox import OutboxBell
 from service.unit_of_work import (
     AbstractUnitOfWork,
     RetryCounters,
@@ -45,8 +46,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         group: GroupCommit | None = None,
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,
         disk_shortage: Callable[[], str | None] = lambda: None,
+        new_events: OutboxBell | None = None,
     ) -> None:
-        super().__init__(retry_settings, retry_counters)
+        super().__init__(retry_settings, retry_counters, new_events)
         self._session_factory = session_factory
         self._registrations = registrations
         self._writers = writers
@@ -136,6 +138,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._use(self._session_factory())
         elif self._writers is not None:
             self._writers.committed()
+        self._announce_stored_events()
 
     async def rollback(self) -> None:
         await self._session.rollback()

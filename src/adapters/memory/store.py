@@ -9,6 +9,7 @@ from adapters.contexts import CONTEXTS, Context
 from adapters.memory.table import InMemoryTable
 from adapters.outbox import InMemoryOutbox
 from service.operations import Readiness, StoreStatus
+from service.outbox import OutboxBell
 from service.unit_of_work import (
     AbstractUnitOfWork,
     RetryCounters,
@@ -28,6 +29,7 @@ class InMemoryDatabase:
         self.outbox_lease: dict[int, Any] = {}
         # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
         self.writer = asyncio.Lock()
+        self.new_events = OutboxBell()
 
 
 class InMemoryStore:
@@ -71,7 +73,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
     lock_wait_seconds = 5.0  # as long as dqlite's busy timeout
 
     def __init__(self, store: InMemoryStore, database: InMemoryDatabase) -> None:
-        super().__init__(store.retry_settings, store.retry_counters)
+        super().__init__(store.retry_settings, store.retry_counters, database.new_events)
         self._database = database
         self._holds_writer = False
         self._tables: list[InMemoryTable[Any, Any]] = []
@@ -108,6 +110,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         await self._store_collected_events()
         for table in self._tables:
             table.commit()
+        self._announce_stored_events()
 
     async def rollback(self) -> None:
         for table in self._tables:
