@@ -3,7 +3,6 @@ that delivers them afterwards, at least once, in order per stream."""
 
 import abc
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -39,17 +38,27 @@ class OutboxBell:
     relay looks at once instead of at its next idle poll (as it does for other processes')."""
 
     def __init__(self) -> None:
-        self._rung = asyncio.Event()
+        self._rung = False
+        # Futures of whichever event loop waits: a store may outlive one loop (tests).
+        self._waiters: set[asyncio.Future[None]] = set()
 
     def ring(self) -> None:
-        self._rung.set()
+        self._rung = True
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def wait(self, seconds: float) -> None:
-        """Until rung (since the last wait) or `seconds` pass."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._rung.wait()
-        self._rung.clear()
+        """Until rung (since the last wait returned) or `seconds` pass."""
+        if not self._rung:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.add(waiter)
+            try:
+                await asyncio.wait({waiter}, timeout=seconds)
+            finally:
+                self._waiters.discard(waiter)
+                waiter.cancel()
+        self._rung = False
 
 
 def payload_of(event: DomainEvent) -> dict[str, Any]:

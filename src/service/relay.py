@@ -60,6 +60,7 @@ class OutboxRelay:
         self._clock_ms = clock_ms
         self._lease_until_ms = 0
         self._pruned_at_ms = 0
+        self._next_retry_ms: int | None = None  # the soonest a failed event is due again
         self._counted: tuple[int, OutboxCounts] | None = None
         self.figures = RelayFigures()
 
@@ -73,32 +74,43 @@ class OutboxRelay:
         return self._counted[1]
 
     async def run(self) -> None:
-        failing = False  # said once per stretch of failures, not on every poll
+        failure: str | None = None  # what kind was last said: said again only when it changes
         while True:
             delivered = 0
             try:
                 delivered = await self.deliver_due()
             except Exception as error:  # the store is unavailable, say: try again later
-                if not failing:
+                if type(error).__name__ != failure:
                     logger.warning("outbox relay of %s: %s", self.context, error)
-                failing = True
+                failure = type(error).__name__
                 self._lease_until_ms = 0
-                self.figures.holding = False  # not known until the lease is taken again
             else:
-                if failing:
+                if failure is not None:
                     logger.info("outbox relay of %s: the store answers again", self.context)
-                failing = False
-            if not self.figures.holding:
-                await asyncio.sleep(self._idle_seconds)
-            elif delivered:
-                await asyncio.sleep(self.settings.poll_seconds)
-            else:  # each look costs the store a transaction: wait for news, or poll slowly
-                await self._new_events.wait(self._idle_seconds)
+                failure = None
+            await self._pause(delivered, failing=failure is not None)
+
+    async def _pause(self, delivered: int, *, failing: bool) -> None:
+        if failing or not self.figures.holding:
+            await asyncio.sleep(self._idle_seconds)
+        elif delivered:
+            await asyncio.sleep(self.settings.poll_seconds)
+        else:  # each look costs the store a transaction: wait for news, or poll slowly
+            await self._outbox_bell.wait(self._until_next_look())
+
+    def _until_next_look(self) -> float:
+        """The idle poll's interval, or less when a failed event's retry falls due sooner."""
+        if self._next_retry_ms is None:
+            return self._idle_seconds
+        return min(self._idle_seconds, max(0, self._next_retry_ms - self._clock_ms()) / 1000)
+
+    def _retry_due_at(self, retry_at_ms: int) -> None:
+        self._next_retry_ms = min(retry_at_ms, self._next_retry_ms or retry_at_ms)
 
     @functools.cached_property
-    def _new_events(self) -> OutboxBell:
+    def _outbox_bell(self) -> OutboxBell:
         """Rung by this process's commits of events to this relay's outbox."""
-        return self._unit_of_work().new_events
+        return self._unit_of_work().outbox_bell
 
     @property
     def _idle_seconds(self) -> float:
@@ -111,11 +123,15 @@ class OutboxRelay:
         async with self._unit_of_work().read_only() as uow:
             events = await uow.outbox.undelivered(self.settings.batch)
         delivered, waiting = 0, set[str]()  # streams with an earlier event not delivered now
+        self._next_retry_ms = None
         for event in events:
             if not await self._hold_lease():  # it ran out meanwhile: another relay may deliver
                 break
-            if event.stream in waiting or (event.retry_at_ms or 0) > self._clock_ms():
+            if event.stream in waiting:
+                continue
+            if (retry_at_ms := event.retry_at_ms or 0) > self._clock_ms():
                 waiting.add(event.stream)
+                self._retry_due_at(retry_at_ms)
             elif await self._deliver(event):
                 delivered += 1
             else:
@@ -161,6 +177,7 @@ class OutboxRelay:
                 error,
             )
         else:
+            self._retry_due_at(retry_at_ms)
             logger.warning(
                 "%s event %s (%s) failed (attempt %s), retried in %.1fs: %s",
                 self.context,

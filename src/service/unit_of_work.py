@@ -48,17 +48,17 @@ class AbstractUnitOfWork(abc.ABC):
         self,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
-        new_events: OutboxBell | None = None,
+        outbox_bell: OutboxBell | None = None,
     ) -> None:
         self.retry_settings = retry_settings or RetrySettings()
         self.retry_counters = retry_counters or RetryCounters()
         self._collected: list[DomainEvent] = []
         self._stored_events = False
         # The store gives every unit of work of a context the same bell (its relay listens).
-        self.new_events = new_events or OutboxBell()
+        self.outbox_bell = outbox_bell or OutboxBell()
 
     async def __aenter__(self) -> Self:
-        self._collected = []
+        self._collected, self._stored_events = [], False
         return self
 
     async def __aexit__(
@@ -85,10 +85,11 @@ class AbstractUnitOfWork(abc.ABC):
             self._stored_events = True
 
     def _announce_stored_events(self) -> None:
-        """For implementations: call once `commit()` is durable."""
+        """For implementations: call once `commit()` is durable. (Without it, the relay still
+        finds the events, at its next idle poll.)"""
         if self._stored_events:
             self._stored_events = False
-            self.new_events.ring()
+            self.outbox_bell.ring()
 
     @asynccontextmanager
     async def read_only(self) -> AsyncIterator[Self]:

@@ -343,24 +343,60 @@ async def test_each_context_s_relay_has_a_lease_of_its_own(thing_units: UnitsOfW
     assert (first.seen, second.seen) == ([("a", 1)], [("b", 1)])
 
 
+async def running_relay(relay: OutboxRelay) -> asyncio.Task[None]:
+    """`relay.run()` as a task, once it holds the lease."""
+    running = asyncio.create_task(relay.run())
+    for _ in range(500):
+        if relay.figures.holding:
+            return running
+        await asyncio.sleep(0.01)
+    running.cancel()
+    pytest.fail("the relay did not take the lease within 5 s")
+
+
+async def stopped(running: asyncio.Task[None]) -> None:
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+
+
 async def test_an_idle_relay_delivers_at_once_what_its_own_process_commits(
     thing_units: UnitsOfWork,
 ) -> None:
-    delivered = asyncio.Event()
-
-    async def handle(event: Happened, uow: ThingsUnitOfWork) -> None:
-        delivered.set()
-
-    bus = MessageBus({Happened: (handle,)}, thing_units)
+    handled = Handled()
+    bus = MessageBus({Happened: (handled.handle,)}, thing_units)
     idle = RelaySettings(lease_seconds=100.0)  # it polls every 20 s when it finds nothing
     relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle)
-    running = asyncio.create_task(relay.run())
+    running = await running_relay(relay)
     try:
-        await asyncio.sleep(0.3)  # it took the lease, found nothing, and waits
-        assert relay.figures.holding
+        await asyncio.sleep(0.1)  # it looked, found nothing, and waits
 
         await record(thing_units, "a", 1)
 
-        await asyncio.wait_for(delivered.wait(), timeout=10)  # not the 20 s poll
+        for _ in range(100):  # 10 s at most: not the 20 s poll
+            if handled.seen:
+                break
+            await asyncio.sleep(0.1)
+        assert handled.seen == [("a", 1)]
     finally:
-        running.cancel()
+        await stopped(running)
+
+
+async def test_an_idle_relay_retries_a_failed_event_when_it_falls_due(
+    thing_units: UnitsOfWork,
+) -> None:
+    handled = Handled(failures_left=Counter({("a", 1): 1}))
+    bus = MessageBus({Happened: (handled.handle,)}, thing_units)
+    idle = RelaySettings(lease_seconds=100.0, first_retry_seconds=0.2)  # polls every 20 s
+    relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle)
+    running = await running_relay(relay)
+    try:
+        await record(thing_units, "a", 1)  # fails at once, then is due 0.2 s later
+
+        for _ in range(100):  # 10 s at most: not the 20 s poll
+            if handled.seen:
+                break
+            await asyncio.sleep(0.1)
+        assert handled.seen == [("a", 1)]
+        assert relay.figures.failed == 1
+    finally:
+        await stopped(running)

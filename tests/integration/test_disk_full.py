@@ -1,7 +1,8 @@
 """The disk under a serving node fills up: writes are refused, said so, and resume once freed.
 
-The node's data dir is a tmpfs of its own, and a file of zeros takes what is free. The app
-refuses writes before dqlite's own run out (libraft 0.15 can crash when its log cannot grow).
+The node's data dir is a tmpfs of its own, and a file of zeros takes all but 16 MB: room for
+dqlite, but under the 32 MB the app keeps in reserve (libraft 0.15 can crash the node when its
+log cannot grow, so the app stops writing before it comes to that).
 """
 
 import re
@@ -14,9 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.dqlite.node import DISK_RESERVE_BYTES
 from tests.dqlite import tmpfs
 from tests.integration.bank_workload import open_accounts
 from tests.integration.process import AppProcess, assert_problem, http_client
+
+LEFT_FREE_MB = 16
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +36,15 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
 
 
 def fill_disk(app: AppProcess) -> Path:
-    """Leave no byte free under the node."""
+    """Leave 16 MB free under the node."""
     filler = app.data_dir / "filler"
-    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"], capture_output=True)
-    assert shutil.disk_usage(app.data_dir).free < 2**20
+    megabytes = shutil.disk_usage(app.data_dir).free // 2**20 - LEFT_FREE_MB
+    subprocess.run(
+        ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", f"count={megabytes}"],
+        check=True,
+        capture_output=True,
+    )
+    assert 8 * 2**20 < shutil.disk_usage(app.data_dir).free < DISK_RESERVE_BYTES
     return filler
 
 

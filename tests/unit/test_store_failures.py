@@ -214,14 +214,34 @@ def test_a_node_s_disk_is_short_while_less_than_its_reserve_is_free(tmp_path: Pa
     assert f"under the {(free + 2**30) // 2**20} MB kept" in (shortage.disk_shortage() or "")
 
 
-async def test_a_write_is_refused_as_full_before_it_begins_while_the_disk_is_short() -> None:
-    def no_session() -> AsyncSession:
-        raise AssertionError("no transaction may begin")
+class ReadOnlySession:
+    """Stands for a read-only session: all the unit of work does with it here is end it."""
 
+    ended = False
+
+    async def rollback(self) -> None:
+        self.ended = True
+
+    async def close(self) -> None:
+        self.ended = True
+
+
+async def test_while_the_disk_is_short_writes_are_refused_before_they_begin_and_reads_go_on() -> (
+    None
+):
+    def no_session() -> AsyncSession:
+        raise AssertionError("no write may begin")
+
+    read_session = ReadOnlySession()
     uow = SqlAlchemyUnitOfWork(
         cast(async_sessionmaker[AsyncSession], no_session),
+        read_session_factory=cast(async_sessionmaker[AsyncSession], lambda: read_session),
         disk_shortage=lambda: "3 MB free on the node's disk",
     )
     with pytest.raises(StoreFull, match="3 MB free"):
         async with uow:
             pass
+    async with uow.read_only():
+        pass
+
+    assert read_session.ended

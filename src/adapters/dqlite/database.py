@@ -56,7 +56,7 @@ class DqliteDatabase:
         self.writers = WriterQueue()
         self._group = GroupCommit(self.engine, self.writers, follow_leader)
         self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
-        self.new_events = OutboxBell()
+        self.outbox_bell = OutboxBell()
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return self._unit_of_work_class(
@@ -69,7 +69,7 @@ class DqliteDatabase:
             group=self._group,
             read_session_factory=self._read_sessions,
             disk_shortage=self._disk_shortage,
-            new_events=self.new_events,
+            outbox_bell=self.outbox_bell,
         )
 
     async def migrate_to_head(self) -> None:

@@ -46,9 +46,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         group: GroupCommit | None = None,
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,
         disk_shortage: Callable[[], str | None] = lambda: None,
-        new_events: OutboxBell | None = None,
+        outbox_bell: OutboxBell | None = None,
     ) -> None:
-        super().__init__(retry_settings, retry_counters, new_events)
+        super().__init__(retry_settings, retry_counters, outbox_bell)
         self._session_factory = session_factory
         self._registrations = registrations
         self._writers = writers

@@ -29,7 +29,7 @@ class InMemoryDatabase:
         self.outbox_lease: dict[int, Any] = {}
         # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
         self.writer = asyncio.Lock()
-        self.new_events = OutboxBell()
+        self.outbox_bell = OutboxBell()
 
 
 class InMemoryStore:
@@ -73,7 +73,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
     lock_wait_seconds = 5.0  # as long as dqlite's busy timeout
 
     def __init__(self, store: InMemoryStore, database: InMemoryDatabase) -> None:
-        super().__init__(store.retry_settings, store.retry_counters, database.new_events)
+        super().__init__(store.retry_settings, store.retry_counters, database.outbox_bell)
         self._database = database
         self._holds_writer = False
         self._tables: list[InMemoryTable[Any, Any]] = []
