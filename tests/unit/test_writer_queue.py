@@ -1,9 +1,11 @@
 """The dqlite store's writers' queue: one at a time in order, and out of the way in a failover."""
 
 import asyncio
+import time
 
 import pytest
 
+from adapters.dqlite import writers
 from adapters.dqlite.writers import WriterQueue
 from service.unit_of_work import StoreUnavailable
 
@@ -51,3 +53,22 @@ async def test_a_commit_after_a_failure_makes_writers_queue_again() -> None:
     assert await queue.enter() is True
     with pytest.raises(StoreUnavailable):
         await queue.enter()
+
+
+def test_a_write_refused_for_disk_space_is_remembered_until_one_commits_or_time_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])  # as the queue reads it
+    queue = WriterQueue()
+
+    queue.database_failed()  # a lost leader, say: nothing to say of the disk
+    assert not queue.disk_full
+    queue.database_failed(disk_full=True)
+    assert queue.disk_full
+    queue.committed()
+    assert not queue.disk_full
+
+    queue.database_failed(disk_full=True)
+    now[0] += writers.FULL_DISK_REPORT_SECONDS  # no write since: /ready must not stay at 503
+    assert not queue.disk_full
