@@ -92,7 +92,7 @@ class ClusterAdmin:
             database = self._database(context.name)
             files = await self.tracker.client.dump(database)
             path = directory / f"{context.name}.sqlite"
-            taken.append(await asyncio.to_thread(write_backup, files, database, context.name, path))
+            taken.append(await asyncio.to_thread(write_backup, files, database, context, path))
         manifest = {"started_at_ms": started_ms, "contexts": [c.name for c in self._contexts]}
         await asyncio.to_thread(_write_atomically, directory / MANIFEST, json.dumps(manifest))
         return taken
@@ -104,7 +104,7 @@ class ClusterAdmin:
         delivered again (handlers are idempotent)."""
         started_ms = await asyncio.to_thread(_backup_started_ms, directory)
         backups = [
-            await asyncio.to_thread(read_backup, directory / f"{c.name}.sqlite", c.name)
+            await asyncio.to_thread(read_backup, directory / f"{c.name}.sqlite", c)
             for c in self._contexts
         ]
         leader = await self.leader()
@@ -122,7 +122,7 @@ class ClusterAdmin:
                 restore,
                 backup,
                 url,
-                context.name,
+                context,
                 replace=replace,
                 dial=self.tracker.dial,
                 progress=terminal_progress,

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.contexts import context_named
+from adapters.contexts import Context
 from adapters.dqlite.engine import MAX_BOUND_PARAMETERS
 from adapters.dqlite.migrations import alembic_config, known_revisions
 from adapters.dqlite.tls import DialFunc
@@ -58,7 +58,9 @@ class BackupFile:
     rows: dict[str, int]  # table -> rows, in copy order
 
 
-def write_backup(files: dict[str, bytes], database: str, context: str, path: Path) -> BackupFile:
+def write_backup(
+    files: dict[str, bytes], database: str, context: Context, path: Path
+) -> BackupFile:
     """Fold a DUMP's database (`context`'s) and WAL into one SQLite file at `path`,
     atomically."""
     if database not in files:
@@ -80,7 +82,7 @@ def write_backup(files: dict[str, bytes], database: str, context: str, path: Pat
     return BackupFile(path, checked.revision, checked.rows)
 
 
-def read_backup(path: Path, context: str) -> BackupFile:
+def read_backup(path: Path, context: Context) -> BackupFile:
     """What a backup file holds; BackupError if it is not a sound backup of `context`'s
     database."""
     if not path.is_file():
@@ -103,12 +105,14 @@ def read_backup(path: Path, context: str) -> BackupFile:
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{path} is not an SQLite database: {error}") from error
     # Every history begins at 0001: the tables, not the revision, tell the contexts apart.
-    foreign = sorted(set(tables) - {VERSION_TABLE, *context_named(context).metadata.tables})
+    foreign = sorted(set(tables) - {VERSION_TABLE, *context.metadata.tables})
     if foreign:
-        raise BackupError(f"{path} is not a backup of the {context} context: it holds {foreign}")
-    if revision is None or revision[0] not in known_revisions(context):
         raise BackupError(
-            f"{path} is at schema revision {revision}, unknown to the {context} context"
+            f"{path} is not a backup of the {context.name} context: it holds {foreign}"
+        )
+    if revision is None or revision[0] not in known_revisions(context.name):
+        raise BackupError(
+            f"{path} is at schema revision {revision}, unknown to the {context.name} context"
         )
     for table in (VERSION_TABLE, *CLUSTER_STATE):
         rows.pop(table, None)
@@ -128,7 +132,7 @@ def filled_tables(sync_url: str, dial: DialFunc | None = None) -> dict[str, int]
 def restore(
     backup: BackupFile,
     sync_url: str,
-    context: str,
+    context: Context,
     *,
     replace: bool = False,
     dial: DialFunc | None = None,
@@ -148,7 +152,7 @@ def restore(
         if filled and not replace:
             listed = ", ".join(f"{t} ({n} rows)" for t, n in filled.items())
             raise BackupError(f"the target database is not empty: {listed}; pass --replace")
-        config = alembic_config(sync_url, context, dial)
+        config = alembic_config(sync_url, context.name, dial)
         if filled:
             _empty(engine)
         if _revision(engine) is not None:  # empty, but maybe at another revision
