@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     tls_ca: Path | None = Field(None, description="The cluster's CA certificate (PEM).")
     data_dir: Path = Path(".data/single-node")
     disk_reserve_mb: int = Field(
-        32, ge=8, description="Writes get a 507 while the node's disk has less free than this."
+        32,
+        ge=16,  # a node stopped at the reserve must still have the 8 MB it needs to start
+        description="Writes get a 507 while the node's disk has less free than this.",
     )
     database_prefix: str = Field(
         "", description="Each bounded context's database is named this and the context's name."

@@ -1,4 +1,5 @@
-"""The disk under a serving node fills up: writes are refused, said so, and resume once freed.
+"""The disk under a serving node fills up: writes are refused, said so, and resume once freed;
+an app stopped there starts again.
 
 The node's data dir is a tmpfs of its own, and a file of zeros takes all but 16 MB: room for
 dqlite, but under the 32 MB the app keeps in reserve (libraft 0.15 can crash the node when its
@@ -35,9 +36,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
             process.stop()
 
 
-def fill_disk(app: AppProcess) -> Path:
+def fill_disk(app: AppProcess, name: str = "filler") -> Path:
     """Leave 16 MB free under the node."""
-    filler = app.data_dir / "filler"
+    filler = app.data_dir / name
     megabytes = shutil.disk_usage(app.data_dir).free // 2**20 - LEFT_FREE_MB
     subprocess.run(
         ["dd", "if=/dev/zero", f"of={filler}", "bs=1M", f"count={megabytes}"],
@@ -88,3 +89,31 @@ def test_a_full_disk_refuses_writes_with_507_and_says_so_until_space_is_freed(
         assert accepted.status_code == HTTPStatus.CREATED, accepted.text
         assert client.get("/ready").status_code == HTTPStatus.OK
         assert client.get(f"/ledger/accounts/{source}").json()["balance_cents"] == 99_999
+
+
+def test_an_app_stopped_at_the_disk_reserve_starts_again_serves_reads_and_writes_once_freed(
+    app: AppProcess,
+) -> None:
+    source, _ = open_accounts(app.base_url, count=2)
+    filled = fill_disk(app)
+    app.stop()
+    # The stopped node gave back the log segments it had preallocated: take that room too.
+    topped_up = fill_disk(app, "filler-while-stopped")
+
+    app.start()
+    with http_client(app) as client:
+        read = client.get(f"/ledger/accounts/{source}")
+        ready = client.get("/ready")
+        refused = client.post("/ledger/accounts", json={"owner": "y", "balance_cents": 1})
+
+        assert read.status_code == HTTPStatus.OK, read.text
+        assert ready.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+        assert "MB free on the node's disk" in ready.json()["checks"]["disk"]
+        assert_problem(refused, HTTPStatus.INSUFFICIENT_STORAGE, "nothing was changed")
+
+        filled.unlink()
+        topped_up.unlink()
+        opened = client.post("/ledger/accounts", json={"owner": "y", "balance_cents": 1})
+
+        assert opened.status_code == HTTPStatus.CREATED, opened.text
+        assert client.get("/ready").status_code == HTTPStatus.OK

@@ -179,8 +179,8 @@ def test_starting_a_running_node_again_changes_nothing(node: DqliteNode) -> None
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MB filesystem of its own."""
-    with tmpfs(tmp_path / "small-disk", size_mb=16) as mount_point:
+    """A 4 MB filesystem of its own."""
+    with tmpfs(tmp_path / "small-disk", size_mb=4) as mount_point:
         yield mount_point
 
 
@@ -189,11 +189,21 @@ def test_a_node_on_a_disk_without_room_for_its_log_refuses_to_start_saying_so(
 ) -> None:
     node = node_in(small_disk)
 
-    with pytest.raises(adapters.dqlite.node.NodeError, match="needs at least 64 MB"):
+    with pytest.raises(adapters.dqlite.node.NodeError, match="needs at least 8 MB"):
         node.start()
 
     assert not node.running
     assert not accepts_connections(node.address)
+
+
+def test_a_disk_reserve_a_stopped_node_could_not_start_again_from_is_refused(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ValueError, match="needs to start again"):
+        DqliteNode(1, free_address(), tmp_path, disk_reserve_bytes=15 * 2**20)
+
+    least = DqliteNode(1, free_address(), tmp_path, disk_reserve_bytes=16 * 2**20)
+    assert least.disk_reserve_bytes == 16 * 2**20
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "10.1.2.3", "[::]", "db.example.org"])

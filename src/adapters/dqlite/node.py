@@ -92,15 +92,20 @@ def _check_port_free(address: str) -> None:
             raise NodeError(f"cannot bind dqlite address {address}: {error}") from error
 
 
-# libdqlite 1.11 preallocates its raft log in 8 MB segments, and with no space at all it
-# crashes inside dqlite_node_start (SIGSEGV, nothing logged). Room for a few segments and a
-# snapshot, checked first, turns that into a message.
+# libraft 0.15 keeps its log in 8 MB segments, preallocating up to three open ones while it
+# takes writes (freed when the node stops), and with no space at all libdqlite 1.11 crashes
+# inside dqlite_node_start (SIGSEGV, nothing logged). Room for one segment, checked first, turns
+# that into a message.
 SEGMENT_BYTES = 8 * 2**20
-MIN_FREE_BYTES = 8 * SEGMENT_BYTES
+START_FLOOR_BYTES = SEGMENT_BYTES
 # libraft 0.15 can also crash (SIGSEGV, nothing logged) when its log runs out of space while
 # serving: in 6 of 26 trials here, with writes arriving as the disk filled. So the app stops
 # writing while less than this is free, and dqlite never gets that far by the app's doing.
 DISK_RESERVE_BYTES = 4 * SEGMENT_BYTES
+# The last write taken above the reserve can make the log allocate one more segment; a node
+# stopped there must still clear the start floor, or it would take writes into a state it
+# cannot start again from.
+LEAST_DISK_RESERVE_BYTES = START_FLOOR_BYTES + SEGMENT_BYTES
 
 
 class DqliteNode:
@@ -120,6 +125,11 @@ class DqliteNode:
         self.node_id = node_id
         self.address = address
         self.data_dir = data_dir
+        if disk_reserve_bytes < LEAST_DISK_RESERVE_BYTES:
+            raise ValueError(
+                f"a disk reserve of {disk_reserve_bytes // 2**20} MB is under the "
+                f"{LEAST_DISK_RESERVE_BYTES // 2**20} MB a node stopped at it needs to start again"
+            )
         self.disk_reserve_bytes = disk_reserve_bytes
         # Raft's heartbeat is 15x and its election timeout 150x this latency (libdqlite's
         # default of 20 ms makes a failover take 3 to 6 s).
@@ -251,8 +261,8 @@ def _connect_without_delay(_arg: object, address: bytes, fd: Any) -> int:
 
 def _check_disk_space(data_dir: Path) -> None:
     free = shutil.disk_usage(data_dir).free
-    if free < MIN_FREE_BYTES:
+    if free < START_FLOOR_BYTES:
         raise NodeError(
             f"{data_dir} has {free // 2**20} MB free; a dqlite node needs at least "
-            f"{MIN_FREE_BYTES // 2**20} MB there (its raft log preallocates 8 MB segments)"
+            f"{START_FLOOR_BYTES // 2**20} MB there (its raft log preallocates 8 MB segments)"
         )
