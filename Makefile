@@ -37,8 +37,10 @@ lint:
 unit-without-dqlite:
 	$(RUN) python -m pytest -p tests.without_dqlite tests/unit -q
 
+# Four workers on two cores: most of the time goes to waiting (elections, timeouts, processes
+# starting), not to the CPU. A module's tests stay on one worker, with its module fixtures.
 pytest:
-	$(RUN) python -m pytest -q --durations=25
+	$(RUN) python -m pytest -q --durations=25 -n 4 --dist loadfile
 
 # The partition tests with the flapping nemesis at full length (30 s; 12 s in `make test`).
 partitions: setup

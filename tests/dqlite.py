@@ -1,5 +1,7 @@
 """Real dqlite nodes for tests: free loopback ports, temporary data dirs, always stopped."""
 
+import itertools
+import os
 import socket
 import subprocess
 import uuid
@@ -16,12 +18,35 @@ from adapters.dqlite.engine import create_dqlite_engine, dqlite_url, wait_until_
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import DqliteStore
 
+# Ports are handed out below the kernel's ephemeral range (32768 and up on Linux), a block of
+# its own for each pytest-xdist worker: a port found free here is not taken meanwhile by
+# another worker's pick or by the source port of some outgoing connection, as one the kernel
+# picked (bind to port 0) could be.
+PORTS_FROM = 20_000
+PORTS_PER_WORKER = 1_000
+
+
+def _worker_index() -> int:
+    """0 without pytest-xdist, 1 + n in its worker gw<n>."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker.removeprefix("gw")) + 1 if worker.startswith("gw") else 0
+
+
+_first_port = PORTS_FROM + _worker_index() * PORTS_PER_WORKER
+_ports = itertools.cycle(range(_first_port, _first_port + PORTS_PER_WORKER))
+
 
 def free_address() -> str:
-    """A 127.0.0.1 address no one listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    """A 127.0.0.1 address no one listens on right now, not handed out before by this worker
+    (until its block of ports wraps around)."""
+    for port in itertools.islice(_ports, PORTS_PER_WORKER):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return f"127.0.0.1:{port}"
+    raise RuntimeError(f"no free port in {_first_port}-{_first_port + PORTS_PER_WORKER - 1}")
 
 
 @pytest.fixture(scope="session")
