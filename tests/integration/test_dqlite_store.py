@@ -1,11 +1,13 @@
 """The dqlite store's probes: /ready and /metrics ask the cluster about once a second, and
-/ready answers for every bounded context's database."""
+/ready answers for every bounded context's database; a silent leader is given up on quickly."""
 
+import socket
 import time
 from collections import Counter
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from adapters.contexts import CONTEXTS
 from adapters.dqlite.leader import ClusterView
@@ -72,3 +74,27 @@ async def test_a_context_s_database_behind_its_history_is_not_ready_and_the_othe
     assert readiness.checks[f"{behind.name} schema"] == "at older, not head"
     assert all(readiness.checks[f"{c.name} schema"] == "ok" for c in CONTEXTS[1:])
     assert all(readiness.checks[f"{c.name} database"] == "ok" for c in CONTEXTS)
+
+
+async def test_a_new_connection_to_a_leader_that_accepts_but_never_answers_gives_up_quickly(
+    dqlite_node: DqliteNode,
+) -> None:
+    """As a paused (SIGSTOP) leader does: the kernel accepts, nothing answers. The driver tried
+    three times with the 2 s statement timeout per step, 15 s in all, which stalled writes
+    past a whole election in the fault test; now each step has 0.5 s."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        async with fresh_store(dqlite_node) as store:
+            store.tracker.learn([address])
+            store.tracker.leader = address
+            engine = store.databases[CONTEXTS[0].unit_of_work].engine
+            await engine.dispose()
+            started = time.monotonic()
+            with pytest.raises(OperationalError, match="Failed to connect"):
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            gave_up_after = time.monotonic() - started
+
+    assert gave_up_after < 5.0  # 1.8 s here, against 15.3 s with the statement timeout

@@ -180,19 +180,23 @@ async def test_a_writer_cancelled_as_the_turn_reaches_it_leaves_no_member_withou
     writers = CancelsTheNextWriterOnHandover()
     new_unit_of_work = grouped(engine, writers)
 
+    first_holds_the_turn, second_queued = asyncio.Event(), asyncio.Event()
+
     async def write(id: int, owner: str, queued_behind: asyncio.Event | None = None) -> None:
         async with new_unit_of_work() as uow:
             await accounts_of(uow).add(Account(id, owner, 0))
             if queued_behind is not None:
+                first_holds_the_turn.set()
                 await queued_behind.wait()
             await uow.commit()
 
-    second_queued = asyncio.Event()
     first = asyncio.create_task(write(1, "first", second_queued))
-    await asyncio.sleep(0.1)  # first holds the turn
+    await asyncio.wait_for(first_holds_the_turn.wait(), timeout=5)
     writers.next_writer = second = asyncio.create_task(write(2, "cancelled"))
-    await asyncio.sleep(0.1)  # second waits for the turn
-    assert writers.queued == 1
+    async with asyncio.timeout(5):
+        # The queue has no event for a writer queuing: its count is polled.
+        while writers.queued != 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     second_queued.set()
 
     await asyncio.wait_for(first, timeout=5)

@@ -30,12 +30,17 @@ class ClusterView:
     nodes: tuple[NodeView, ...]
 
 
+# How long a node may take to accept a connection and answer who leads. A paused node (or
+# one cut off) accepts nothing in time, and must not hold up the search for the leader, nor a
+# new connection: the driver tries one three times, each with this long to connect.
+PROBE_TIMEOUT_SECONDS = 0.5
+
+
 def cluster_client(
     addresses: list[str], timeout: float = 2.0, dial: DialFunc | None = None
 ) -> ClusterClient:
-    # A short probe per node: a paused node must not hold up the search for the leader.
     return ClusterClient.from_addresses(
-        addresses, timeout=timeout, attempt_timeout=0.5, dial_func=dial
+        addresses, timeout=timeout, attempt_timeout=PROBE_TIMEOUT_SECONDS, dial_func=dial
     )
 
 

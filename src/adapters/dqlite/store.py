@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from adapters.contexts import CONTEXTS, Context
 from adapters.dqlite.database import DqliteDatabase
 from adapters.dqlite.engine import wait_until_serving
-from adapters.dqlite.leader import ClusterView, LeaderTracker
+from adapters.dqlite.leader import PROBE_TIMEOUT_SECONDS, ClusterView, LeaderTracker
 from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
 from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.tls import TlsFiles, tls_dialer
@@ -52,13 +52,15 @@ class DqliteStore:
         self._membership: Membership | None = None
         self.tracker = LeaderTracker([address, *peers], tls_dialer(tls) if tls else None)
         # Each wire round trip gives up after statement_timeout, so a request stuck on a paused
-        # or cut-off leader fails over instead of waiting out the driver's 10 s.
+        # or cut-off leader fails over instead of waiting out the driver's 10 s; connecting
+        # gives up sooner (it otherwise takes statement_timeout per attempt, three attempts).
         options = {
             "pool_size": pool_size,
             "max_overflow": pool_size,
             "connect_args": {
                 "async_creator_fn": self.tracker.connect,
                 "timeout": statement_timeout,
+                "attempt_timeout": PROBE_TIMEOUT_SECONDS,
             },
         }
         self.databases = {
