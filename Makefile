@@ -12,7 +12,8 @@ help:
 	@echo "make partitions  the network partition tests at full length"
 	@echo "make format  apply ruff's formatting and fixes"
 	@echo "make migration CONTEXT=billing name=\"add invoices\"   autogenerate a migration of a context's database"
-	@echo "make aggregate NAME=invoice FIELDS=\"number:str! due:date note:str?\" CONTEXT=billing   write a new aggregate into a context, existing or new"
+	@echo "make aggregate NAME=invoice FIELDS=\"number:str! amount_cents:int paid:bool due:date note:str?\" CONTEXT=billing"
+	@echo "            write a new aggregate into a context, existing or new"
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
 

@@ -13,7 +13,7 @@ optional, `!` makes it unique (409 on a duplicate). The store assigns an integer
 """
 
 import argparse
-import re
+import ast
 import shutil
 import subprocess
 import sys
@@ -310,6 +310,23 @@ def existing_aggregates() -> set[str]:
     return {name for context in registered_contexts() for name in context.aggregates}
 
 
+def names_bound_in(source: str) -> set[str]:
+    """The names a module defines or imports, at any depth; not those its comments, docstrings
+    or other strings merely mention."""
+    bound: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        match node:
+            case ast.ClassDef(name=name) | ast.FunctionDef(name=name):
+                bound.add(name)
+            case ast.AsyncFunctionDef(name=name) | ast.TypeAlias(name=ast.Name(id=name)):
+                bound.add(name)
+            case ast.Import(names=aliases) | ast.ImportFrom(names=aliases):
+                bound.update((alias.asname or alias.name).partition(".")[0] for alias in aliases)
+            case ast.Name(id=name, ctx=ast.Store()):
+                bound.add(name)
+    return bound
+
+
 def choose_context(name: str | None) -> BoundedContext:
     """The context named, registered or new; refused if the name cannot be one."""
     contexts = registered_contexts()
@@ -322,9 +339,8 @@ def choose_context(name: str | None) -> BoundedContext:
         if context.name == name:
             return BoundedContext(name, context.unit_of_work)
     unit_of_work = unit_of_work_class(name)
-    uses = re.compile(rf"\b{unit_of_work}\b")
     for path in sorted([*(ROOT / "src").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]):
-        if uses.search(path.read_text()):
+        if unit_of_work in names_bound_in(path.read_text()):
             raise Refused(
                 f"a new context {name!r} would be {unit_of_work}, "
                 f"a name {path.relative_to(ROOT)} holds already"

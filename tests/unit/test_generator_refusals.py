@@ -108,16 +108,63 @@ def test_without_a_context_the_command_exits_with_2_naming_the_contexts_there_ar
     assert snapshot() == before
 
 
-def test_a_new_context_whose_migrations_folder_exists_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def project_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str = "") -> None:
+    """A project at tmp_path whose src holds this checkout's registry and `module`."""
     registry = tmp_path / "src" / "adapters" / "contexts.py"
     registry.parent.mkdir(parents=True)
     registry.write_text((ROOT / "src" / "adapters" / "contexts.py").read_text())
-    (tmp_path / "migrations" / NEW_CONTEXT).mkdir(parents=True)  # left by a failed attempt
+    (tmp_path / "src" / "entrypoints.py").write_text(module)
     monkeypatch.setattr(aggregate_tool, "ROOT", tmp_path)
 
+
+def test_a_new_context_whose_migrations_folder_exists_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project_with(tmp_path, monkeypatch)
+    (tmp_path / "migrations" / NEW_CONTEXT).mkdir(parents=True)  # left by a failed attempt
+
     with pytest.raises(Refused, match=f"migrations/{NEW_CONTEXT} exists"):
+        aggregate_tool.choose_context(NEW_CONTEXT)
+
+
+def test_a_new_context_whose_class_name_is_only_mentioned_in_comments_and_docstrings_is_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's example once was: BillingUnitOfWork stood in docstrings and comments, and
+    the generator refused `CONTEXT=billing` for it."""
+    project_with(
+        tmp_path,
+        monkeypatch,
+        '"""e.g. a WidgetWorksUnitOfWork."""\n'
+        "# store.unit_of_work(WidgetWorksUnitOfWork)\n"
+        'EXAMPLE = "WidgetWorksUnitOfWork"\n',
+    )
+
+    context = aggregate_tool.choose_context(NEW_CONTEXT)
+
+    assert context == BoundedContext(NEW_CONTEXT, "WidgetWorksUnitOfWork", new=True)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "class WidgetWorksUnitOfWork: ...\n",
+        "from service.contexts import WidgetWorksUnitOfWork\n",
+        "from service import contexts as WidgetWorksUnitOfWork\n",
+        "import WidgetWorksUnitOfWork.sub\n",
+        "WidgetWorksUnitOfWork = object\n",
+        "WidgetWorksUnitOfWork: type = object\n",
+        "type WidgetWorksUnitOfWork = object\n",
+        "def build() -> None:\n    class WidgetWorksUnitOfWork: ...\n",
+        "async def WidgetWorksUnitOfWork() -> None: ...\n",
+    ],
+)
+def test_a_new_context_whose_class_name_the_code_defines_or_imports_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str
+) -> None:
+    project_with(tmp_path, monkeypatch, module)
+
+    with pytest.raises(Refused, match="would be WidgetWorksUnitOfWork, a name src/entrypoints"):
         aggregate_tool.choose_context(NEW_CONTEXT)
 
 
