@@ -4,6 +4,7 @@ Writes go through the tests' own ledger (tests/ledger), so these tests keep work
 that has removed the example aggregates.
 """
 
+import json
 import os
 import select
 import signal
@@ -157,6 +158,62 @@ def test_a_client_that_trickles_its_headers_gets_a_408_and_is_disconnected(
 
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"application/problem+json" in answer
+
+
+def send_while_reading(connection: socket.socket, payload: bytes, chunk: int = 65536) -> bytes:
+    """Send `payload` a chunk at a time while reading what the server answers meanwhile, then
+    read until the server closes; a reset, rather than the answer, fails the test."""
+    answer, sent = b"", 0
+    connection.setblocking(False)
+    while True:
+        writing = [connection] if sent < len(payload) else []
+        readable, writable, _ = select.select([connection], writing, [], 10)
+        assert readable or writable, "the server neither answered nor took more in 10 s"
+        if readable:
+            received = connection.recv(65536)
+            if not received:
+                return answer
+            answer += received
+        if writable:
+            sent += connection.send(payload[sent : sent + chunk])
+
+
+TEN_MB = 10 * 2**20
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [f"Content-Length: {TEN_MB}", "Transfer-Encoding: chunked"],
+    ids=["content-length", "chunked"],
+)
+def test_a_client_still_sending_a_10_mb_body_reads_its_413(app: AppProcess, framing: str) -> None:
+    head = (
+        f"POST /ledger/accounts HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        f"{framing}\r\n\r\n"
+    ).encode()
+    body = b"x" * TEN_MB
+    if framing.startswith("Transfer-Encoding"):
+        body = b"".join(
+            b"%x\r\n%b\r\n" % (65536, body[i : i + 65536]) for i in range(0, TEN_MB, 65536)
+        )
+
+    with socket.create_connection(("127.0.0.1", app.api_port), timeout=10) as connection:
+        answer = send_while_reading(connection, head + body)
+
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    head, _, problem = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/problem+json" in head
+    assert json.loads(problem)["detail"] == "the request body is larger than 1048576 bytes"
+
+
+def test_a_client_still_sending_after_a_malformed_request_line_reads_its_400(
+    app: AppProcess,
+) -> None:
+    with socket.create_connection(("127.0.0.1", app.api_port), timeout=10) as connection:
+        answer = send_while_reading(connection, b"GET /\x00 HTTP/9\r\n" + b"x" * TEN_MB)
+
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert answer.endswith(b"Invalid HTTP request received.")
 
 
 def test_a_connection_that_never_sends_a_request_is_closed(app: AppProcess) -> None:
