@@ -327,6 +327,15 @@ def names_bound_in(source: str) -> set[str]:
     return bound
 
 
+def names_bound_in_file(path: Path) -> set[str]:
+    """names_bound_in the module at `path`; refused if it is not Python that parses."""
+    try:
+        return names_bound_in(path.read_text())
+    except SyntaxError as error:
+        where = f"{path.relative_to(ROOT)}, line {error.lineno}"
+        raise Refused(f"{where} does not parse ({error.msg}): fix it first") from None
+
+
 def choose_context(name: str | None) -> BoundedContext:
     """The context named, registered or new; refused if the name cannot be one."""
     contexts = registered_contexts()
@@ -340,7 +349,7 @@ def choose_context(name: str | None) -> BoundedContext:
             return BoundedContext(name, context.unit_of_work)
     unit_of_work = unit_of_work_class(name)
     for path in sorted([*(ROOT / "src").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]):
-        if unit_of_work in names_bound_in(path.read_text()):
+        if unit_of_work in names_bound_in_file(path):
             raise Refused(
                 f"a new context {name!r} would be {unit_of_work}, "
                 f"a name {path.relative_to(ROOT)} holds already"

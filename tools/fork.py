@@ -229,6 +229,11 @@ def remove_bench() -> None:
     makefile.write_text(text)
 
 
+def forked_already() -> bool:
+    """Whether this project is a fork: the template's systemd unit has taken the fork's name."""
+    return not (ROOT / "deploy" / f"{OLD_UNIT}.service").exists()
+
+
 def fork(name: str) -> None:
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name) or name.endswith(("-", "_")):
         raise Refused(f"{name!r} is not a project name (a-z, 0-9, - and _)")
@@ -236,7 +241,7 @@ def fork(name: str) -> None:
     dirty = _git("status", "--porcelain")
     if dirty:
         raise Refused(f"the work tree has changes; commit or stash them first:\n{dirty}")
-    if not (ROOT / "deploy" / f"{OLD_UNIT}.service").exists():
+    if forked_already():
         raise Refused("this project was forked already")
     for path in example_files():
         path.unlink()

@@ -168,6 +168,16 @@ def test_a_new_context_whose_class_name_the_code_defines_or_imports_is_refused(
         aggregate_tool.choose_context(NEW_CONTEXT)
 
 
+def test_a_new_context_is_refused_while_a_module_does_not_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its names cannot be read, so a clash cannot be ruled out."""
+    project_with(tmp_path, monkeypatch, "class WidgetWorksUnitOfWork(\n")
+
+    with pytest.raises(Refused, match=r"src/entrypoints\.py, line 1 does not parse"):
+        aggregate_tool.choose_context(NEW_CONTEXT)
+
+
 def test_plurals_follow_english_spelling_for_the_common_cases() -> None:
     assert [plural_of(s) for s in ("invoice", "box", "category", "day", "batch")] == [
         "invoices",
