@@ -16,7 +16,10 @@ class Settings(BaseSettings):
     node_address: str = "127.0.0.1:9001"
     peers: str = Field("", description="Other nodes' dqlite addresses, comma-separated.")
     network_latency_ms: int | None = Field(
-        10, ge=1, le=3_600_000, description="Raft timeouts scale with it; None: libdqlite's 20."
+        10,
+        ge=1,
+        le=3_600_000,
+        description="Raft's election timeout is 15x this; None: libdqlite's 3 s.",
     )
     private_network: bool = Field(
         False, description="Allow a non-loopback node address: its network is firewalled."

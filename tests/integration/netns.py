@@ -8,6 +8,7 @@ Needs root (`ip netns add`); iproute2 is all it uses.
 
 import random
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import combinations
@@ -28,6 +29,7 @@ class Network:
         self.subnet = f"10.{random.randrange(64, 250)}.{random.randrange(1, 250)}"
         self.bridge = f"dqbr{self.tag}"
         self._cuts: set[tuple[int, int]] = set()
+        self.events: list[tuple[float, str]] = []  # (time.time(), what changed), in order
 
     def namespace(self, node: int) -> str:
         return f"dq{self.tag}n{node}"
@@ -62,7 +64,7 @@ class Network:
             subprocess.run(["ip", "netns", "del", self.namespace(node)], capture_output=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
-    def cut(self, a: int, b: int) -> None:
+    def cut(self, a: int, b: int, *, noted: bool = True) -> None:
         """Packets between nodes a and b vanish, both ways (as on a broken link, no error)."""
         pair = (min(a, b), max(a, b))
         if pair in self._cuts:
@@ -70,6 +72,8 @@ class Network:
         ip("-n", self.namespace(a), "route", "add", "blackhole", f"{self.host(b)}/32")
         ip("-n", self.namespace(b), "route", "add", "blackhole", f"{self.host(a)}/32")
         self._cuts.add(pair)
+        if noted:
+            self.events.append((time.time(), f"{a} cut from {b}"))
 
     def cut_from_tests(self, node: int) -> None:
         """Packets from `node` to the tests' side vanish (removed with the network)."""
@@ -80,13 +84,17 @@ class Network:
         for one, other in combinations(sides, 2):
             for a in one:
                 for b in other:
-                    self.cut(a, b)
+                    self.cut(a, b, noted=False)
+        self.events.append((time.time(), " | ".join(",".join(map(str, sorted(s))) for s in sides)))
 
     def heal(self) -> None:
+        if not self._cuts:
+            return
         for a, b in sorted(self._cuts):
             ip("-n", self.namespace(a), "route", "del", "blackhole", f"{self.host(b)}/32")
             ip("-n", self.namespace(b), "route", "del", "blackhole", f"{self.host(a)}/32")
         self._cuts.clear()
+        self.events.append((time.time(), "healed"))
 
     @property
     def cuts(self) -> set[tuple[int, int]]:

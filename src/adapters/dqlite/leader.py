@@ -1,6 +1,8 @@
 """Finding the leader among every known node, and what the cluster looks like from there."""
 
+import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +58,10 @@ class LeaderTracker:
         self.dial = dial  # how to reach a node (over TLS, when given); plain TCP when None
         self.leader = self.addresses[0]
         self._client: ClusterClient | None = None
+        # Every driver connection made, with the node it was aimed at, while it lives.
+        self._aimed_at: weakref.WeakKeyDictionary[AsyncConnection, str] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def learn(self, addresses: list[str]) -> None:
         known = list(dict.fromkeys([*self.addresses, *addresses]))
@@ -88,4 +94,26 @@ class LeaderTracker:
     def connect(self, *args: Any, **params: Any) -> AsyncConnection:
         """The engine's creator: a driver connection aimed at the current leader."""
         params.pop("address", None)
-        return AsyncConnection(self.leader, *args, dial_func=self.dial, **params)
+        connection = AsyncConnection(self.leader, *args, dial_func=self.dial, **params)
+        self._aimed_at[connection] = self.leader
+        return connection
+
+    async def answers(self, address: str, within: float = PROBE_TIMEOUT_SECONDS / 2) -> bool:
+        """Whether the node at `address` says who leads within `within` seconds."""
+        probe = ClusterClient.from_addresses(
+            [address], timeout=within, attempt_timeout=within, dial_func=self.dial
+        )
+        try:
+            await asyncio.wait_for(probe.find_leader(), within * 2)
+        except CLIENT_ERRORS:
+            return False
+        return True
+
+    def abandon(self, address: str) -> int:
+        """Drop every connection aimed at `address`, pooled or in use, without waiting for
+        it: what it is doing fails at once, as it would once its round trip timed out. How
+        many were dropped."""
+        doomed = [c for c, aimed_at in list(self._aimed_at.items()) if aimed_at == address]
+        for connection in doomed:
+            connection.force_close_transport()
+        return len(doomed)

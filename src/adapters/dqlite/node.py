@@ -131,8 +131,8 @@ class DqliteNode:
                 f"{LEAST_DISK_RESERVE_BYTES // 2**20} MB a node stopped at it needs to start again"
             )
         self.disk_reserve_bytes = disk_reserve_bytes
-        # Raft's heartbeat is 15x and its election timeout 150x this latency (libdqlite's
-        # default of 20 ms makes a failover take 3 to 6 s).
+        # Raft's heartbeat is 1.5x and its election timeout 15x this latency (libdqlite
+        # 1.11.1's src/server.c); unset, they are 0.5 s and 3 s, and a failover takes 3 to 6 s.
         self.network_latency_ms = network_latency_ms
         # The dqlite port has no authentication: whoever reaches it reads and writes every
         # table. Off loopback only when the operator says the network is private.

@@ -22,6 +22,12 @@ logger = logging.getLogger(__name__)
 # /ready and /metrics ask the cluster at most this often, however often they are called: each
 # question opens connections to the nodes, and a flood of probes must not exhaust local ports.
 PROBE_SECONDS = 1.0
+# In a cluster, the store asks who leads this often. A leader cut off from the others is
+# replaced within a few tenths of a second (libdqlite 1.11's election timeout is 15 times
+# APP_NETWORK_LATENCY_MS), but a round trip in flight to it only fails once it times out
+# (APP_DB_TIMEOUT_SECONDS, 2 s): writes stood still that long. Noticed here, the connections
+# to an old leader that no longer answers are dropped, and their use cases retry on the new one.
+LEADER_WATCH_SECONDS = 0.25
 
 
 class DqliteStore:
@@ -78,6 +84,7 @@ class DqliteStore:
         }
         self._probed: tuple[float, str | None] | None = None  # when, and the leader then
         self._view: tuple[float, ClusterView] | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self._node is not None:
@@ -89,8 +96,12 @@ class DqliteStore:
                 await database.migrate_to_head()
         if self._membership is not None:
             await self._remember_peers(self._membership)
+        self._watch = asyncio.create_task(self._watch_leader())
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         for database in self.databases.values():
             await database.dispose()
         if self._node is None:
@@ -123,7 +134,24 @@ class DqliteStore:
         if leader not in (None, before):
             for database in self.databases.values():
                 await database.forget_connections()
+            # A leader that handed over still answers, and finishes what it was doing; one
+            # cut off or frozen does not, and what waits on it is dropped.
+            if not await self.tracker.answers(before):
+                dropped = self.tracker.abandon(before)
+                logger.info(
+                    "dropped %d connections to %s, which no longer answers", dropped, before
+                )
         return leader
+
+    async def _watch_leader(self) -> None:
+        """Follow the leader of a cluster every LEADER_WATCH_SECONDS."""
+        while True:
+            await asyncio.sleep(LEADER_WATCH_SECONDS)
+            if len(self.tracker.addresses) > 1:
+                try:
+                    await self._follow_leader()
+                except Exception as error:  # the next look may fare better
+                    logger.debug("looking for the leader failed: %s", error)
 
     async def readiness(self) -> Readiness:
         checks = {"node": "ok" if self._node is None or self._node.running else "not running"}
