@@ -21,7 +21,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from entrypoints.problems import problem
 
 # How long, and how much, a refused client may still send before the connection is closed all
-# the same; its answer has long been sent by then.
+# the same. A client that reads its answer stops within a round trip of it; one still sending
+# after 5 s (nginx lingers up to 30) or 64 MB (64 bodies at the default limit) is not reading,
+# and each lingering connection costs no more than that.
 LINGER_SECONDS = 5.0
 LINGER_BYTES = 64 * 2**20
 
@@ -92,6 +94,14 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._lingering = self.loop.call_later(LINGER_SECONDS, self._socket.close)
         self._socket.write_eof()  # after what is buffered: the answer
         self._socket.resume_reading()
+        self._abandon_request()
+
+    def _abandon_request(self) -> None:
+        """Tell the app its request is gone, as uvicorn does once a connection is lost: an app
+        still reading the body of a request refused by a 400 would wait for it in vain."""
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
 
     @property
     def lingering(self) -> bool:
@@ -129,6 +139,12 @@ class _LingeringTransport:
 
     def is_closing(self) -> bool:
         return self._protocol.lingering or self._transport.is_closing()
+
+    def write(self, data: bytes) -> None:
+        # A request pipelined before the refused one may still be answered, after the refusal
+        # and its connection: close; asyncio raises on a write after write_eof().
+        if not self._protocol.lingering:
+            self._transport.write(data)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)

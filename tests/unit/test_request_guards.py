@@ -1,12 +1,19 @@
-"""Requests refused before they reach a use case: too large, or a body that stops arriving."""
+"""Requests refused before they reach a use case: too large, or a body that stops arriving;
+and what the app sees of a connection that lingers after such a refusal."""
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 from dependency_injector import providers
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
+from entrypoints import http_protocol
 from entrypoints.app import create_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
@@ -113,3 +120,80 @@ async def test_a_path_with_a_control_character_is_refused_not_matched_without_it
         assert response.status_code == 400, path
         assert "control character" in response.json()["detail"]
     assert (await client.get("/probe/ab")).json() == {"name": "ab"}
+
+
+@asynccontextmanager
+async def connected(app: ASGIApp, state: ServerState) -> AsyncIterator[socket.socket]:
+    """The client's end of one connection to `app`, served by the service's HTTP protocol
+    over a socket pair (no port); closed, and the server's end gone, on the way out."""
+    server_end, client_end = socket.socketpair()
+    client_end.setblocking(False)
+    protocol = http_protocol.with_header_timeout(10)
+    config = Config(app=app, loop="asyncio", log_config=None, http=protocol)
+    loop = asyncio.get_running_loop()
+    await loop.connect_accepted_socket(lambda: protocol(config, state, {}), server_end)
+    try:
+        yield client_end
+    finally:
+        client_end.close()
+        async with asyncio.timeout(5):
+            # Gone once the server reads the client's close; uvicorn has no event for it.
+            while state.connections:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+
+
+async def read_until_closed(client: socket.socket) -> bytes:
+    loop = asyncio.get_running_loop()
+    answer = b""
+    async with asyncio.timeout(5):
+        while chunk := await loop.sock_recv(client, 65536):
+            answer += chunk
+    return answer
+
+
+async def test_requests_pipelined_before_a_malformed_one_go_unanswered_without_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 400 is the last thing the connection sends: what the app answers the requests
+    before it is dropped (asyncio would raise on a write after the sending side is shut)."""
+    monkeypatch.setattr(http_protocol, "LINGER_SECONDS", 60)
+    answered: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        answered.append(scope["path"])
+
+    state = ServerState()
+    pipelined = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n"
+    async with connected(app, state) as client:
+        await asyncio.get_running_loop().sock_sendall(client, pipelined + b"GET /\x00 HTTP/9\r\n")
+        answer = await read_until_closed(client)
+        async with asyncio.timeout(5):
+            await asyncio.gather(*state.tasks)  # raises what the app's task raised
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b"Invalid HTTP request received.")
+    assert answered == ["/a"]  # /b was queued behind /a, and never started
+
+
+async def test_an_app_reading_a_body_cut_short_by_a_400_is_told_at_once_it_is_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(http_protocol, "LINGER_SECONDS", 60)  # not when the lingering ends
+    received: list[Message] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        while not received or received[-1]["type"] != "http.disconnect":
+            received.append(await receive())
+
+    state = ServerState()
+    head = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+    async with connected(app, state) as client:
+        await asyncio.get_running_loop().sock_sendall(client, head + b"5\r\nhello\r\nZZ\r\n")
+        answer = await read_until_closed(client)
+        async with asyncio.timeout(5):
+            await asyncio.gather(*state.tasks)
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert received[-1] == {"type": "http.disconnect"}
