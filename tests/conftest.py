@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from tests.measurements import RECORDED
@@ -24,6 +26,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: each module's tests keep their order
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker, hand its figures to the controller, which prints them all."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["measured"] = list(RECORDED)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    RECORDED.extend(node.workeroutput.get("measured", []))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
