@@ -151,6 +151,18 @@ async def read_until_closed(client: socket.socket) -> bytes:
     return answer
 
 
+async def answer_to(app: ASGIApp, sent: bytes) -> bytes:
+    """What one connection to `app` answers `sent` until it closes, once the app's tasks have
+    ended (raising what they raised)."""
+    state = ServerState()
+    async with connected(app, state) as client:
+        await asyncio.get_running_loop().sock_sendall(client, sent)
+        answer = await read_until_closed(client)
+        async with asyncio.timeout(5):
+            await asyncio.gather(*state.tasks)
+    return answer
+
+
 async def test_requests_pipelined_before_a_malformed_one_go_unanswered_without_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -164,13 +176,9 @@ async def test_requests_pipelined_before_a_malformed_one_go_unanswered_without_e
         await send({"type": "http.response.body", "body": b"ok"})
         answered.append(scope["path"])
 
-    state = ServerState()
     pipelined = b"GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n"
-    async with connected(app, state) as client:
-        await asyncio.get_running_loop().sock_sendall(client, pipelined + b"GET /\x00 HTTP/9\r\n")
-        answer = await read_until_closed(client)
-        async with asyncio.timeout(5):
-            await asyncio.gather(*state.tasks)  # raises what the app's task raised
+
+    answer = await answer_to(app, pipelined + b"GET /\x00 HTTP/9\r\n")
 
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert answer.endswith(b"Invalid HTTP request received.")
@@ -187,13 +195,9 @@ async def test_an_app_reading_a_body_cut_short_by_a_400_is_told_at_once_it_is_go
         while not received or received[-1]["type"] != "http.disconnect":
             received.append(await receive())
 
-    state = ServerState()
     head = b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-    async with connected(app, state) as client:
-        await asyncio.get_running_loop().sock_sendall(client, head + b"5\r\nhello\r\nZZ\r\n")
-        answer = await read_until_closed(client)
-        async with asyncio.timeout(5):
-            await asyncio.gather(*state.tasks)
+
+    answer = await answer_to(app, head + b"5\r\nhello\r\nZZ\r\n")
 
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert received[-1] == {"type": "http.disconnect"}
