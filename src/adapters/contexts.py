@@ -15,14 +15,25 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.accounts import InMemoryAccountRepository, SqlAlchemyAccountRepository
+from adapters.login_attempts import InMemoryLoginFailureRepository, SqlAlchemyLoginFailureRepository
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base
 from adapters.outbox import OutboxEventRow
+from adapters.people import InMemoryPersonRepository, SqlAlchemyPersonRepository
 from adapters.posts import InMemoryPostRepository, SqlAlchemyPostRepository
+from adapters.refresh_tokens import (
+    InMemoryRefreshTokenRepository,
+    SqlAlchemyRefreshTokenRepository,
+)
 from adapters.todos import InMemoryTodoRepository, SqlAlchemyTodoRepository
 from adapters.transfers import InMemoryTransferRepository, SqlAlchemyTransferRepository
 from adapters.users import InMemoryUserRepository, SqlAlchemyUserRepository
-from service.contexts import BankUnitOfWork, BlogUnitOfWork, TodosUnitOfWork
+from service.contexts import (
+    BankUnitOfWork,
+    BlogUnitOfWork,
+    IdentityUnitOfWork,
+    TodosUnitOfWork,
+)
 from service.unit_of_work import AbstractUnitOfWork
 
 
@@ -68,6 +79,19 @@ def _module(repository: Callable[..., object]) -> str:
 
 
 CONTEXTS: tuple[Context, ...] = (
+    Context(
+        "identity",
+        IdentityUnitOfWork,
+        (
+            Registration("people", SqlAlchemyPersonRepository, InMemoryPersonRepository),
+            Registration(
+                "refresh_tokens", SqlAlchemyRefreshTokenRepository, InMemoryRefreshTokenRepository
+            ),
+            Registration(
+                "login_failures", SqlAlchemyLoginFailureRepository, InMemoryLoginFailureRepository
+            ),
+        ),
+    ),
     Context(
         "todos",
         TodosUnitOfWork,

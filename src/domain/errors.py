@@ -41,3 +41,18 @@ class StaleWrite(Conflict):
         super().__init__(f"{entity} {identity!r} was changed by someone else")
         self.entity = entity
         self.identity = identity
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials: a missing, malformed, expired or wrongly signed token, or a wrong
+    password."""
+
+
+class Forbidden(DomainError):
+    """The principal is known, and lacks the right to do this."""
+
+
+class TooManyAttempts(DomainError):
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds

@@ -8,14 +8,20 @@ import functools
 import os
 import socket
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
 from adapters.contexts import CONTEXTS, Context
 from adapters.memory.store import InMemoryStore
+from adapters.oidc import OidcVerifier
+from adapters.passwords import Argon2Passwords
+from adapters.tokens import Audience, JwtAccessTokens, JwtVerifier, KeyRing
+from domain.login_attempts import LoginLimit
 from entrypoints.settings import Settings
 from service.handlers import HANDLERS
+from service.identity import AbstractTokenVerifier, Credentials
 from service.messagebus import MessageBus
 from service.operations import Store
 from service.relay import OutboxRelay, RelaySettings
@@ -110,6 +116,42 @@ def _relays(
     )
 
 
+def _key_ring(settings: Settings) -> KeyRing:
+    """The configured keys; else, for development, a pair made once under the key dir (the
+    data dir's auth/), or one for this process alone when nothing is stored on disk."""
+    if settings.auth_signing_key:
+        return KeyRing.from_files(settings.auth_signing_key, settings.previous_key_paths)
+    if settings.storage == "memory" and settings.auth_key_dir is None:
+        return KeyRing.ephemeral()
+    return KeyRing.generated_under(settings.auth_key_dir or settings.data_dir / "auth")
+
+
+def _jwks(settings: Settings, keys: providers.Provider[KeyRing]) -> dict[str, object]:
+    if settings.auth_mode != "local":
+        return {"keys": []}  # the issuer publishes its own
+    return dict(keys().jwks())
+
+
+def _credentials(
+    settings: Settings, keys: providers.Provider[KeyRing], audience: Audience
+) -> Credentials | None:
+    """What signing people in needs: nothing when another issuer signs them in."""
+    if settings.auth_mode != "local":
+        return None
+    passwords = Argon2Passwords(
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
+        settings.password_hash_parallelism,
+    )
+    lifetime = settings.access_token_minutes * 60
+    return Credentials(
+        passwords,
+        JwtAccessTokens(keys(), audience, lifetime),
+        timedelta(days=settings.refresh_token_days),
+        LoginLimit(settings.login_attempts_per_minute),
+    )
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(Settings)
     # The bounded contexts, each a database with its aggregates' repositories (tests may
@@ -143,6 +185,32 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(_relay_holder, settings),
         providers.Factory(RelaySettings, lease_seconds=settings.provided.relay_lease_seconds),
     )
+
+    # Who is asking: tokens this service signs, or (APP_AUTH_MODE=oidc) another issuer's.
+    key_ring = providers.Singleton(_key_ring, settings)
+    local_audience = providers.Singleton(
+        Audience,
+        settings.provided.auth_issuer,
+        settings.provided.auth_audience,
+        settings.provided.auth_leeway_seconds,
+    )
+    credentials = providers.Singleton(_credentials, settings, key_ring.provider, local_audience)
+    token_verifier: providers.Provider[AbstractTokenVerifier] = providers.Selector(
+        settings.provided.auth_mode,
+        local=providers.Singleton(JwtVerifier, key_ring, local_audience),
+        oidc=providers.Singleton(
+            OidcVerifier,
+            settings.provided.oidc_jwks_url,
+            providers.Singleton(
+                Audience,
+                settings.provided.oidc_issuer,
+                settings.provided.oidc_audience,
+                settings.provided.auth_leeway_seconds,
+            ),
+            settings.provided.oidc_roles_claim,
+        ),
+    )
+    jwks = providers.Singleton(_jwks, settings, key_ring.provider)
 
     # For the operators' command line.
     cluster_admin = providers.Factory(_cluster_admin, settings, contexts)

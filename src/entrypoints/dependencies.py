@@ -8,7 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 
+from domain.errors import Forbidden, Unauthenticated
+from domain.principals import Principal
+from service.identity import AbstractTokenVerifier, Credentials
 from service.operations import Store
 from service.unit_of_work import AbstractUnitOfWork
 
@@ -31,3 +35,33 @@ async def get_store(request: Request) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+# auto_error=False: a missing token becomes our own problem+json 401, not FastAPI's.
+bearer_token = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+async def current_principal(
+    request: Request, token: Annotated[str | None, Depends(bearer_token)]
+) -> Principal:
+    """The principal the request's bearer token names; 401 without a valid one."""
+    if token is None:
+        raise Unauthenticated("this needs a bearer token: sign in at POST /auth/token")
+    verifier: AbstractTokenVerifier = request.app.state.token_verifier
+    return await verifier.principal(token)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+async def get_credentials(request: Request) -> Credentials:
+    credentials: Credentials | None = request.app.state.credentials
+    if credentials is None:
+        raise Forbidden(
+            "this service signs nobody in: its tokens come from the identity provider "
+            "(APP_AUTH_MODE=oidc)"
+        )
+    return credentials
+
+
+CredentialsDep = Annotated[Credentials, Depends(get_credentials)]

@@ -12,7 +12,15 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from domain.errors import Conflict, DomainError, InvalidValue, NotFound
+from domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidValue,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from entrypoints.request_ids import current_request_id
 from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
 
@@ -22,6 +30,9 @@ STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], HTTPStatus] = {
     NotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
     InvalidValue: HTTPStatus.UNPROCESSABLE_ENTITY,
+    Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    TooManyAttempts: HTTPStatus.TOO_MANY_REQUESTS,
 }
 
 
@@ -48,6 +59,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # What any operation may answer: a path that is not UTF-8, a body too slow, too large or
 # invalid, a server failure, the database unavailable or out of disk space.
 EVERY_OPERATION = problem_responses(400, 408, 413, 422, 500, 503, 507)
+# What an operation that needs a signed-in principal may answer besides.
+PROTECTED_OPERATION = problem_responses(401, 403)
 FULL_DISK_RETRY_AFTER_SECONDS = 30
 
 
@@ -72,7 +85,16 @@ def _status_of(error: DomainError) -> HTTPStatus:
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
     extensions = {"field": error.field} if isinstance(error, InvalidValue) else {}
-    return problem(_status_of(error), error.detail, **extensions)
+    response = problem(_status_of(error), error.detail, **extensions)
+    if isinstance(error, Unauthenticated):
+        # RFC 6750: a request that presented a token is told it was the token.
+        presented = request.headers.get("authorization", "").lower().startswith("bearer ")
+        response.headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if presented else "Bearer"
+        )
+    if isinstance(error, TooManyAttempts):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 async def _invalid_request(request: Request, error: Exception) -> JSONResponse:

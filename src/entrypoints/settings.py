@@ -10,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="APP_", env_file=".env", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        "development", description="In production, missing signing keys stop the start."
+    )
     storage: Literal["dqlite", "memory"] = "dqlite"
     embedded_node: bool = Field(True, description="Run a dqlite node inside this process.")
     node_id: int = Field(1, ge=1)
@@ -67,6 +70,63 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = Field(
         5.0, gt=0, description="How long a relay that stopped answering keeps the others out."
     )
+    auth_mode: Literal["local", "oidc"] = Field(
+        "local", description="local: this service signs people in; oidc: another issuer does."
+    )
+    auth_signing_key: Path | None = Field(
+        None, description="Ed25519 private key (PEM) that signs access tokens, on every node."
+    )
+    auth_previous_keys: str = Field(
+        "", description="Keys (PEM, public or private) that still verify, comma-separated."
+    )
+    auth_key_dir: Path | None = Field(
+        None, description="Where a key is made when none is configured; default data_dir/auth."
+    )
+    auth_issuer: str = "ddd-dqlite"
+    auth_audience: str = "ddd-dqlite"
+    auth_leeway_seconds: int = Field(30, ge=0, le=300)
+    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(30, ge=1, le=365)
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="Failed sign-ins per email and per client address."
+    )
+    password_hash_time_cost: int = Field(3, ge=1, description="Argon2id passes.")
+    password_hash_memory_kib: int = Field(65_536, ge=8, description="Argon2id memory.")
+    password_hash_parallelism: int = Field(4, ge=1)
+    oidc_jwks_url: str = Field("", description="APP_AUTH_MODE=oidc: the issuer's JWKS URL.")
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_roles_claim: str = Field("roles", description="Dotted path of the roles claim.")
+    metrics_role: str | None = Field(
+        None, description="If set, /metrics needs a token with this role."
+    )
+
+    @model_validator(mode="after")
+    def _oidc_needs_its_issuer(self) -> Self:
+        if self.auth_mode == "oidc" and not (
+            self.oidc_jwks_url and self.oidc_issuer and self.oidc_audience
+        ):
+            raise ValueError(
+                "APP_AUTH_MODE=oidc needs APP_OIDC_JWKS_URL, APP_OIDC_ISSUER and APP_OIDC_AUDIENCE"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _production_needs_keys(self) -> Self:
+        if (
+            self.environment == "production"
+            and self.auth_mode == "local"
+            and not (self.auth_signing_key)
+        ):
+            raise ValueError(
+                "APP_ENVIRONMENT=production needs APP_AUTH_SIGNING_KEY: the key that signs "
+                "access tokens, the same file on every node (docs/security.md)"
+            )
+        return self
+
+    @property
+    def previous_key_paths(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.auth_previous_keys.split(",") if p.strip()]
 
     @model_validator(mode="after")
     def _tls_all_or_nothing(self) -> Self:

@@ -8,11 +8,23 @@ writer per database.
 """
 
 from domain.accounts import AbstractAccountRepository
+from domain.login_attempts import AbstractLoginFailureRepository
+from domain.people import AbstractPersonRepository
 from domain.posts import AbstractPostRepository
+from domain.refresh_tokens import AbstractRefreshTokenRepository
 from domain.todos import AbstractTodoRepository
 from domain.transfers import AbstractTransferRepository
 from domain.users import AbstractUserRepository
 from service.unit_of_work import AbstractUnitOfWork
+
+
+class IdentityUnitOfWork(AbstractUnitOfWork):
+    """The identity context: who signs in, their refresh tokens and failed sign-ins. Platform,
+    not an example: `make fork` keeps it."""
+
+    people: AbstractPersonRepository
+    refresh_tokens: AbstractRefreshTokenRepository
+    login_failures: AbstractLoginFailureRepository
 
 
 class TodosUnitOfWork(AbstractUnitOfWork):

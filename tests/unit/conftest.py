@@ -9,7 +9,16 @@ from adapters.memory.store import InMemoryStore
 from entrypoints.app import create_app
 from entrypoints.container import Container
 from entrypoints.settings import Settings
+from service import identity
+from service.contexts import IdentityUnitOfWork
+from tests.signing_in import signed_up
 from tests.unit import probe_routes
+
+CHEAP_HASHING = {
+    "password_hash_time_cost": 1,
+    "password_hash_memory_kib": 1024,
+    "password_hash_parallelism": 1,
+}
 
 
 @pytest.fixture
@@ -21,7 +30,7 @@ def store() -> InMemoryStore:
 def app() -> FastAPI:
     """The in-memory app, with the probe's routes and their context beside the project's."""
     container = Container()
-    container.settings.override(providers.Object(Settings(storage="memory")))
+    container.settings.override(providers.Object(Settings(storage="memory", **CHEAP_HASHING)))
     container.contexts.override(providers.Object((*container.contexts(), probe_routes.PROBE)))
     app = create_app(container)
     app.include_router(probe_routes.router)
@@ -29,8 +38,40 @@ def app() -> FastAPI:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the running app that has not signed in."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+async def _client_of(app: FastAPI, email: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    client = httpx.AsyncClient(transport=transport, base_url="http://test")
+    client.headers.update(await signed_up(client, email))
+    return client
+
+
+@pytest.fixture
+async def client(app: FastAPI, anonymous: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as alice@example.org."""
+    async with await _client_of(app, "alice@example.org") as client:
+        yield client
+
+
+@pytest.fixture
+async def bob(app: FastAPI, anonymous: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as bob@example.org, of the same app as `client`."""
+    async with await _client_of(app, "bob@example.org") as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(app: FastAPI, anonymous: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as root@example.org, who holds the admin role (as the CLI grants)."""
+    await signed_up(anonymous, "root@example.org")
+    uow = app.state.store.unit_of_work(IdentityUnitOfWork)
+    await identity.grant_role(uow, "root@example.org", "admin")
+    async with await _client_of(app, "root@example.org") as client:
+        yield client

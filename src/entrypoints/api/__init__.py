@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from entrypoints.api.accounts import router as accounts_router
+from entrypoints.api.auth import router as auth_router
 from entrypoints.api.operations import router as operations_router
 from entrypoints.api.posts import router as posts_router
 from entrypoints.api.todos import router as todos_router
@@ -11,6 +12,7 @@ from entrypoints.api.users import router as users_router
 
 ROUTERS: tuple[APIRouter, ...] = (
     operations_router,
+    auth_router,
     todos_router,
     users_router,
     posts_router,

@@ -1,0 +1,71 @@
+"""Failed sign-in repositories of the identity context: SQLAlchemy on dqlite, and its
+in-memory twin."""
+
+from sqlalchemy import Index, String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adapters.memory.table import InMemoryTable
+from adapters.orm import Base, insert, next_id
+from domain.errors import AlreadyExists
+from domain.login_attempts import SCOPE_MAX_LENGTH, AbstractLoginFailureRepository
+
+
+class LoginFailureRow(Base):
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_scope_at_ms", "scope", "at_ms"),
+        Index("ix_login_failures_at_ms", "at_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    scope: Mapped[str] = mapped_column(String(SCOPE_MAX_LENGTH))
+    at_ms: Mapped[int]
+
+
+class SqlAlchemyLoginFailureRepository(AbstractLoginFailureRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, scope: str, at_ms: int) -> None:
+        id = await next_id(self._session, LoginFailureRow.id)
+        row = LoginFailureRow(id=id, scope=scope[:SCOPE_MAX_LENGTH], at_ms=at_ms)
+        await insert(self._session, row, AlreadyExists("login failure", id))
+
+    async def since(self, scope: str, since_ms: int) -> list[int]:
+        statement = select(LoginFailureRow.at_ms).where(
+            LoginFailureRow.scope == scope[:SCOPE_MAX_LENGTH], LoginFailureRow.at_ms > since_ms
+        )
+        return list(await self._session.scalars(statement))
+
+    async def prune(self, before_ms: int) -> None:
+        await self._session.execute(
+            delete(LoginFailureRow)
+            .where(LoginFailureRow.at_ms < before_ms)
+            .execution_options(synchronize_session=False)
+        )
+
+
+type Failure = tuple[int, str, int]  # id, scope, at_ms
+
+
+class InMemoryLoginFailureRepository(AbstractLoginFailureRepository):
+    def __init__(self, table: InMemoryTable[int, Failure]) -> None:
+        self._table = table
+
+    async def add(self, scope: str, at_ms: int) -> None:
+        id = self._table.next_id()
+        self._table.put(id, (id, scope[:SCOPE_MAX_LENGTH], at_ms))
+
+    async def since(self, scope: str, since_ms: int) -> list[int]:
+        scope = scope[:SCOPE_MAX_LENGTH]
+        found = self._table.find(lambda f: f[1] == scope and f[2] > since_ms, order=_at)
+        return [at_ms for _, _, at_ms in found]
+
+    async def prune(self, before_ms: int) -> None:
+        for id, _, _ in self._table.find(lambda f: f[2] < before_ms, order=_at):
+            self._table.remove(id)
+
+
+def _at(failure: Failure) -> int:
+    return failure[2]
