@@ -22,7 +22,8 @@ from adapters.dqlite.store import DqliteStore
 # its own for each pytest-xdist worker: a port found free here is not taken meanwhile by
 # another worker's pick or by the source port of some outgoing connection, as one the kernel
 # picked (bind to port 0) could be.
-PORTS_FROM = 20_000
+# TESTS_PORTS_FROM moves the blocks, so that two pytest sessions on one machine do not race.
+PORTS_FROM = int(os.environ.get("TESTS_PORTS_FROM", "20000"))
 PORTS_PER_WORKER = 1_000
 
 
