@@ -13,7 +13,8 @@ help:
 	@echo "make format  apply ruff's formatting and fixes"
 	@echo "make migration CONTEXT=billing name=\"add invoices\"   autogenerate a migration of a context's database"
 	@echo "make aggregate NAME=invoice FIELDS=\"number:str! amount_cents:int paid:bool due:date note:str?\" CONTEXT=billing"
-	@echo "            write a new aggregate into a context, existing or new"
+	@echo "            write a new aggregate into a context, existing or new: each one its creator's"
+	@echo "            (OWNED=no: shared by everyone signed in)"
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
 
@@ -55,7 +56,7 @@ migration: setup
 	$(RUN) python scripts/new_migration.py "$(CONTEXT)" "$(name)"
 
 aggregate: setup
-	$(RUN) python -m tools.aggregate "$(NAME)" "$(FIELDS)" --context "$(CONTEXT)" $(if $(PLURAL),--plural "$(PLURAL)")
+	$(RUN) python -m tools.aggregate "$(NAME)" "$(FIELDS)" --context "$(CONTEXT)" $(if $(PLURAL),--plural "$(PLURAL)") $(if $(OWNED),--owned "$(OWNED)")
 
 fork: setup
 	$(RUN) python -m tools.fork "$(NAME)"

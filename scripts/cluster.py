@@ -50,6 +50,10 @@ def environment(node: int, ports: Ports = Ports()) -> dict[str, str]:
         "APP_NODE_ADDRESS": ports.dqlite(node),
         "APP_PEERS": ",".join(ports.dqlite(n) for n in NODES if n != node),
         "APP_DATA_DIR": str(ROOT / ".data" / f"node{node}"),
+        # One token signing key for the three (made once, unless APP_AUTH_SIGNING_KEY names one).
+        "APP_AUTH_KEY_DIR": os.environ.get(
+            "APP_AUTH_KEY_DIR", str(ROOT / ".data" / "cluster-auth")
+        ),
         "APP_API_HOST": ports.host,
         "APP_API_PORT": str(ports.api_base + node),
     }

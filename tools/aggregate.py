@@ -1,5 +1,5 @@
 """`make aggregate NAME=invoice FIELDS="number:str! amount_cents:int due:date note:str?"
-CONTEXT=billing`.
+CONTEXT=billing` (and `OWNED=no` for a shared one).
 
 Writes a whole aggregate in the shape of the examples (domain, use cases, both repositories and
 the table, the router, an Alembic revision of its context's database, contract and unit tests)
@@ -8,8 +8,14 @@ files, and formats what it wrote. The aggregate joins the bounded context named,
 (its unit of work, its registration, its database and its migration history). Refuses, writing
 nothing, a name or field it cannot generate correctly.
 
+Owned by default: each one belongs to the principal who created it (an `owner` column holding
+the principal's subject); someone else's does not exist for a principal (404), an admin reads
+every one and changes none (403), and a list holds only one's own. `--owned no` makes a shared
+one, which every signed-in principal reads and changes. Either way its routes need a token.
+
 Field kinds: str, str(N), int, bool, float, date, datetime; `?` after the kind makes a field
-optional, `!` makes it unique (409 on a duplicate). The store assigns an integer `id`.
+optional, `!` makes it unique (409 on a duplicate; per owner, for an owned aggregate). The store
+assigns an integer `id`.
 """
 
 import argparse
@@ -17,7 +23,7 @@ import ast
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -31,6 +37,10 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "aggregate"
 # A context's name goes into marker comments that must fit in 100 columns, indented.
 MAX_CONTEXT_NAME_LENGTH = 20
 NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
+# Names the generated modules use for something else: an aggregate named so would shadow them.
+RESERVED_AGGREGATE_NAMES = {"principal"}  # every route's and owned use case's parameter
+# The owner's subject: a field of this name would clash with the owner an aggregate is given.
+OWNER = "owner"
 
 
 def plural_of(singular: str) -> str:
@@ -66,6 +76,14 @@ class RegisteredContext:
     unit_of_work: str
     aggregates: tuple[str, ...]
 
+    @property
+    def joinable(self) -> bool:
+        """Whether `make aggregate` may add to it: it has its marker lines (the platform's
+        identity context has none: it takes no generated aggregate)."""
+        marker = BoundedContext(self.name, self.unit_of_work).repositories_marker
+        units_of_work = ROOT / "src" / "service" / "contexts.py"
+        return units_of_work.exists() and marker in units_of_work.read_text()
+
 
 def unit_of_work_class(context: str) -> str:
     """billing -> BillingUnitOfWork, some_thing -> SomeThingUnitOfWork."""
@@ -78,6 +96,7 @@ class Aggregate:
     plural: str
     fields: list[Field]
     context: BoundedContext
+    owned: bool = True  # each belongs to the principal who created it; False: shared
 
     @property
     def Class(self) -> str:  # noqa: N802  (the class name, as the templates read it)
@@ -136,8 +155,23 @@ class Aggregate:
         }
         names = {"check_id", *(checks[k] for k in self._kinds())}
         names |= {q.matcher for q in self.filters}
+        if self.owned:
+            names |= {"check_text", "equals"}  # the owner's subject, and the filter by it
         if any(f.kind == "str" and f.length is None for f in self.fields):
             names.add("TEXT_MAX_LENGTH")
+        return ", ".join(sorted(names))
+
+    @property
+    def sqlalchemy_imports(self) -> str:
+        names = {"ColumnElement", "func", "select"}
+        if self.uses_string or self.owned:
+            names.add("String")
+        if self.uses_float:
+            names.add("Float")
+        if self.owned:
+            names.add("Index")
+        if self.owned and self.unique_fields:
+            names.add("UniqueConstraint")
         return ", ".join(sorted(names))
 
     @property
@@ -147,6 +181,18 @@ class Aggregate:
         if self.uses_aware:
             names |= {"AwareDateTime", "instant", "instant_key"}
         return ", ".join(sorted(names))
+
+    @property
+    def owner_index(self) -> str:
+        """The index a principal's list is read through: its owner's rows in id order."""
+        return f"ix_{self.plural}_owner_id"
+
+    def column_args(self, field: Field) -> str:
+        """A field's column; an owned aggregate's unique field is unique per owner instead (a
+        table constraint), so that a 409 never tells one principal what another holds."""
+        if self.owned and field.unique:
+            return replace(field, unique=False).column_args
+        return field.column_args
 
     @property
     def api_iso_imports(self) -> str:
@@ -310,6 +356,11 @@ def existing_aggregates() -> set[str]:
     return {name for context in registered_contexts() for name in context.aggregates}
 
 
+def joinable_contexts() -> list[RegisteredContext]:
+    """The registered contexts an aggregate may join."""
+    return [context for context in registered_contexts() if context.joinable]
+
+
 def names_bound_in(source: str) -> set[str]:
     """The names a module defines or imports, at any depth; not those its comments, docstrings
     or other strings merely mention."""
@@ -340,11 +391,16 @@ def choose_context(name: str | None) -> BoundedContext:
     """The context named, registered or new; refused if the name cannot be one."""
     contexts = registered_contexts()
     if not name:
-        known = ", ".join(c.name for c in contexts)
+        known = ", ".join(c.name for c in contexts if c.joinable)
         choices = f"one of {known}, or a new one" if known else "none exists yet: name a new one"
         raise Refused(f"name the aggregate's bounded context (CONTEXT=, --context): {choices}")
     check_name(name, "context", MAX_CONTEXT_NAME_LENGTH)
     for context in contexts:
+        if context.name == name and not context.joinable:
+            raise Refused(
+                f"the {name} context takes no generated aggregate (src/service/contexts.py has "
+                f"no line {BoundedContext(name, context.unit_of_work).repositories_marker!r})"
+            )
         if context.name == name:
             return BoundedContext(name, context.unit_of_work)
     unit_of_work = unit_of_work_class(name)
@@ -365,16 +421,25 @@ def generate(
     plural: str | None = None,
     *,
     context: str | None,
+    owned: bool = True,
     migrate: bool = True,
 ) -> list[Path]:
-    """Write the aggregate into `context` (registered or new) and register it; return every
-    file written or changed."""
+    """Write the aggregate into `context` (registered or new), owned by whoever creates each
+    one or shared, and register it; return every file written or changed."""
     singular = check_name(singular, "name")
     plural = check_name(plural or plural_of(singular), "plural name")
     if plural == singular:
         raise Refused(f"the plural of {singular!r} must differ from it (give --plural)")
+    for name in (singular, plural):
+        if name in RESERVED_AGGREGATE_NAMES:
+            raise Refused(f"name {name!r} is taken by the generated code")
     fields = parse_fields(spec)
-    aggregate = Aggregate(singular, plural, fields, choose_context(context))
+    if owned and any(field.name == OWNER for field in fields):
+        raise Refused(
+            f"field {OWNER!r}: an owned aggregate has one already (the creator's subject); "
+            "rename the field, or make the aggregate shared (OWNED=no)"
+        )
+    aggregate = Aggregate(singular, plural, fields, choose_context(context), owned)
     if plural in existing_aggregates():
         raise Refused(f"an aggregate {plural!r} is registered already")
     sources = render(aggregate)
@@ -412,13 +477,20 @@ def generate(
 
 
 def check_migration(aggregate: Aggregate, revisions: list[Path]) -> None:
-    """The revision Alembic wrote creates the aggregate's table, and, as the first of a new
-    context, the outbox's too."""
+    """The revision Alembic wrote creates the aggregate's table (an owned one's with its owner
+    column and the index its lists read through), and, as the first of a new context, the
+    outbox's too."""
     tables = [aggregate.plural]
     if aggregate.context.new:
         tables += [OutboxEventRow.__tablename__, OutboxLeaseRow.__tablename__]
     text = "".join(revision.read_text() for revision in revisions)
     missing = [t for t in tables if f"op.create_table({t!r}" not in text]
+    if aggregate.owned:
+        expected = {
+            f"column {OWNER!r}": f"sa.Column({OWNER!r}",
+            f"index {aggregate.owner_index!r}": f"create_index({aggregate.owner_index!r}",
+        }
+        missing += [what for what, written in expected.items() if written not in text]
     if len(revisions) != 1 or missing:
         written = ", ".join(str(r.relative_to(ROOT)) for r in revisions) or "no revision"
         raise Refused(f"the migration does not create {missing} ({written}); check the models")
@@ -443,9 +515,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--context", help="the bounded context it joins (billing): a registered one, or a new one"
     )
+    parser.add_argument(
+        "--owned",
+        choices=("yes", "no"),
+        default="yes",
+        help="yes (the default): each belongs to the principal who created it; "
+        "no: shared by every signed-in principal",
+    )
     args = parser.parse_args(argv)
     try:
-        written = generate(args.name, args.fields, args.plural, context=args.context)
+        written = generate(
+            args.name, args.fields, args.plural, context=args.context, owned=args.owned == "yes"
+        )
     except Refused as refusal:
         print(f"make aggregate: {refusal}; nothing was written", file=sys.stderr)
         return 2

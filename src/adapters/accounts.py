@@ -6,8 +6,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base, insert, next_id
-from domain.accounts import OWNER_MAX_LENGTH, AbstractAccountRepository, Account, Owner
+from domain.accounts import HOLDER_MAX_LENGTH, AbstractAccountRepository, Account, Holder
 from domain.errors import AlreadyExists, StaleWrite
+from domain.principals import SUBJECT_MAX_LENGTH
 
 
 class AccountRow(Base):
@@ -15,7 +16,9 @@ class AccountRow(Base):
     __table_args__ = (CheckConstraint("balance_cents >= 0", name="balance_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    owner: Mapped[str] = mapped_column(String(OWNER_MAX_LENGTH))
+    # Rows from before owners have "" (migration 0002): nobody's, until an operator says whose.
+    owner: Mapped[str] = mapped_column(String(SUBJECT_MAX_LENGTH), server_default="")
+    holder: Mapped[str] = mapped_column(String(HOLDER_MAX_LENGTH))
     balance_cents: Mapped[int]
     version: Mapped[int]
 
@@ -30,7 +33,8 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
     async def add(self, account: Account) -> None:
         row = AccountRow(
             id=account.id,
-            owner=account.owner.text,
+            owner=account.owner,
+            holder=account.holder.text,
             balance_cents=account.balance_cents,
             version=account.version,
         )
@@ -41,7 +45,7 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
         row = await self._session.get(AccountRow, id, populate_existing=True)
         if row is None:
             return None
-        return Account(row.id, Owner(row.owner), row.balance_cents, row.version)
+        return Account(row.id, row.owner, Holder(row.holder), row.balance_cents, row.version)
 
     async def update(self, account: Account) -> None:
         statement = (

@@ -1,6 +1,8 @@
 """Failed sign-in repositories of the identity context: SQLAlchemy on dqlite, and its
 in-memory twin."""
 
+from collections.abc import Sequence
+
 from sqlalchemy import Index, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,10 +29,19 @@ class SqlAlchemyLoginFailureRepository(AbstractLoginFailureRepository):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, scope: str, at_ms: int) -> None:
+    async def add(self, scope: str, at_ms: int) -> int:
         id = await next_id(self._session, LoginFailureRow.id)
         row = LoginFailureRow(id=id, scope=scope[:SCOPE_MAX_LENGTH], at_ms=at_ms)
         await insert(self._session, row, AlreadyExists("login failure", id))
+        return id
+
+    async def forget(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self._session.execute(
+                delete(LoginFailureRow)
+                .where(LoginFailureRow.id.in_(ids))
+                .execution_options(synchronize_session=False)
+            )
 
     async def since(self, scope: str, since_ms: int) -> list[int]:
         statement = select(LoginFailureRow.at_ms).where(
@@ -53,9 +64,15 @@ class InMemoryLoginFailureRepository(AbstractLoginFailureRepository):
     def __init__(self, table: InMemoryTable[int, Failure]) -> None:
         self._table = table
 
-    async def add(self, scope: str, at_ms: int) -> None:
+    async def add(self, scope: str, at_ms: int) -> int:
         id = self._table.next_id()
         self._table.put(id, (id, scope[:SCOPE_MAX_LENGTH], at_ms))
+        return id
+
+    async def forget(self, ids: Sequence[int]) -> None:
+        for id in ids:
+            if self._table.get(id) is not None:
+                self._table.remove(id)
 
     async def since(self, scope: str, since_ms: int) -> list[int]:
         scope = scope[:SCOPE_MAX_LENGTH]

@@ -23,11 +23,15 @@ class OidcVerifier(AbstractTokenVerifier):
         *,
         refetch_after_seconds: float = 10.0,
         timeout_seconds: float = 3.0,
+        cache_seconds: float = 300.0,
     ) -> None:
+        # The key set is cached for `cache_seconds`, and no key outlives it: PyJWKClient's
+        # per-kid cache (cache_keys) never expires, so a key the issuer withdrew (say, leaked)
+        # would go on verifying until the process restarts.
         self._keys = jwt.PyJWKClient(
             jwks_url,
-            cache_keys=True,
-            lifespan=300,
+            cache_keys=False,
+            lifespan=cache_seconds,
             timeout=timeout_seconds,
             cooldown_duration=refetch_after_seconds,
         )
@@ -47,5 +51,6 @@ class OidcVerifier(AbstractTokenVerifier):
             ) from None
         if key.algorithm_name not in ALGORITHMS:
             raise Unauthenticated("the token's key is not of an accepted algorithm")
-        claims = decode(token, key.key, [key.algorithm_name], self._audience)
+        # OIDC lets `aud` be a list (several audiences): ours must be among them.
+        claims = decode(token, key.key, [key.algorithm_name], self._audience, audience_list=True)
         return principal_of(claims, self._roles_claim)

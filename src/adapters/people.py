@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
+from domain.fields import EMAIL_MAX_LENGTH, Email
 from domain.people import PASSWORD_HASH_MAX_LENGTH, AbstractPersonRepository, Person
-from domain.users import EMAIL_MAX_LENGTH, Email
 
 ROLES_MAX_LENGTH = 255
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base, Flag, insert
 from domain.errors import AlreadyExists
+from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import (
     KEY_MAX_LENGTH,
     VALUE_MAX_LENGTH,
@@ -21,6 +22,8 @@ from domain.todos import (
 class TodoRow(Base):
     __tablename__ = "todos"
 
+    # The primary key (owner, key) also serves each owner's list, in key order.
+    owner: Mapped[str] = mapped_column(String(SUBJECT_MAX_LENGTH), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(String(VALUE_MAX_LENGTH))
     done: Mapped[bool] = mapped_column(Flag)
@@ -31,20 +34,20 @@ class SqlAlchemyTodoRepository(AbstractTodoRepository):
         self._session = session
 
     async def add(self, todo: Todo) -> None:
-        row = TodoRow(key=todo.key.text, value=todo.value.text, done=todo.done)
+        row = TodoRow(owner=todo.owner, key=todo.key.text, value=todo.value.text, done=todo.done)
         await insert(self._session, row, AlreadyExists("todo", todo.key.text))
 
-    async def get(self, key: TodoKey) -> Todo | None:
-        row = await self._session.get(TodoRow, key.text)
+    async def get(self, owner: str, key: TodoKey) -> Todo | None:
+        row = await self._session.get(TodoRow, (owner, key.text))
         return None if row is None else _to_entity(row)
 
     async def update(self, todo: Todo) -> None:
-        row = await self._session.get_one(TodoRow, todo.key.text)
+        row = await self._session.get_one(TodoRow, (todo.owner, todo.key.text))
         row.value, row.done = todo.value.text, todo.done
         await self._session.flush()
 
-    async def delete(self, key: TodoKey) -> None:
-        row = await self._session.get(TodoRow, key.text)
+    async def delete(self, owner: str, key: TodoKey) -> None:
+        row = await self._session.get(TodoRow, (owner, key.text))
         if row is not None:
             await self._session.delete(row)
             await self._session.flush()
@@ -53,7 +56,7 @@ class SqlAlchemyTodoRepository(AbstractTodoRepository):
         statement = (
             select(TodoRow)
             .where(*_conditions(query))
-            .order_by(TodoRow.key)
+            .order_by(TodoRow.owner, TodoRow.key)
             .limit(query.limit)
             .offset(query.offset)
         )
@@ -68,6 +71,8 @@ class SqlAlchemyTodoRepository(AbstractTodoRepository):
 def _conditions(query: TodoFilter) -> list[ColumnElement[bool]]:
     # instr() rather than LIKE: LIKE ignores ASCII case and treats % and _ as wildcards.
     conditions: list[ColumnElement[bool]] = []
+    if query.owner is not None:
+        conditions.append(TodoRow.owner == query.owner)
     if query.key_contains is not None:
         conditions.append(func.instr(TodoRow.key, query.key_contains) > 0)
     if query.value_contains is not None:
@@ -78,31 +83,38 @@ def _conditions(query: TodoFilter) -> list[ColumnElement[bool]]:
 
 
 def _to_entity(row: TodoRow) -> Todo:
-    return Todo(TodoKey(row.key), TodoValue(row.value), done=row.done)
+    return Todo(row.owner, TodoKey(row.key), TodoValue(row.value), done=row.done)
+
+
+type PrimaryKey = tuple[str, str]  # (owner, key), as the table's
+
+
+def _primary_key(todo: Todo) -> PrimaryKey:
+    return todo.owner, todo.key.text
 
 
 class InMemoryTodoRepository(AbstractTodoRepository):
-    def __init__(self, table: InMemoryTable[str, Todo]) -> None:
+    def __init__(self, table: InMemoryTable[PrimaryKey, Todo]) -> None:
         self._table = table
 
     async def add(self, todo: Todo) -> None:
-        if self._table.get(todo.key.text) is not None:
+        if self._table.get(_primary_key(todo)) is not None:
             raise AlreadyExists("todo", todo.key.text)
-        self._table.put(todo.key.text, todo)
+        self._table.put(_primary_key(todo), todo)
 
-    async def get(self, key: TodoKey) -> Todo | None:
-        return self._table.get(key.text)
+    async def get(self, owner: str, key: TodoKey) -> Todo | None:
+        return self._table.get((owner, key.text))
 
     async def update(self, todo: Todo) -> None:
-        self._table.put(todo.key.text, todo)
+        self._table.put(_primary_key(todo), todo)
 
-    async def delete(self, key: TodoKey) -> None:
-        self._table.remove(key.text)
+    async def delete(self, owner: str, key: TodoKey) -> None:
+        self._table.remove((owner, key.text))
 
     async def find(self, query: TodoFilter) -> list[Todo]:
         return self._table.find(
             query.matches,
-            order=lambda todo: todo.key.text,
+            order=_primary_key,
             offset=query.offset,
             limit=query.limit,
         )

@@ -18,7 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from domain.errors import Unauthenticated
+from domain.errors import InvalidValue, Unauthenticated
 from domain.principals import Principal
 from service.identity import AbstractAccessTokens, AbstractTokenVerifier
 
@@ -140,8 +140,19 @@ def unverified_kid(token: str) -> str:
     return kid
 
 
-def decode(token: str, key: Any, algorithms: list[str], audience: Audience) -> dict[str, Any]:
-    """The token's claims once its signature, algorithm, issuer, audience and times hold."""
+def decode(
+    token: str,
+    key: Any,
+    algorithms: list[str],
+    audience: Audience,
+    *,
+    audience_list: bool = False,
+) -> dict[str, Any]:
+    """The token's claims once its signature, algorithm, issuer, audience and times hold.
+
+    `aud` must be our audience itself, or (`audience_list`, for issuers that name several
+    audiences, as OIDC allows) a list that holds it.
+    """
     try:
         return jwt.decode(
             token,
@@ -150,7 +161,7 @@ def decode(token: str, key: Any, algorithms: list[str], audience: Audience) -> d
             audience=audience.audience,
             issuer=audience.issuer,
             leeway=audience.leeway_seconds,
-            options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": not audience_list},
         )
     except (jwt.PyJWTError, TypeError, ValueError) as error:
         # TypeError/ValueError: a key of another family than the token's algorithm claims.
@@ -170,7 +181,7 @@ def principal_of(claims: dict[str, Any], roles_claim: str) -> Principal:
         raise Unauthenticated(f"the token's {roles_claim!r} claim is not a list of strings")
     try:
         return Principal(subject, frozenset(roles))
-    except ValueError:  # InvalidValue: a subject no owner column could hold
+    except InvalidValue:  # a subject no owner column could hold: the token's fault, a 401
         raise Unauthenticated("the token's subject is too long or not text") from None
 
 

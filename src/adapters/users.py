@@ -9,12 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
-from domain.fields import folded
+from domain.fields import EMAIL_MAX_LENGTH, Email, folded
+from domain.principals import SUBJECT_MAX_LENGTH
 from domain.users import (
-    EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
     AbstractUserRepository,
-    Email,
     User,
     UserFilter,
     UserName,
@@ -25,6 +24,8 @@ class UserRow(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # Rows from before owners have "" (migration 0002): nobody's, until an operator says whose.
+    owner: Mapped[str] = mapped_column(String(SUBJECT_MAX_LENGTH), index=True, server_default="")
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     email_key: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)  # folded()
@@ -67,6 +68,8 @@ class SqlAlchemyUserRepository(AbstractUserRepository):
 
 def _conditions(query: UserFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
+    if query.owner is not None:
+        conditions.append(UserRow.owner == query.owner)
     if query.active is not None:
         conditions.append(UserRow.is_active == query.active)
     if query.name_contains is not None:
@@ -79,6 +82,7 @@ def _conditions(query: UserFilter) -> list[ColumnElement[bool]]:
 def _to_row(user: User) -> UserRow:
     return UserRow(
         id=user.id,
+        owner=user.owner,
         name=user.name.text,
         email=user.email.text,
         email_key=user.email.key,
@@ -88,7 +92,9 @@ def _to_row(user: User) -> UserRow:
 
 
 def to_user(row: UserRow) -> User:
-    return User(row.id, UserName(row.name), Email(row.email), row.created_at, row.is_active)
+    return User(
+        row.id, row.owner, UserName(row.name), Email(row.email), row.created_at, row.is_active
+    )
 
 
 class InMemoryUserRepository(AbstractUserRepository):

@@ -1,12 +1,14 @@
-"""The Account aggregate: a balance in integer cents that never goes negative."""
+"""The Account aggregate: a balance in integer cents that never goes negative, owned by the
+principal who opened it, held in the name of a holder."""
 
 import abc
 from dataclasses import dataclass
 
 from domain.errors import Conflict
 from domain.fields import check_id, check_int, check_text
+from domain.principals import check_owner
 
-OWNER_MAX_LENGTH = 100
+HOLDER_MAX_LENGTH = 100
 MAX_CENTS = 10**15  # far below 2**63, so no sum of two balances overflows the column
 
 
@@ -22,11 +24,13 @@ def check_cents(field: str, value: object, *, minimum: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Owner:
+class Holder:
+    """The name the account is held in, as the client gave it: a label, not a principal."""
+
     text: str
 
     def __post_init__(self) -> None:
-        check_text("owner", self.text, min_length=1, max_length=OWNER_MAX_LENGTH)
+        check_text("holder", self.text, min_length=1, max_length=HOLDER_MAX_LENGTH)
 
 
 @dataclass(slots=True)
@@ -34,17 +38,19 @@ class Account:
     """`version` counts stored changes; the repository bumps it and refuses stale writes."""
 
     id: int
-    owner: Owner
+    owner: str  # the subject of the principal who opened it: who sees it and spends from it
+    holder: Holder
     balance_cents: int
     version: int = 1
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
+        check_owner("owner", self.owner)
         check_cents("balance_cents", self.balance_cents, minimum=0)
 
     @classmethod
-    def open(cls, id: int, owner: str, balance_cents: int) -> "Account":
-        return cls(id, Owner(owner), balance_cents)
+    def open(cls, id: int, owner: str, holder: str, balance_cents: int) -> "Account":
+        return cls(id, owner, Holder(holder), balance_cents)
 
     def withdraw(self, amount_cents: int) -> None:
         check_cents("amount_cents", amount_cents, minimum=1)

@@ -4,6 +4,7 @@ the tables take their column sizes from the same constants."""
 
 import math
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from domain.errors import InvalidValue
@@ -12,6 +13,7 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1  # SQLite's INTEGER: one more and the engine stores a REAL
 MAX_ID = INT64_MAX
 TEXT_MAX_LENGTH = 255  # the length a `str` field gets when its kind names none
+EMAIL_MAX_LENGTH = 254  # RFC 5321's longest path
 
 
 def check_text(field: str, text: object, *, min_length: int, max_length: int) -> str:
@@ -110,3 +112,27 @@ def before(value: date | None, bound: date | None) -> bool:
 
 def after(value: date | None, bound: date | None) -> bool:
     return bound is None or (value is not None and value > bound)
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """An address as the user wrote it; two addresses are the same person if `key`s are equal."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        check_text("email", self.text, min_length=3, max_length=EMAIL_MAX_LENGTH)
+        local, at, domain = self.text.rpartition("@")
+        labels = domain.split(".")
+        if (
+            not at
+            or not local
+            or any(c.isspace() for c in self.text)
+            or len(labels) < 2
+            or not all(labels)
+        ):
+            raise InvalidValue("email", "must look like name@example.org")
+
+    @property
+    def key(self) -> str:
+        return folded(self.text)

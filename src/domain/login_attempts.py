@@ -3,6 +3,7 @@ limit holds whichever node a client reaches."""
 
 import abc
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.errors import TooManyAttempts
@@ -31,8 +32,15 @@ class LoginLimit:
 
 
 class AbstractLoginFailureRepository(abc.ABC):
+    """Failed sign-ins, and attempts under way (counted as failures until they succeed)."""
+
     @abc.abstractmethod
-    async def add(self, scope: str, at_ms: int) -> None: ...
+    async def add(self, scope: str, at_ms: int) -> int:
+        """Count a failure of the scope; its id, to forget it should the attempt succeed."""
+
+    @abc.abstractmethod
+    async def forget(self, ids: Sequence[int]) -> None:
+        """Forget these failures (ids `add` returned); an id not stored is ignored."""
 
     @abc.abstractmethod
     async def since(self, scope: str, since_ms: int) -> list[int]:

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.errors import InvalidValue
-from domain.fields import check_bool, check_id, check_moment
+from domain.fields import Email, check_bool, check_id, check_moment
 from domain.principals import ROLES, Principal
-from domain.users import Email
 
 PASSWORD_MIN_LENGTH = 8  # NIST SP 800-63B's floor for a password the user chose
 PASSWORD_MAX_LENGTH = 128
@@ -31,6 +30,10 @@ class Password:
             )
         if "\x00" in self.text:
             raise InvalidValue("password", "must not contain the NUL character")
+        try:  # the hasher takes UTF-8: a lone surrogate would fail it, not refuse the password
+            self.text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidValue("password", "must be valid Unicode (no lone surrogates)") from None
 
 
 def check_role(role: str) -> str:

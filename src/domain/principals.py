@@ -11,6 +11,12 @@ ROLES = frozenset({ADMIN})
 SUBJECT_MAX_LENGTH = 255
 
 
+def check_owner(field: str, owner: object) -> str:
+    """A principal's subject, or "" for rows from before owners: no principal has it, so
+    those belong to nobody until an operator gives them an owner."""
+    return check_text(field, owner, min_length=0, max_length=SUBJECT_MAX_LENGTH)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     subject: str  # the identity context's person id, or an external issuer's `sub`

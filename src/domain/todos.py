@@ -1,10 +1,12 @@
-"""The Todo aggregate: a keyed note that can be marked done."""
+"""The Todo aggregate: a keyed note that can be marked done, owned by the principal who
+created it. A key is unique per owner: two owners may each have a todo of the same key."""
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.fields import canonical, check_bool, check_no_control_characters, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
+from domain.principals import Principal, check_owner
 
 KEY_MAX_LENGTH = 128
 VALUE_MAX_LENGTH = 128
@@ -30,16 +32,18 @@ class TodoValue:
 
 @dataclass(slots=True)
 class Todo:
+    owner: str  # the subject of the principal who created it
     key: TodoKey
     value: TodoValue
     done: bool = False
 
     def __post_init__(self) -> None:
+        check_owner("owner", self.owner)
         check_bool("done", self.done)
 
     @classmethod
-    def create(cls, key: str, value: str) -> "Todo":
-        return cls(TodoKey(key), TodoValue(value))
+    def create(cls, owner: str, key: str, value: str) -> "Todo":
+        return cls(owner, TodoKey(key), TodoValue(value))
 
     def change_value(self, value: str) -> None:
         self.value = TodoValue(value)
@@ -50,8 +54,10 @@ class Todo:
 
 @dataclass(frozen=True, slots=True)
 class TodoFilter:
-    """Which todos to list: every field narrows the result; results are ordered by key."""
+    """Which todos to list: every field narrows the result; results are ordered by owner, then
+    key. `owner` None means every owner's."""
 
+    owner: str | None = None
     key_contains: str | None = None
     value_contains: str | None = None
     done: bool | None = None
@@ -59,6 +65,8 @@ class TodoFilter:
     offset: int = 0
 
     def __post_init__(self) -> None:
+        if self.owner is not None:
+            check_owner("owner", self.owner)
         if self.key_contains is not None:
             check_text("key_contains", self.key_contains, min_length=0, max_length=KEY_MAX_LENGTH)
         if self.value_contains is not None:
@@ -72,32 +80,39 @@ class TodoFilter:
     def matches(self, todo: Todo) -> bool:
         """Whether `todo` passes every condition (case-sensitive substring matches)."""
         return (
-            (self.key_contains is None or self.key_contains in todo.key.text)
+            (self.owner is None or todo.owner == self.owner)
+            and (self.key_contains is None or self.key_contains in todo.key.text)
             and (self.value_contains is None or self.value_contains in todo.value.text)
             and (self.done is None or todo.done == self.done)
         )
 
+    def seen_by(self, principal: Principal) -> "TodoFilter":
+        """This filter narrowed to what `principal` may read: their own todos, or, for an
+        admin, those of the owner asked for (every owner's if none)."""
+        return self if principal.is_admin else replace(self, owner=principal.subject)
+
 
 class AbstractTodoRepository(abc.ABC):
-    """Stores todos; every method works inside the unit of work that created it."""
+    """Stores todos, each identified by its owner and key; every method works inside the unit
+    of work that created it."""
 
     @abc.abstractmethod
     async def add(self, todo: Todo) -> None:
-        """Store a new todo; raise AlreadyExists if its key is taken."""
+        """Store a new todo; raise AlreadyExists if its owner already has its key."""
 
     @abc.abstractmethod
-    async def get(self, key: TodoKey) -> Todo | None: ...
+    async def get(self, owner: str, key: TodoKey) -> Todo | None: ...
 
     @abc.abstractmethod
     async def update(self, todo: Todo) -> None:
         """Store the new state of a todo that `get` returned."""
 
     @abc.abstractmethod
-    async def delete(self, key: TodoKey) -> None: ...
+    async def delete(self, owner: str, key: TodoKey) -> None: ...
 
     @abc.abstractmethod
     async def find(self, query: TodoFilter) -> list[Todo]:
-        """One window of the todos that match, ordered by key."""
+        """One window of the todos that match, ordered by owner, then key."""
 
     @abc.abstractmethod
     async def count(self, query: TodoFilter) -> int:

@@ -8,6 +8,7 @@ from domain.accounts import check_cents
 from domain.errors import InvalidValue
 from domain.fields import check_id, check_moment, check_text
 from domain.paging import DEFAULT_LIMIT, check_window
+from domain.principals import Principal
 
 KEY_MAX_LENGTH = 128
 
@@ -55,7 +56,7 @@ class IdempotencyKeyReused(InvalidValue):
 
 @dataclass(frozen=True, slots=True)
 class TransferFilter:
-    """Transfers from or to one account (or all), oldest first."""
+    """Transfers from or to one account (or all: an admin's question only), oldest first."""
 
     account_id: int | None = None
     limit: int = DEFAULT_LIMIT
@@ -65,6 +66,12 @@ class TransferFilter:
         if self.account_id is not None:
             check_id("account", self.account_id)
         check_window(self.limit, self.offset)
+
+    def check_asked_by(self, principal: Principal) -> None:
+        """Only an admin lists every account's transfers; anyone else names an account (whose
+        owner the use case checks)."""
+        if self.account_id is None and not principal.is_admin:
+            raise InvalidValue("account", "name one of your accounts to list its transfers")
 
     def matches(self, transfer: Transfer) -> bool:
         return self.account_id is None or self.account_id in (

@@ -1,16 +1,23 @@
-"""The User aggregate: someone who writes posts."""
+"""The User aggregate: someone who writes posts, owned by the principal who registered it."""
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from domain.errors import InvalidValue
 from domain.events import DomainEvent
-from domain.fields import check_bool, check_id, check_moment, check_text, folded
+from domain.fields import (
+    EMAIL_MAX_LENGTH,
+    Email,
+    check_bool,
+    check_id,
+    check_moment,
+    check_text,
+    folded,
+)
 from domain.paging import DEFAULT_LIMIT, check_window
+from domain.principals import Principal, check_owner
 
 NAME_MAX_LENGTH = 100
-EMAIL_MAX_LENGTH = 254
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,33 +28,10 @@ class UserName:
         check_text("name", self.text, min_length=1, max_length=NAME_MAX_LENGTH)
 
 
-@dataclass(frozen=True, slots=True)
-class Email:
-    """An address as the user wrote it; two addresses are the same user if `key`s are equal."""
-
-    text: str
-
-    def __post_init__(self) -> None:
-        check_text("email", self.text, min_length=3, max_length=EMAIL_MAX_LENGTH)
-        local, at, domain = self.text.rpartition("@")
-        labels = domain.split(".")
-        if (
-            not at
-            or not local
-            or any(c.isspace() for c in self.text)
-            or len(labels) < 2
-            or not all(labels)
-        ):
-            raise InvalidValue("email", "must look like name@example.org")
-
-    @property
-    def key(self) -> str:
-        return folded(self.text)
-
-
 @dataclass(slots=True)
 class User:
     id: int
+    owner: str  # the subject of the principal who registered it
     name: UserName
     email: Email
     created_at: datetime
@@ -56,13 +40,14 @@ class User:
 
     def __post_init__(self) -> None:
         check_id("id", self.id)
+        check_owner("owner", self.owner)
         check_moment("created_at", self.created_at)
         check_bool("is_active", self.is_active)
 
     @classmethod
-    def register(cls, id: int, name: str, email: str, now: datetime) -> "User":
-        user = cls(id, UserName(name), Email(email), now)
-        user.events.append(UserRegistered(id, name, email))
+    def register(cls, id: int, owner: str, name: str, email: str, now: datetime) -> "User":
+        user = cls(id, owner, UserName(name), Email(email), now)
+        user.events.append(UserRegistered(id, name, email, owner))
         return user
 
 
@@ -71,6 +56,7 @@ class UserRegistered(DomainEvent):
     user_id: int
     name: str
     email: str
+    owner: str = ""  # events stored before owners existed have none
 
     @property
     def stream(self) -> str:
@@ -81,9 +67,11 @@ class UserRegistered(DomainEvent):
 class UserFilter:
     """Which users to list: every field narrows the result; results are ordered by id.
 
-    `name_contains` is case-sensitive; `email_contains` is not, as emails are not.
+    `name_contains` is case-sensitive; `email_contains` is not, as emails are not. `owner`
+    None means everyone's: only an admin may ask for that (`seen_by`).
     """
 
+    owner: str | None = None
     active: bool | None = None
     name_contains: str | None = None
     email_contains: str | None = None
@@ -91,6 +79,8 @@ class UserFilter:
     offset: int = 0
 
     def __post_init__(self) -> None:
+        if self.owner is not None:
+            check_owner("owner", self.owner)
         if self.active is not None:
             check_bool("active", self.active)
         if self.name_contains is not None:
@@ -103,9 +93,17 @@ class UserFilter:
             )
         check_window(self.limit, self.offset)
 
+    def seen_by(self, principal: Principal) -> "UserFilter":
+        """The filter as `principal` may run it: an admin's as asked, anyone else's narrowed
+        to their own users."""
+        if principal.is_admin:
+            return self
+        return replace(self, owner=principal.subject)
+
     def matches(self, user: User) -> bool:
         return (
-            (self.active is None or user.is_active == self.active)
+            (self.owner is None or user.owner == self.owner)
+            and (self.active is None or user.is_active == self.active)
             and (self.name_contains is None or self.name_contains in user.name.text)
             and (self.email_contains is None or folded(self.email_contains) in user.email.key)
         )

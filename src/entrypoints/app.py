@@ -56,6 +56,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.token_verifier = container.token_verifier()
     app.state.credentials = container.credentials()
     app.state.jwks = container.jwks()
+    app.state.metrics_role = settings.metrics_role
     figures = {relay.context: relay.figures for relay in app.state.relays}
     app.state.metrics = Metrics(container.retry_counters(), figures)
     app.state.metrics.install(app, log_requests=settings.access_log)

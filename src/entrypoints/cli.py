@@ -1,5 +1,5 @@
 """`python -m entrypoints.cli`: cluster status and membership, leadership, migrations, backup
-and restore, and the domain events the relay parked.
+and restore, the domain events the relay parked, and people's roles (the API grants none).
 
 The cluster is found through APP_NODE_ADDRESS and APP_PEERS, or --cluster host:port,...
 """
@@ -11,8 +11,13 @@ from pathlib import Path
 
 from dependency_injector import providers
 
+from domain.people import Person
 from entrypoints.container import Container
 from entrypoints.settings import Settings
+from service import identity
+from service.contexts import IdentityUnitOfWork
+
+PEOPLE_COMMANDS = ("grant-role", "revoke-role", "disable", "enable")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,10 +50,43 @@ def _parser() -> argparse.ArgumentParser:
     retry = commands.add_parser("retry-event", help="deliver a parked event again")
     retry.add_argument("context", help="the context whose outbox holds the event")
     retry.add_argument("event_id", type=int)
+    grant = commands.add_parser("grant-role", help="give a person a role, e.g. admin")
+    revoke = commands.add_parser("revoke-role", help="take a role back")
+    for command in (grant, revoke):
+        command.add_argument("email")
+        command.add_argument("role", choices=("admin",))
+    disable = commands.add_parser(
+        "disable", help="stop a person signing in (their refresh tokens stop at once)"
+    )
+    enable = commands.add_parser("enable", help="let a disabled person sign in again")
+    for command in (disable, enable):
+        command.add_argument("email")
     return parser
 
 
+async def _change_person(container: Container, args: argparse.Namespace) -> Person:
+    """Run one identity use case against the cluster, as a client of it (no node here)."""
+    store = container.store()
+    await store.start()
+    try:
+        uow = store.unit_of_work(IdentityUnitOfWork)
+        match args.command:
+            case "grant-role":
+                return await identity.grant_role(uow, args.email, args.role)
+            case "revoke-role":
+                return await identity.revoke_role(uow, args.email, args.role)
+            case _:
+                return await identity.set_disabled(uow, args.email, args.command == "disable")
+    finally:
+        await store.stop()
+
+
 async def _run(container: Container, args: argparse.Namespace) -> None:
+    if args.command in PEOPLE_COMMANDS:
+        person = await _change_person(container, args)
+        state = "disabled" if person.disabled else "enabled"
+        print(f"{person.email.text}: roles {sorted(person.roles) or 'none'}, {state}")
+        return
     admin = container.cluster_admin()
     match args.command:
         case "status":
@@ -97,10 +135,13 @@ def _rows(rows: dict[str, int]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     container = Container()
+    settings = Settings()
     if args.cluster:
         first, *others = args.cluster.split(",")
         settings = Settings(node_address=first, peers=",".join(others))
-        container.settings.override(providers.Object(settings))
+    # A client of the running cluster: no node of its own, and the schema is the apps' to move.
+    settings = settings.model_copy(update={"embedded_node": False, "migrate_on_startup": False})
+    container.settings.override(providers.Object(settings))
     try:
         asyncio.run(_run(container, args))
     except Exception as error:  # an operator wants the reason, not a traceback

@@ -54,6 +54,16 @@ async def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
+async def metrics_reader(
+    request: Request, token: Annotated[str | None, Depends(bearer_token)]
+) -> None:
+    """/metrics is open unless APP_METRICS_ROLE names the role a reader's token must carry."""
+    role: str | None = request.app.state.metrics_role
+    if role is not None:
+        principal = await current_principal(request, token)
+        principal.check_role(role)
+
+
 async def get_credentials(request: Request) -> Credentials:
     credentials: Credentials | None = request.app.state.credentials
     if credentials is None:

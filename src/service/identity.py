@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from domain.errors import InvalidValue, NotFound, Unauthenticated
+from domain.fields import Email
 from domain.login_attempts import LoginLimit
 from domain.people import Password, Person
 from domain.principals import Principal
 from domain.refresh_tokens import RefreshToken, hash_of
-from domain.users import Email
 from service.contexts import IdentityUnitOfWork
 from service.retry import retried
 
@@ -98,7 +98,12 @@ async def sign_in(
     client_address: str,
 ) -> Tokens:
     """Tokens for the right password; every failure counts toward the limits of the email and
-    of the client's address, and a limit reached refuses even the right password."""
+    of the client's address, and a limit reached refuses even the right password.
+
+    The attempt is counted as a failure before its password is checked, in the same
+    transaction as the check of the limits (and forgotten if it succeeds): attempts sent at
+    once, which would all find the count below the limit, cannot buy more guesses than it.
+    """
     try:
         address, secret = Email(email), Password(password)
     except InvalidValue:
@@ -106,28 +111,34 @@ async def sign_in(
     scopes = [f"address:{client_address}"]
     if address is not None:
         scopes.append(f"email:{address.key}")
-    await _check_limits(uow, credentials.login_limit, scopes)
+    attempt = await _count_attempt(uow, credentials.login_limit, scopes)
     person = None if address is None else await _person_by_email(uow, address)
     if person is None or secret is None:
         if secret is not None:
             await credentials.passwords.verify_nobody(secret)
-        await _record_failure(uow, credentials.login_limit, scopes)
         raise Unauthenticated(WRONG_CREDENTIALS)
     matches, new_hash = await credentials.passwords.verify(secret, person.password_hash)
     if not matches or person.disabled:
-        await _record_failure(uow, credentials.login_limit, scopes)
         raise Unauthenticated(WRONG_CREDENTIALS)
-    return await _tokens_for_sign_in(uow, credentials, person.id, new_hash)
+    return await _tokens_for_sign_in(uow, credentials, person.id, new_hash, attempt)
 
 
-@retried(idempotent=True)
-async def _check_limits(uow: IdentityUnitOfWork, limit: LoginLimit, scopes: list[str]) -> None:
+@retried(idempotent=False)
+async def _count_attempt(
+    uow: IdentityUnitOfWork, limit: LoginLimit, scopes: list[str]
+) -> list[int]:
+    """Raise TooManyAttempts if a scope reached its limit; else count this attempt as a failure
+    of each scope (until it succeeds), and return what it counted."""
     now_ms = _now_ms()
-    async with uow.read_only():
+    async with uow:
         for scope in scopes:
             limit.check(
                 scope, await uow.login_failures.since(scope, now_ms - limit.window_ms), now_ms
             )
+        counted = [await uow.login_failures.add(scope, now_ms) for scope in scopes]
+        await uow.login_failures.prune(now_ms - limit.window_ms)
+        await uow.commit()
+    return counted
 
 
 @retried(idempotent=True)
@@ -137,18 +148,12 @@ async def _person_by_email(uow: IdentityUnitOfWork, email: Email) -> Person | No
 
 
 @retried(idempotent=False)
-async def _record_failure(uow: IdentityUnitOfWork, limit: LoginLimit, scopes: list[str]) -> None:
-    now_ms = _now_ms()
-    async with uow:
-        for scope in scopes:
-            await uow.login_failures.add(scope, now_ms)
-        await uow.login_failures.prune(now_ms - limit.window_ms)
-        await uow.commit()
-
-
-@retried(idempotent=False)
 async def _tokens_for_sign_in(
-    uow: IdentityUnitOfWork, credentials: Credentials, person_id: int, new_hash: str | None
+    uow: IdentityUnitOfWork,
+    credentials: Credentials,
+    person_id: int,
+    new_hash: str | None,
+    attempt: list[int],
 ) -> Tokens:
     now = datetime.now(UTC)
     async with uow:
@@ -158,6 +163,7 @@ async def _tokens_for_sign_in(
         if new_hash is not None:  # stored with older parameters: upgrade it now
             person.password_hash = new_hash
             await uow.people.update(person)
+        await uow.login_failures.forget(attempt)  # it succeeded: no failure
         secret, token = RefreshToken.issue(person.id, now, credentials.refresh_lifetime)
         await uow.refresh_tokens.add(token)
         await uow.refresh_tokens.prune(now)

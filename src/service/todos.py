@@ -1,7 +1,9 @@
-"""Todo use cases."""
+"""Todo use cases. Each takes the principal asking: one reads and changes one's own todos, and
+an admin reads everyone's but changes only their own."""
 
 from domain.errors import NotFound
 from domain.paging import Page
+from domain.principals import Principal
 from domain.todos import Todo, TodoFilter, TodoKey
 from domain.users import UserRegistered
 from service.contexts import TodosUnitOfWork
@@ -9,8 +11,8 @@ from service.retry import retried
 
 
 @retried(idempotent=False)
-async def create_todo(uow: TodosUnitOfWork, key: str, value: str) -> Todo:
-    todo = Todo.create(key, value)
+async def create_todo(uow: TodosUnitOfWork, principal: Principal, key: str, value: str) -> Todo:
+    todo = Todo.create(principal.subject, key, value)
     async with uow:
         await uow.todos.add(todo)
         await uow.commit()
@@ -18,26 +20,37 @@ async def create_todo(uow: TodosUnitOfWork, key: str, value: str) -> Todo:
 
 
 @retried(idempotent=True)
-async def get_todo(uow: TodosUnitOfWork, key: str) -> Todo:
+async def get_todo(
+    uow: TodosUnitOfWork, principal: Principal, key: str, *, owner: str | None = None
+) -> Todo:
+    """The principal's todo of `key`, or, named by `owner`, someone else's if they may read
+    it."""
     async with uow.read_only():
-        return await _existing(uow, TodoKey(key))
+        return await _readable(uow, principal, owner, TodoKey(key))
 
 
 @retried(idempotent=True)
-async def list_todos(uow: TodosUnitOfWork, query: TodoFilter) -> Page[Todo]:
+async def list_todos(uow: TodosUnitOfWork, principal: Principal, query: TodoFilter) -> Page[Todo]:
+    visible = query.seen_by(principal)
     async with uow.read_only():
-        items = await uow.todos.find(query)
-        total = await uow.todos.count(query)
+        items = await uow.todos.find(visible)
+        total = await uow.todos.count(visible)
     return Page(tuple(items), total)
 
 
 @retried(idempotent=True)  # it sets values, so applying it twice leaves the same todo
 async def update_todo(
-    uow: TodosUnitOfWork, key: str, *, value: str | None = None, done: bool | None = None
+    uow: TodosUnitOfWork,
+    principal: Principal,
+    key: str,
+    *,
+    value: str | None = None,
+    done: bool | None = None,
+    owner: str | None = None,
 ) -> Todo:
     """Change a todo's value, its done flag, or both."""
     async with uow:
-        todo = await _existing(uow, TodoKey(key))
+        todo = await _changeable(uow, principal, owner, TodoKey(key))
         if value is not None:
             todo.change_value(value)
         if done is not None:
@@ -48,25 +61,42 @@ async def update_todo(
 
 
 @retried(idempotent=False)
-async def delete_todo(uow: TodosUnitOfWork, key: str) -> None:
+async def delete_todo(
+    uow: TodosUnitOfWork, principal: Principal, key: str, *, owner: str | None = None
+) -> None:
     async with uow:
-        await _existing(uow, TodoKey(key))
-        await uow.todos.delete(TodoKey(key))
+        todo = await _changeable(uow, principal, owner, TodoKey(key))
+        await uow.todos.delete(todo.owner, todo.key)
         await uow.commit()
 
 
-async def _existing(uow: TodosUnitOfWork, key: TodoKey) -> Todo:
-    todo = await uow.todos.get(key)
+async def _readable(
+    uow: TodosUnitOfWork, principal: Principal, owner: str | None, key: TodoKey
+) -> Todo:
+    """The todo of `owner` (the principal if None) and `key`; NotFound if it does not exist or
+    the principal may not read it, so that the two cannot be told apart."""
+    owner = principal.subject if owner is None else owner
+    principal.check_may_read(owner, "todo", key.text)
+    todo = await uow.todos.get(owner, key)
     if todo is None:
         raise NotFound("todo", key.text)
     return todo
 
 
+async def _changeable(
+    uow: TodosUnitOfWork, principal: Principal, owner: str | None, key: TodoKey
+) -> Todo:
+    todo = await _readable(uow, principal, owner, key)
+    principal.check_may_change(todo.owner, "todo", key.text)
+    return todo
+
+
 async def welcome_new_user(event: UserRegistered, uow: TodosUnitOfWork) -> None:
-    """A registered user finds a first todo waiting: an event of the blog handled here, in
-    a unit of work of its own. Applied once however often the event is delivered."""
-    todo = Todo.create(f"welcome-user-{event.user_id}", f"Welcome, {event.name}!")
+    """A registered user finds a first todo waiting, owned by whoever registered them: an event
+    of the blog handled here, in a unit of work of its own. Applied once however often the
+    event is delivered."""
+    todo = Todo.create(event.owner, f"welcome-user-{event.user_id}", f"Welcome, {event.name}!")
     async with uow:
-        if await uow.todos.get(todo.key) is None:
+        if await uow.todos.get(todo.owner, todo.key) is None:
             await uow.todos.add(todo)
             await uow.commit()

@@ -1,10 +1,13 @@
-"""Transfer use cases: move money once per idempotency key, retrying stale writes."""
+"""Transfer use cases: move money once per idempotency key, retrying stale writes. Money
+leaves only the principal's own accounts (for anyone's); transfers are listed per account, to
+its owner, or all of them to an admin."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.errors import Conflict, StaleWrite
 from domain.paging import Page
+from domain.principals import Principal
 from domain.transfers import (
     IdempotencyKey,
     IdempotencyKeyReused,
@@ -12,7 +15,7 @@ from domain.transfers import (
     TransferFilter,
     TransferRequest,
 )
-from service.accounts import existing_account
+from service.accounts import existing_account, readable_account, spendable_account
 from service.contexts import BankUnitOfWork
 from service.retry import retried
 
@@ -27,27 +30,30 @@ class TransferOutcome:
 
 @retried(idempotent=True)  # a retried key finds the first transfer instead of moving money
 async def make_transfer(
-    uow: BankUnitOfWork, request: TransferRequest, key: IdempotencyKey
+    uow: BankUnitOfWork, principal: Principal, request: TransferRequest, key: IdempotencyKey
 ) -> TransferOutcome:
-    """Debit and credit in one unit of work; on a stale write, start again (bounded)."""
+    """Debit the principal's account and credit another in one unit of work; on a stale write,
+    start again (bounded)."""
     for _ in range(MAX_ATTEMPTS):
         try:
-            return await _transfer_once(uow, request, key)
+            return await _transfer_once(uow, principal, request, key)
         except StaleWrite:
             continue
     raise Conflict(f"the accounts kept changing; gave up after {MAX_ATTEMPTS} attempts")
 
 
 async def _transfer_once(
-    uow: BankUnitOfWork, request: TransferRequest, key: IdempotencyKey
+    uow: BankUnitOfWork, principal: Principal, request: TransferRequest, key: IdempotencyKey
 ) -> TransferOutcome:
     async with uow:
+        # The source's owner before the key: a replay returns only a transfer out of an account
+        # the principal may spend from, so bob never gets alice's transfer back.
+        source = await spendable_account(uow, principal, request.from_account)
         earlier = await uow.transfers.get_by_key(key)
         if earlier is not None:
             if earlier.request != request:
                 raise IdempotencyKeyReused(key)
             return TransferOutcome(earlier, replayed=True)
-        source = await existing_account(uow, request.from_account)
         target = await existing_account(uow, request.to_account)
         source.withdraw(request.amount_cents)
         target.deposit(request.amount_cents)
@@ -60,8 +66,13 @@ async def _transfer_once(
 
 
 @retried(idempotent=True)
-async def list_transfers(uow: BankUnitOfWork, query: TransferFilter) -> Page[Transfer]:
+async def list_transfers(
+    uow: BankUnitOfWork, principal: Principal, query: TransferFilter
+) -> Page[Transfer]:
+    """Transfers from or to an account the principal may read; every transfer for an admin
+    who names no account."""
+    query.check_asked_by(principal)
     async with uow.read_only():
         if query.account_id is not None:
-            await existing_account(uow, query.account_id)
+            await readable_account(uow, principal, query.account_id)
         return Page(tuple(await uow.transfers.find(query)), await uow.transfers.count(query))

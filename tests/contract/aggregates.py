@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.contract.harness import AggregateProbe
 from tests.contract.test_accounts import ACCOUNTS, TRANSFERS
+from tests.contract.test_identity import LOGIN_FAILURES, PEOPLE, REFRESH_TOKENS
 from tests.contract.test_todos import TODOS
 from tests.contract.test_users import POSTS, USERS
 
@@ -15,6 +16,9 @@ EVERY_PROBE: list[AggregateProbe[Any, Any]] = [
     POSTS,
     ACCOUNTS,
     TRANSFERS,
+    PEOPLE,
+    REFRESH_TOKENS,
+    LOGIN_FAILURES,
     # (make aggregate adds its probe above this line)
 ]
 PROBES = {probe.name: probe for probe in EVERY_PROBE}

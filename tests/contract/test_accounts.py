@@ -8,7 +8,8 @@ from hypothesis.stateful import precondition, rule
 
 from adapters.dqlite.node import DqliteNode
 from domain.accounts import MAX_CENTS, Account, InsufficientFunds
-from domain.errors import AlreadyExists, Conflict, StaleWrite
+from domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, StaleWrite
+from domain.principals import Principal
 from domain.transfers import (
     IdempotencyKey,
     IdempotencyKeyReused,
@@ -33,6 +34,8 @@ from tests.contract.harness import (
 balances = st.integers(0, 1_000) | st.just(MAX_CENTS)
 amounts = st.integers(1, 600)
 idempotency_keys = st.sampled_from(["k1", "k2", "k3", "k4", "k5", "k6"])
+ALICE, BOB, ADMIN = Principal("1"), Principal("2"), Principal("9", frozenset({"admin"}))
+principals = st.sampled_from([ALICE, BOB, ADMIN])
 transfer_filters = st.builds(
     TransferFilter,
     account_id=st.none() | st.integers(1, 5),
@@ -41,10 +44,11 @@ transfer_filters = st.builds(
 )
 
 
-async def open_accounts(units: UnitsOfWork, *balances: int) -> None:
+async def open_accounts(units: UnitsOfWork, *balances: int, owner: str = ALICE.subject) -> None:
     async with units(BankUnitOfWork) as uow:
         for balance in balances:
-            await uow.accounts.add(Account.open(await uow.accounts.next_id(), "o", balance))
+            account_id = await uow.accounts.next_id()
+            await uow.accounts.add(Account.open(account_id, owner, "holder", balance))
         await uow.commit()
 
 
@@ -74,7 +78,9 @@ async def find_transfers(units: UnitsOfWork, query: TransferFilter) -> tuple[lis
 async def add_transfer(uow: BankUnitOfWork, transfer: Transfer) -> None:
     for account_id in (transfer.request.from_account, transfer.request.to_account):
         if await uow.accounts.get(account_id) is None:
-            await uow.accounts.add(Account.open(account_id, f"owner {account_id}", 0))
+            await uow.accounts.add(
+                Account.open(account_id, f"subject {account_id}", f"holder {account_id}", 0)
+            )
     await uow.transfers.add(transfer)
 
 
@@ -86,7 +92,7 @@ def sample_transfer(n: int) -> Transfer:
 ACCOUNTS = AggregateProbe[Account, BankUnitOfWork](
     name="accounts",
     context=BankUnitOfWork,
-    sample=lambda n: Account.open(n, f"owner {n}", balance_cents=n * 100),
+    sample=lambda n: Account.open(n, f"subject {n}", f"holder {n}", balance_cents=n * 100),
     add=lambda uow, account: uow.accounts.add(account),
     get=lambda uow, account: uow.accounts.get(account.id),
 )
@@ -97,6 +103,23 @@ TRANSFERS = AggregateProbe[Transfer, BankUnitOfWork](
     add=add_transfer,
     get=lambda uow, transfer: uow.transfers.get_by_key(transfer.idempotency_key),
 )
+
+
+async def test_an_accounts_owner_and_holder_read_back_as_written(units: UnitsOfWork) -> None:
+    opened = [Account.open(1, "auth0|é😀", "Ann Lee", 5), Account.open(2, "", "from before", 0)]
+    async with units(BankUnitOfWork) as uow:
+        for account in opened:
+            await uow.accounts.add(account)
+        await uow.commit()
+
+    async with units(BankUnitOfWork).read_only() as uow:
+        stored = [await uow.accounts.get(account.id) for account in opened]
+
+    assert stored == opened
+    assert [(a.owner, a.holder.text) for a in stored if a] == [
+        ("auth0|é😀", "Ann Lee"),
+        ("", "from before"),
+    ]
 
 
 async def test_an_update_stores_the_balance_and_bumps_the_version(
@@ -162,27 +185,33 @@ async def test_an_accounts_transfers_are_both_ways_oldest_first_and_counted(
 
 
 class BankMachine(BackendMachine):
-    """Random accounts and transfers through the use case, checked against plain numbers."""
+    """Random accounts of two owners, and transfers through the use case by them or an admin,
+    checked against plain numbers."""
 
     def __init__(self) -> None:
         super().__init__()
         self.balances: dict[int, int] = {}
+        self.owners: dict[int, str] = {}
         self.done: dict[str, TransferRequest] = {}  # idempotency key -> request applied
 
-    @rule(balance=balances)
-    def open(self, balance: int) -> None:
-        self.run(open_accounts(self.units, balance))
+    @rule(balance=balances, owner=st.sampled_from([ALICE, BOB]))
+    def open(self, balance: int, owner: Principal) -> None:
+        self.run(open_accounts(self.units, balance, owner=owner.subject))
         self.balances[len(self.balances) + 1] = balance
+        self.owners[len(self.owners) + 1] = owner.subject
 
     @precondition(lambda self: len(self.balances) >= 2)
-    @rule(data=st.data(), amount=amounts, key=idempotency_keys)
-    def move(self, data: st.DataObject, amount: int, key: str) -> None:
+    @rule(data=st.data(), principal=principals, amount=amounts, key=idempotency_keys)
+    def move(self, data: st.DataObject, principal: Principal, amount: int, key: str) -> None:
         source, target = data.draw(
             st.lists(st.sampled_from(sorted(self.balances)), min_size=2, max_size=2, unique=True)
         )
         request = TransferRequest(source, target, amount)
-        outcome = make_transfer(self.units(BankUnitOfWork), request, IdempotencyKey(key))
-        if key in self.done and self.done[key] != request:
+        outcome = make_transfer(self.units(BankUnitOfWork), principal, request, IdempotencyKey(key))
+        if self.owners[source] != principal.subject:  # checked before the key: no replays
+            with pytest.raises(Forbidden if principal.is_admin else NotFound):
+                self.run(outcome)
+        elif key in self.done and self.done[key] != request:
             with pytest.raises(IdempotencyKeyReused):
                 self.run(outcome)
         elif key in self.done:

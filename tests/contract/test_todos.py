@@ -1,4 +1,5 @@
-"""The Todo repository contract, run on every backend, plus memory-versus-dqlite differential."""
+"""The Todo repository contract, run on every backend, plus memory-versus-dqlite differential.
+A todo is stored under its owner and key: two owners may each have one of the same key."""
 
 import pytest
 from hypothesis import given
@@ -7,6 +8,7 @@ from hypothesis.stateful import rule
 
 from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
+from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter, TodoKey, TodoValue
 from service.contexts import TodosUnitOfWork
 from service.unit_of_work import UnitsOfWork
@@ -20,14 +22,19 @@ from tests.contract.harness import (
 )
 from tests.contract.strategies import TRICKY, chars, key_chars
 
+ALICE, BOB, NOBODY = "1", "2", ""  # NOBODY: the owner of the rows from before owners
+
 keys = st.text(key_chars, min_size=1, max_size=4) | st.text(
     key_chars, min_size=1, max_size=KEY_MAX_LENGTH
 )
+# Few owners, so that they share keys; arbitrary subjects, so that they sort as text does.
+owners = st.sampled_from([ALICE, BOB, "10", NOBODY]) | st.text(chars, max_size=SUBJECT_MAX_LENGTH)
 values = st.text(chars, max_size=6) | st.text(chars, max_size=VALUE_MAX_LENGTH)
 fragments = st.text(st.sampled_from(TRICKY), max_size=2)
 
 todo_filters = st.builds(
     TodoFilter,
+    owner=st.none() | st.sampled_from([ALICE, BOB, NOBODY]),
     key_contains=st.none() | fragments,
     value_contains=st.none() | fragments,
     done=st.none() | st.booleans(),
@@ -48,95 +55,155 @@ async def find(units: UnitsOfWork, query: TodoFilter) -> tuple[list[Todo], int]:
         return await uow.todos.find(query), await uow.todos.count(query)
 
 
+def alice_s(key: str, value: str) -> Todo:
+    return Todo.create(ALICE, key, value)
+
+
 async def test_a_todo_reads_back_exactly_as_it_was_added(units: UnitsOfWork) -> None:
     todos = [
-        Todo.create("k" * KEY_MAX_LENGTH, "v" * VALUE_MAX_LENGTH),
-        Todo.create("ünï €😀 %_", ""),
-        Todo.create(" spaced ", " "),
+        alice_s("k" * KEY_MAX_LENGTH, "v" * VALUE_MAX_LENGTH),
+        Todo.create("ünï €😀 %_" * 20, "ünï €😀 %_", ""),
+        Todo.create(NOBODY, " spaced ", " "),
+        Todo.create("s" * SUBJECT_MAX_LENGTH, "k", "v"),
     ]
     todos[1].mark_done()
     await add_all(units, *todos)
 
     async with units(TodosUnitOfWork).read_only() as uow:
-        assert [await uow.todos.get(todo.key) for todo in todos] == todos
+        assert [await uow.todos.get(todo.owner, todo.key) for todo in todos] == todos
 
 
-async def test_adding_a_taken_key_fails_and_keeps_the_first_todo(
+async def test_adding_a_key_its_owner_has_fails_and_keeps_the_first_todo(
     units: UnitsOfWork,
 ) -> None:
-    await add_all(units, Todo.create("k", "first"))
+    await add_all(units, alice_s("k", "first"))
 
     with pytest.raises(AlreadyExists):
-        await add_all(units, Todo.create("k", "second"))
+        await add_all(units, alice_s("k", "second"))
     with pytest.raises(AlreadyExists):
-        await add_all(units, Todo.create("new", "x"), Todo.create("new", "y"))
+        await add_all(units, alice_s("new", "x"), alice_s("new", "y"))
 
-    assert await find(units, TodoFilter()) == ([Todo.create("k", "first")], 1)
+    assert await find(units, TodoFilter()) == ([alice_s("k", "first")], 1)
+
+
+async def test_two_owners_each_have_a_todo_of_the_same_key(units: UnitsOfWork) -> None:
+    alice_milk, bob_milk = alice_s("milk", "alice's"), Todo.create(BOB, "milk", "bob's")
+
+    await add_all(units, alice_milk, bob_milk)
+
+    async with units(TodosUnitOfWork).read_only() as uow:
+        assert await uow.todos.get(ALICE, TodoKey("milk")) == alice_milk
+        assert await uow.todos.get(BOB, TodoKey("milk")) == bob_milk
+        assert await uow.todos.get(NOBODY, TodoKey("milk")) is None
+
+
+async def test_a_todo_is_changed_and_deleted_only_under_its_own_owner(
+    units: UnitsOfWork,
+) -> None:
+    await add_all(units, alice_s("milk", ""), Todo.create(BOB, "milk", ""))
+    async with units(TodosUnitOfWork) as uow:
+        bob_milk = await uow.todos.get(BOB, TodoKey("milk"))
+        assert bob_milk is not None
+        bob_milk.mark_done()
+        await uow.todos.update(bob_milk)
+        await uow.todos.delete(NOBODY, TodoKey("milk"))
+        await uow.commit()
+    async with units(TodosUnitOfWork) as uow:
+        await uow.todos.delete(ALICE, TodoKey("milk"))
+        await uow.commit()
+
+    assert await find(units, TodoFilter()) == ([bob_milk], 1)
+
+
+async def test_find_and_count_narrow_to_one_owner_or_take_every_owner_s(
+    units: UnitsOfWork,
+) -> None:
+    await add_all(
+        units,
+        Todo.create(BOB, "a", ""),
+        alice_s("b", ""),
+        Todo.create(NOBODY, "c", ""),
+        alice_s("a", ""),
+    )
+
+    every, every_total = await find(units, TodoFilter())
+    alice_s_todos, alice_s_total = await find(units, TodoFilter(owner=ALICE, limit=1, offset=1))
+    nobody_s, nobody_s_total = await find(units, TodoFilter(owner=NOBODY))
+
+    assert [(t.owner, t.key.text) for t in every] == [
+        (NOBODY, "c"),
+        (ALICE, "a"),
+        (ALICE, "b"),
+        (BOB, "a"),
+    ]
+    assert every_total == 4
+    assert ([t.key.text for t in alice_s_todos], alice_s_total) == (["b"], 2)
+    assert ([t.key.text for t in nobody_s], nobody_s_total) == (["c"], 1)
 
 
 TODOS = AggregateProbe[Todo, TodosUnitOfWork](
     name="todos",
     context=TodosUnitOfWork,
-    sample=lambda n: Todo.create(f"key-{n}", f"value {n}"),
+    sample=lambda n: Todo.create(ALICE, f"key-{n}", f"value {n}"),
     add=lambda uow, todo: uow.todos.add(todo),
-    get=lambda uow, todo: uow.todos.get(todo.key),
+    get=lambda uow, todo: uow.todos.get(todo.owner, todo.key),
 )
 
 
 async def test_an_update_stores_the_new_value_and_done_flag(units: UnitsOfWork) -> None:
-    await add_all(units, Todo.create("k", "old"))
+    await add_all(units, alice_s("k", "old"))
     async with units(TodosUnitOfWork) as uow:
-        todo = await uow.todos.get(TodoKey("k"))
+        todo = await uow.todos.get(ALICE, TodoKey("k"))
         assert todo is not None
         todo.change_value("new")
         todo.mark_done()
         await uow.todos.update(todo)
         await uow.commit()
 
-    assert await find(units, TodoFilter()) == ([Todo(todo.key, todo.value, True)], 1)
+    assert await find(units, TodoFilter()) == ([Todo(ALICE, todo.key, todo.value, True)], 1)
 
 
 async def test_an_entity_changed_but_not_saved_is_not_stored(
     units: UnitsOfWork,
 ) -> None:
-    await add_all(units, Todo.create("k", "old"))
+    await add_all(units, alice_s("k", "old"))
     async with units(TodosUnitOfWork) as uow:
-        todo = await uow.todos.get(TodoKey("k"))
+        todo = await uow.todos.get(ALICE, TodoKey("k"))
         assert todo is not None
         todo.change_value("changed in memory only")
         await uow.commit()
 
-    assert await find(units, TodoFilter()) == ([Todo.create("k", "old")], 1)
+    assert await find(units, TodoFilter()) == ([alice_s("k", "old")], 1)
 
 
 async def test_delete_removes_the_todo_and_ignores_a_missing_key(
     units: UnitsOfWork,
 ) -> None:
-    await add_all(units, Todo.create("a", ""), Todo.create("b", ""))
+    await add_all(units, alice_s("a", ""), alice_s("b", ""))
     async with units(TodosUnitOfWork) as uow:
-        await uow.todos.delete(TodoKey("a"))
-        await uow.todos.delete(TodoKey("missing"))
+        await uow.todos.delete(ALICE, TodoKey("a"))
+        await uow.todos.delete(ALICE, TodoKey("missing"))
         await uow.commit()
 
-    assert await find(units, TodoFilter()) == ([Todo.create("b", "")], 1)
+    assert await find(units, TodoFilter()) == ([alice_s("b", "")], 1)
 
 
 async def test_a_key_can_be_added_again_after_its_delete_in_one_unit_of_work(
     units: UnitsOfWork,
 ) -> None:
-    await add_all(units, Todo.create("k", "old"))
+    await add_all(units, alice_s("k", "old"))
     async with units(TodosUnitOfWork) as uow:
-        await uow.todos.delete(TodoKey("k"))
-        await uow.todos.add(Todo.create("k", "new"))
+        await uow.todos.delete(ALICE, TodoKey("k"))
+        await uow.todos.add(alice_s("k", "new"))
         await uow.commit()
 
-    assert await find(units, TodoFilter()) == ([Todo.create("k", "new")], 1)
+    assert await find(units, TodoFilter()) == ([alice_s("k", "new")], 1)
 
 
 async def test_find_orders_by_key_windows_the_result_and_counts_every_match(
     units: UnitsOfWork,
 ) -> None:
-    await add_all(units, *(Todo.create(key, "") for key in ["c", "a", "é", "B", "b"]))
+    await add_all(units, *(alice_s(key, "") for key in ["c", "a", "é", "B", "b"]))
 
     items, total = await find(units, TodoFilter(limit=2, offset=1))
 
@@ -148,28 +215,31 @@ async def test_every_filter_field_narrows_the_result_together_with_the_others(
     units: UnitsOfWork,
 ) -> None:
     rows = [
-        ("x1", "red", True),
-        ("x2", "red", True),
-        ("x3", "blue", True),
-        ("x4", "red", False),
-        ("y1", "red", True),
-        ("x5", "red", True),
-        ("x6", "reddish", True),
+        (ALICE, "x1", "red", True),
+        (ALICE, "x2", "red", True),
+        (ALICE, "x3", "blue", True),
+        (ALICE, "x4", "red", False),
+        (ALICE, "y1", "red", True),
+        (BOB, "x1", "red", True),
+        (ALICE, "x5", "red", True),
+        (ALICE, "x6", "reddish", True),
     ]
-    todos = [Todo(TodoKey(k), TodoValue(v), done) for k, v, done in rows]
+    todos = [Todo(owner, TodoKey(k), TodoValue(v), done) for owner, k, v, done in rows]
     await add_all(units, *todos)
 
-    query = TodoFilter(key_contains="x", value_contains="red", done=True, limit=2, offset=1)
+    query = TodoFilter(
+        owner=ALICE, key_contains="x", value_contains="red", done=True, limit=2, offset=1
+    )
     items, total = await find(units, query)
 
-    assert total == 4  # x1, x2, x5, x6
+    assert total == 4  # alice's x1, x2, x5, x6
     assert [todo.key.text for todo in items] == ["x2", "x5"]
 
 
 async def test_substring_filters_are_case_sensitive_and_literal(
     units: UnitsOfWork,
 ) -> None:
-    await add_all(units, *(Todo.create(k, k) for k in ["abc", "ABC", "a%c", "a_c"]))
+    await add_all(units, *(alice_s(k, k) for k in ["abc", "ABC", "a%c", "a_c"]))
 
     assert [t.key.text for t in (await find(units, TodoFilter(key_contains="a")))[0]] == [
         "a%c",
@@ -180,27 +250,28 @@ async def test_substring_filters_are_case_sensitive_and_literal(
 
 
 class TodoRepositoryMachine(BackendMachine):
-    """Random add/get/update/delete/find sequences, checked against a plain dict."""
+    """Random add/get/update/delete/find sequences by a few owners sharing keys, checked
+    against a plain dict keyed by (owner, key)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.model: dict[str, tuple[str, bool]] = {}
+        self.model: dict[tuple[str, str], tuple[str, bool]] = {}
 
-    @rule(key=keys, value=values)
-    def add(self, key: str, value: str) -> None:
+    @rule(owner=owners, key=keys, value=values)
+    def add(self, owner: str, key: str, value: str) -> None:
         try:
-            self.run(add_all(self.units, Todo.create(key, value)))
+            self.run(add_all(self.units, Todo.create(owner, key, value)))
         except AlreadyExists:
-            assert key in self.model
+            assert (owner, key) in self.model
         else:
-            assert key not in self.model
-            self.model[key] = (value, False)
+            assert (owner, key) not in self.model
+            self.model[owner, key] = (value, False)
 
-    @rule(key=keys, value=st.none() | values, done=st.none() | st.booleans())
-    def update(self, key: str, value: str | None, done: bool | None) -> None:
+    @rule(owner=owners, key=keys, value=st.none() | values, done=st.none() | st.booleans())
+    def update(self, owner: str, key: str, value: str | None, done: bool | None) -> None:
         async def change() -> bool:
             async with self.units(TodosUnitOfWork) as uow:
-                todo = await uow.todos.get(TodoKey(key))
+                todo = await uow.todos.get(owner, TodoKey(key))
                 if todo is None:
                     return False
                 if value is not None:
@@ -211,57 +282,58 @@ class TodoRepositoryMachine(BackendMachine):
                 await uow.commit()
                 return True
 
-        assert self.run(change()) == (key in self.model)
-        if key in self.model:
-            old_value, old_done = self.model[key]
-            self.model[key] = (
+        assert self.run(change()) == ((owner, key) in self.model)
+        if (owner, key) in self.model:
+            old_value, old_done = self.model[owner, key]
+            self.model[owner, key] = (
                 old_value if value is None else value,
                 old_done if done is None else done,
             )
 
-    @rule(key=keys)
-    def delete(self, key: str) -> None:
+    @rule(owner=owners, key=keys)
+    def delete(self, owner: str, key: str) -> None:
         async def remove() -> None:
             async with self.units(TodosUnitOfWork) as uow:
-                await uow.todos.delete(TodoKey(key))
+                await uow.todos.delete(owner, TodoKey(key))
                 await uow.commit()
 
         self.run(remove())
-        self.model.pop(key, None)
+        self.model.pop((owner, key), None)
 
-    @rule(key=keys, value=values)
-    def add_then_fail(self, key: str, value: str) -> None:
+    @rule(owner=owners, key=keys)
+    def delete_then_fail(self, owner: str, key: str) -> None:
         async def fail() -> None:
             async with self.units(TodosUnitOfWork) as uow:
-                await uow.todos.delete(TodoKey(key))
+                await uow.todos.delete(owner, TodoKey(key))
                 raise RuntimeError("abandon the unit of work")
 
         with pytest.raises(RuntimeError):
             self.run(fail())
 
-    @rule(key=keys)
-    def get(self, key: str) -> None:
+    @rule(owner=owners, key=keys)
+    def get(self, owner: str, key: str) -> None:
         async def read() -> Todo | None:
             async with self.units(TodosUnitOfWork).read_only() as uow:
-                return await uow.todos.get(TodoKey(key))
+                return await uow.todos.get(owner, TodoKey(key))
 
         todo = self.run(read())
-        expected = self.model.get(key)
+        expected = self.model.get((owner, key))
         assert (None if todo is None else (todo.value.text, todo.done)) == expected
 
     @rule(query=todo_filters)
     def find(self, query: TodoFilter) -> None:
         matching = sorted(
-            (key, value, done)
-            for key, (value, done) in self.model.items()
-            if (query.key_contains is None or query.key_contains in key)
+            (owner, key, value, done)
+            for (owner, key), (value, done) in self.model.items()
+            if (query.owner is None or query.owner == owner)
+            and (query.key_contains is None or query.key_contains in key)
             and (query.value_contains is None or query.value_contains in value)
             and (query.done is None or query.done == done)
         )
         items, total = self.run(find(self.units, query))
         assert total == len(matching)
         window = matching[query.offset : query.offset + query.limit]
-        assert [(t.key.text, t.value.text, t.done) for t in items] == window
+        assert [(t.owner, t.key.text, t.value.text, t.done) for t in items] == window
 
 
 def test_the_repository_behaves_like_a_plain_dict_under_random_operations(
@@ -272,11 +344,15 @@ def test_the_repository_behaves_like_a_plain_dict_under_random_operations(
 
 @DIFFERENTIAL_SETTINGS
 @given(
-    todos=st.lists(st.builds(Todo.create, keys, values), max_size=15, unique_by=lambda t: t.key),
+    todos=st.lists(
+        st.builds(Todo.create, owners, keys, values),
+        max_size=15,
+        unique_by=lambda t: (t.owner, t.key),
+    ),
     done_flags=st.lists(st.booleans(), min_size=15, max_size=15),
     queries=st.lists(todo_filters, min_size=1, max_size=6),
 )
-def test_memory_and_dqlite_return_the_same_todos_in_the_same_order(
+def test_memory_and_dqlite_return_the_same_todos_of_every_owner_in_the_same_order(
     dqlite_node: DqliteNode, todos: list[Todo], done_flags: list[bool], queries: list[TodoFilter]
 ) -> None:
     for todo, done in zip(todos, done_flags, strict=False):

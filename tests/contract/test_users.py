@@ -36,6 +36,8 @@ moments = st.builds(
     offsets,
 )
 names = st.text(st.sampled_from("aAbé😀 _%"), min_size=1, max_size=6)
+# Principals' subjects, and "" (users from before owners, who belong to nobody).
+owners = st.sampled_from(["1", "2", "", "auth0|é😀"])
 emails = st.builds(
     lambda local, domain: f"{local}@{domain}.org",
     st.text(st.sampled_from("aAbB."), min_size=1, max_size=3),
@@ -43,6 +45,7 @@ emails = st.builds(
 )
 user_filters = st.builds(
     UserFilter,
+    owner=st.none() | owners,
     active=st.none() | st.booleans(),
     name_contains=st.none() | st.text(st.sampled_from("aAé_"), max_size=2),
     email_contains=st.none() | st.text(st.sampled_from("aAbB@x."), max_size=3),
@@ -71,7 +74,7 @@ async def find_users(units: UnitsOfWork, query: UserFilter) -> tuple[list[User],
 async def test_optional_fields_and_times_read_back_exactly_as_written(
     units: UnitsOfWork,
 ) -> None:
-    inactive = User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT)
+    inactive = User.register(1, "auth0|é😀", "Ann", "Ann@Example.org", WRITTEN_AT)
     inactive.is_active = False
     in_india = datetime(2026, 5, 6, 7, 8, 9, 1, tzinfo=timezone(timedelta(hours=5, minutes=30)))
     posts = [
@@ -89,6 +92,7 @@ async def test_optional_fields_and_times_read_back_exactly_as_written(
     assert user == inactive
     assert user is not None
     assert user.is_active is False
+    assert user.owner == "auth0|é😀"
     assert stored == posts
     assert [p.content for p in stored if p] == [None, posts[1].content, posts[2].content]
     assert [p.created_at.utcoffset() for p in stored if p] == [
@@ -99,7 +103,7 @@ async def test_optional_fields_and_times_read_back_exactly_as_written(
 
 
 def sample_user(n: int) -> User:
-    return User.register(n, f"User {n}", f"user{n}@example.org", WRITTEN_AT)
+    return User.register(n, f"subject {n}", f"User {n}", f"user{n}@example.org", WRITTEN_AT)
 
 
 async def add_user_unless_stored(uow: BlogUnitOfWork, user_id: int) -> None:
@@ -129,10 +133,10 @@ POSTS = AggregateProbe[Post, BlogUnitOfWork](
 
 
 async def test_an_email_is_taken_whatever_its_letter_case(units: UnitsOfWork) -> None:
-    await store(units, User.register(1, "Ann", "Ann@Example.org", WRITTEN_AT))
+    await store(units, User.register(1, "1", "Ann", "Ann@Example.org", WRITTEN_AT))
 
-    with pytest.raises(AlreadyExists):
-        await store(units, User.register(2, "Other", "ann@EXAMPLE.ORG", WRITTEN_AT))
+    with pytest.raises(AlreadyExists):  # whoever registers it: emails are unique across owners
+        await store(units, User.register(2, "2", "Other", "ann@EXAMPLE.ORG", WRITTEN_AT))
 
     assert [u.name.text for u in (await find_users(units, UserFilter()))[0]] == ["Ann"]
 
@@ -152,7 +156,7 @@ async def test_users_are_filtered_together_ordered_by_id_and_counted(
     units: UnitsOfWork,
 ) -> None:
     users = [
-        User.register(i, name, f"{name}{i}@Mail.org", WRITTEN_AT)
+        User.register(i, "1", name, f"{name}{i}@Mail.org", WRITTEN_AT)
         for i, name in [(3, "anna"), (1, "ANNA"), (2, "bob"), (4, "hanna"), (5, "annabel")]
     ]
     users[4].is_active = False
@@ -163,6 +167,25 @@ async def test_users_are_filtered_together_ordered_by_id_and_counted(
 
     assert total == 2  # anna and hanna: names are case-sensitive, annabel is inactive
     assert [user.id for user in items] == [4]
+
+
+async def test_users_are_listed_for_one_owner_or_for_every_owner(units: UnitsOfWork) -> None:
+    owned = [("1", "Ann"), ("2", "Bob"), ("1", "Cy"), ("", "Old")]
+    users = [
+        User.register(i, owner, name, f"{name}@example.org", WRITTEN_AT)
+        for i, (owner, name) in enumerate(owned, start=1)
+    ]
+    await store(units, *users)
+
+    ones = await find_users(units, UserFilter(owner="1"))
+    nobodys = await find_users(units, UserFilter(owner=""))
+    everyones = await find_users(units, UserFilter())
+    none_of_threes = await find_users(units, UserFilter(owner="3"))
+
+    assert ones == ([users[0], users[2]], 2)
+    assert nobodys == ([users[3]], 1)
+    assert everyones == (users, 4)
+    assert none_of_threes == ([], 0)
 
 
 async def test_posts_of_many_authors_come_back_grouped_and_ordered(
@@ -197,12 +220,12 @@ class UserPostMachine(BackendMachine):
         self.users: dict[int, User] = {}
         self.posts: dict[int, Post] = {}
 
-    @rule(name=names, email=emails, active=st.booleans(), at=moments)
-    def register(self, name: str, email: str, active: bool, at: datetime) -> None:
+    @rule(owner=owners, name=names, email=emails, active=st.booleans(), at=moments)
+    def register(self, owner: str, name: str, email: str, active: bool, at: datetime) -> None:
         async def attempt() -> int:
             async with self.units(BlogUnitOfWork) as uow:
                 user_id = await uow.users.next_id()
-                user = User.register(user_id, name, email, at)
+                user = User.register(user_id, owner, name, email, at)
                 user.is_active = active
                 await uow.users.add(user)
                 await uow.commit()
@@ -215,7 +238,7 @@ class UserPostMachine(BackendMachine):
             return
         user_id = self.run(attempt())
         assert user_id == max(self.users, default=0) + 1
-        self.users[user_id] = User.register(user_id, name, email, at)
+        self.users[user_id] = User.register(user_id, owner, name, email, at)
         self.users[user_id].is_active = active
 
     @precondition(lambda self: bool(self.users))
@@ -242,7 +265,8 @@ class UserPostMachine(BackendMachine):
         matching = [
             user
             for _, user in sorted(self.users.items())
-            if (query.active is None or user.is_active == query.active)
+            if (query.owner is None or user.owner == query.owner)
+            and (query.active is None or user.is_active == query.active)
             and (query.name_contains is None or query.name_contains in user.name.text)
             and (query.email_contains is None or folded(query.email_contains) in user.email.key)
         ]
@@ -276,18 +300,18 @@ def test_users_and_posts_behave_like_plain_dicts_under_random_operations(
 
 @DIFFERENTIAL_SETTINGS
 @given(
-    people=st.lists(st.tuples(names, emails, st.booleans(), moments), max_size=12),
+    people=st.lists(st.tuples(owners, names, emails, st.booleans(), moments), max_size=12),
     queries=st.lists(user_filters, min_size=1, max_size=6),
 )
 def test_memory_and_dqlite_find_the_same_users_in_the_same_order(
     dqlite_node: DqliteNode,
-    people: list[tuple[str, str, bool, datetime]],
+    people: list[tuple[str, str, str, bool, datetime]],
     queries: list[UserFilter],
 ) -> None:
     users: dict[str, User] = {}
-    for name, email, active, at in people:
+    for owner, name, email, active, at in people:
         if folded(email) not in users:
-            user = User.register(len(users) + 1, name, email, at)
+            user = User.register(len(users) + 1, owner, name, email, at)
             user.is_active = active
             users[folded(email)] = user
 

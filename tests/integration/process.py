@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.dqlite import free_address
+from tests.signing_in import CHEAP_HASHING, signed_up_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT = 20.0
@@ -59,6 +60,7 @@ class AppProcess:
         self.api_port = free_port()
         self._popen: subprocess.Popen[bytes] | None = None
         self._launches = 0
+        self._tokens: dict[str, dict[str, str]] = {}  # email -> its bearer token's headers
 
     @property
     def base_url(self) -> str:
@@ -89,8 +91,38 @@ class AppProcess:
             "APP_API_HOST": self.host,
             "APP_PRIVATE_NETWORK": "false" if self.host == "127.0.0.1" else "true",
             "APP_API_PORT": str(self.api_port),
+            # Apps started side by side (a cluster, a backup's source and target) share one
+            # token signing key, as production nodes share theirs.
+            "APP_AUTH_KEY_DIR": str(self.workdir.parent / "auth-keys"),
+            **CHEAP_HASHING,
             **self.extra_env,
         }
+
+    def signed_in(self, email: str = "alice@example.org") -> dict[str, str]:
+        """The headers of a bearer token for `email`, registered first if need be; signed in
+        once and kept (tokens live 15 minutes), so clients opened at once do not all sign in
+        at once: attempts in flight count against the sign-in limit."""
+        if email not in self._tokens:
+            with httpx.Client(base_url=self.base_url, timeout=10.0, trust_env=False) as client:
+                self._tokens[email] = signed_up_sync(client, email)
+        return self._tokens[email]
+
+    def grant_role(self, email: str, role: str) -> None:
+        """Give `email` (registered first if need be) `role`, with the operators' CLI; its
+        next token carries it."""
+        self.signed_in(email)
+        command = [sys.executable, "-m", "entrypoints.cli", "--cluster", self.node_address]
+        env = {k: v for k, v in self.env().items() if k != "APP_EMBEDDED_NODE"}
+        done = subprocess.run(
+            [*command, "grant-role", email, role],
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        del self._tokens[email]
 
     def launch(self) -> None:
         """Start the process without waiting for it to serve."""
@@ -197,9 +229,13 @@ class AppProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def http_client(app: AppProcess, timeout: float = 10.0) -> httpx.Client:
-    """A client for `app`'s API that ignores any proxy settings of the environment."""
-    return httpx.Client(base_url=app.base_url, timeout=timeout, trust_env=False)
+def http_client(
+    app: AppProcess, timeout: float = 10.0, email: str | None = "alice@example.org"
+) -> httpx.Client:
+    """A client for `app`'s API, signed in as `email` (unless None), that ignores any proxy
+    settings of the environment."""
+    headers = app.signed_in(email) if email else {}
+    return httpx.Client(base_url=app.base_url, timeout=timeout, trust_env=False, headers=headers)
 
 
 def assert_problem(response: httpx.Response, status: HTTPStatus, *named: str) -> dict[str, Any]:

@@ -258,7 +258,7 @@ def test_a_launcher_whose_free_port_was_taken_meanwhile_starts_the_app_on_anothe
         try:
             app.start()
             assert app.api_port != taken
-            assert http_client(app).get("/health").status_code == HTTPStatus.OK
+            assert http_client(app, email=None).get("/health").status_code == HTTPStatus.OK
         finally:
             app.stop()
 

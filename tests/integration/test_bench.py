@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.bench.__main__ import BACKENDS, ENDPOINTS
+from tools.bench.__main__ import AUTH_ENDPOINTS, BACKENDS, ENDPOINTS
 
 
 def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Path) -> None:
@@ -30,6 +30,7 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     results = json.loads((tmp_path / "performance" / "results.json").read_text())
     measured = {(f["target"], f["backend"]) for f in results["figures"] if f["operations"] > 0}
     expected = {(target, backend) for target in ENDPOINTS for backend in BACKENDS}
+    expected |= {(target, "memory") for target in AUTH_ENDPOINTS}
     expected |= {
         ("raw INSERT transaction", "node"),
         ("raw point SELECT", "node"),
@@ -45,3 +46,4 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     report = (tmp_path / "performance.md").read_text()
     assert "| POST /todos 1 client / raw INSERT transactions |" in report
     assert "| target | measured | goal | met |" in done.stdout
+    assert "| clients | open GET per s | verified GET per s |" in report

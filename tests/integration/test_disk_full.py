@@ -64,7 +64,7 @@ def test_a_full_disk_refuses_writes_with_507_and_says_so_until_space_is_freed(
     app: AppProcess,
 ) -> None:
     source, target = open_accounts(app.base_url, count=2)
-    with http_client(app) as client:
+    with http_client(app, email=None) as client:  # the ledger is open
         retries_before = counter(client, "use_case_retries")
 
         filler = fill_disk(app)
@@ -101,7 +101,7 @@ def test_an_app_stopped_at_the_disk_reserve_starts_again_serves_reads_and_writes
     topped_up = fill_disk(app, "filler-while-stopped")
 
     app.start()
-    with http_client(app) as client:
+    with http_client(app, email=None) as client:  # the ledger is open
         read = client.get(f"/ledger/accounts/{source}")
         ready = client.get("/ready")
         refused = client.post("/ledger/accounts", json={"owner": "y", "balance_cents": 1})

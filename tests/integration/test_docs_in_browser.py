@@ -84,6 +84,9 @@ def test_swagger_ui_renders_every_operation_without_any_network(
     assert 'class="swagger-ui"' in page
     assert missing == [], f"not rendered: {missing}"
     assert page.count("opblock-summary-path") >= len(operations)
+    # The bearer scheme is understood: an Authorize button, and a lock on protected operations.
+    assert "btn authorize" in page
+    assert page.count("authorization__btn") >= len(operations) // 2
 
 
 def test_redoc_renders_every_operation_without_any_network(

@@ -24,7 +24,7 @@ from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
 from domain.errors import AlreadyExists
-from service.unit_of_work import AbstractUnitOfWork
+from service.unit_of_work import AbstractUnitOfWork, StoreUnavailable
 from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 from tests.dqlite import fresh_store
 from tests.ledger.model import Account, accounts_of
@@ -141,6 +141,34 @@ async def test_a_writer_whose_statement_breaks_the_shared_transaction_fails_its_
     ]
     assert all("before its COMMIT" in str(o) for o in outcomes[:2])
     assert await stored_owners(engine) == ["after"]
+
+
+async def test_a_writer_refused_for_a_row_of_its_group_is_told_only_once_the_row_is_stored(
+    engine: AsyncEngine,
+) -> None:
+    """A key taken by an earlier member of the batch is not taken until its COMMIT: if that
+    COMMIT fails, the refused writer must not hear "already exists" of a row never stored."""
+
+    def deposed_leader_at_commit(connection: object) -> None:
+        cause = DriverOperationalError("not leader", code=SQLITE_IOERR_NOT_LEADER)
+        raise OperationalError("COMMIT", {}, cause)
+
+    event.listen(engine.sync_engine, "commit", deposed_leader_at_commit)
+    new_unit_of_work = grouped(engine)
+
+    async def write(owner: str) -> str:
+        uow = new_unit_of_work()
+        async with uow:
+            await accounts_of(uow).add(Account(5, owner, 0))
+            await uow.commit()
+        return owner
+
+    outcomes = await asyncio.gather(write("first"), write("same key"), return_exceptions=True)
+
+    event.remove(engine.sync_engine, "commit", deposed_leader_at_commit)
+    assert not any(isinstance(o, AlreadyExists) for o in outcomes), outcomes
+    assert isinstance(outcomes[1], StoreUnavailable), outcomes
+    assert await stored_owners(engine) == []
 
 
 async def test_work_after_a_grouped_commit_is_a_transaction_of_its_own(

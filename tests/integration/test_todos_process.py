@@ -60,10 +60,11 @@ def test_a_todo_posted_over_http_is_served_back_by_its_key(client: httpx.Client)
 
     assert created.status_code == 201, created.text
     assert created.headers["location"] == f"/todos/{key}"
-    assert created.json() == {"key": key, "value": "buy milk", "done": False}
+    owner = client.get("/auth/me").json()["subject"]
+    assert created.json() == {"owner": owner, "key": key, "value": "buy milk", "done": False}
     fetched = client.get(f"/todos/{key}")
     assert fetched.status_code == 200, fetched.text
-    assert fetched.json() == {"key": key, "value": "buy milk", "done": False}
+    assert fetched.json() == created.json()
     assert fetched.json() in stored(client)["items"]
 
 

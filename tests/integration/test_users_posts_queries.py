@@ -21,6 +21,7 @@ from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import NotFound
 from domain.posts import Post, PostFilter
+from domain.principals import Principal
 from domain.users import User, UserFilter
 from service.contexts import BlogUnitOfWork
 from service.posts import get_post, write_post
@@ -47,6 +48,7 @@ class Blog:
         return [(self.users[i], tuple(self.posts[i])) for i in ids]
 
 
+WRITER = Principal("writer")  # who registers every user here, so who reads them all
 BLOG = context_named("blog")  # users and posts: the blog context's database
 
 
@@ -73,12 +75,12 @@ async def blog(engine: AsyncEngine) -> Blog:
     users: dict[int, User] = {}
     posts: dict[int, list[Post]] = {}
     for n in range(USERS):
-        user = await register_user(uow, f"User {n}", f"user{n}@example.org")
+        user = await register_user(uow, WRITER, f"User {n}", f"user{n}@example.org")
         users[user.id] = user
         posts[user.id] = []
         for p in range(n % 4):
             content = None if p == 1 else f"post {p} of user {n}"
-            posts[user.id].append(await write_post(uow, user.id, f"title {n}.{p}", content))
+            posts[user.id].append(await write_post(uow, WRITER, user.id, f"title {n}.{p}", content))
     return Blog(users, posts)
 
 
@@ -115,7 +117,7 @@ async def test_a_page_of_users_with_their_posts_takes_the_same_few_statements_at
     counts: dict[int, int] = {}
     for size in PAGE_SIZES:
         with statements_sent(engine) as sent:
-            page = await list_users_with_posts(uow, UserFilter(limit=size))
+            page = await list_users_with_posts(uow, WRITER, UserFilter(limit=size))
         counts[size] = len(sent)
 
         assert [(item.user, item.posts) for item in page.items] == blog.posts_of_first(size)
@@ -145,7 +147,7 @@ async def test_the_statement_count_grows_with_the_page_when_posts_are_read_user_
 async def test_every_post_of_every_user_comes_back_on_a_full_page_and_none_of_another_user(
     engine: AsyncEngine, blog: Blog
 ) -> None:
-    page = await list_users_with_posts(unit_of_work(engine), UserFilter(limit=USERS))
+    page = await list_users_with_posts(unit_of_work(engine), WRITER, UserFilter(limit=USERS))
 
     assert sum(len(item.posts) for item in page.items) == sum(len(p) for p in blog.posts.values())
     assert any(item.posts == () for item in page.items), "every user has posts: widen the blog"
@@ -158,7 +160,9 @@ async def test_a_later_page_of_users_with_posts_holds_that_pages_users_and_their
     engine: AsyncEngine, blog: Blog
 ) -> None:
     with statements_sent(engine) as sent:
-        page = await list_users_with_posts(unit_of_work(engine), UserFilter(limit=7, offset=20))
+        page = await list_users_with_posts(
+            unit_of_work(engine), WRITER, UserFilter(limit=7, offset=20)
+        )
 
     expected_ids = sorted(blog.users)[20:27]
     assert [item.user.id for item in page.items] == expected_ids
@@ -175,7 +179,7 @@ async def test_reading_a_post_with_its_author_takes_the_same_few_statements_for_
     counts: list[int] = []
     for post in every_post[:: max(1, len(every_post) // 10)]:
         with statements_sent(engine) as sent:
-            read = await get_post(uow, post.id)
+            read = await get_post(uow, WRITER, post.id)
         counts.append(len(sent))
 
         assert read.post == post
@@ -193,7 +197,7 @@ async def test_reading_a_missing_post_is_not_found_after_one_statement(
     missing = max(post.id for posts in blog.posts.values() for post in posts) + 1
 
     with statements_sent(engine) as sent, pytest.raises(NotFound):
-        await get_post(unit_of_work(engine), missing)
+        await get_post(unit_of_work(engine), WRITER, missing)
 
     assert len(sent) == 1, sent
 
@@ -207,7 +211,7 @@ async def wide_blog(engine: AsyncEngine) -> Blog:
     posts: dict[int, list[Post]] = {}
     async with uow:
         for n in range(1, WIDE_BLOG_USERS + 1):
-            users[n] = User.register(n, f"User {n}", f"user{n}@example.org", now)
+            users[n] = User.register(n, WRITER.subject, f"User {n}", f"user{n}@example.org", now)
             await uow.users.add(users[n])
             posts[n] = [Post.write(n, n, f"title {n}", f"post of user {n}", now)]
             await uow.posts.add(posts[n][0])
@@ -226,7 +230,7 @@ async def wide_blog(engine: AsyncEngine) -> Blog:
 async def test_a_page_of_more_than_255_users_still_holds_every_users_posts(
     engine: AsyncEngine, wide_blog: Blog, page_size: int
 ) -> None:
-    page = await list_users_with_posts(unit_of_work(engine), UserFilter(limit=page_size))
+    page = await list_users_with_posts(unit_of_work(engine), WRITER, UserFilter(limit=page_size))
 
     assert [(item.user, item.posts) for item in page.items] == wide_blog.posts_of_first(page_size)
     assert page.total == WIDE_BLOG_USERS

@@ -1,4 +1,6 @@
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -14,11 +16,16 @@ from service.contexts import IdentityUnitOfWork
 from tests.signing_in import signed_up
 from tests.unit import probe_routes
 
-CHEAP_HASHING = {
-    "password_hash_time_cost": 1,
-    "password_hash_memory_kib": 1024,
-    "password_hash_parallelism": 1,
-}
+
+def memory_settings(**changes: Any) -> Settings:
+    """The in-memory app's settings, with Argon2id at its cheapest: tests sign in often."""
+    return Settings(
+        storage="memory",
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
+        **changes,
+    )
 
 
 @pytest.fixture
@@ -30,7 +37,7 @@ def store() -> InMemoryStore:
 def app() -> FastAPI:
     """The in-memory app, with the probe's routes and their context beside the project's."""
     container = Container()
-    container.settings.override(providers.Object(Settings(storage="memory", **CHEAP_HASHING)))
+    container.settings.override(providers.Object(memory_settings()))
     container.contexts.override(providers.Object((*container.contexts(), probe_routes.PROBE)))
     app = create_app(container)
     app.include_router(probe_routes.router)
@@ -46,24 +53,25 @@ async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-async def _client_of(app: FastAPI, email: str) -> httpx.AsyncClient:
+@asynccontextmanager
+async def _client_of(app: FastAPI, email: str) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    client = httpx.AsyncClient(transport=transport, base_url="http://test")
-    client.headers.update(await signed_up(client, email))
-    return client
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        client.headers.update(await signed_up(client, email))
+        yield client
 
 
 @pytest.fixture
 async def client(app: FastAPI, anonymous: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """A client signed in as alice@example.org."""
-    async with await _client_of(app, "alice@example.org") as client:
+    async with _client_of(app, "alice@example.org") as client:
         yield client
 
 
 @pytest.fixture
 async def bob(app: FastAPI, anonymous: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """A client signed in as bob@example.org, of the same app as `client`."""
-    async with await _client_of(app, "bob@example.org") as client:
+    async with _client_of(app, "bob@example.org") as client:
         yield client
 
 
@@ -73,5 +81,5 @@ async def admin(app: FastAPI, anonymous: httpx.AsyncClient) -> AsyncIterator[htt
     await signed_up(anonymous, "root@example.org")
     uow = app.state.store.unit_of_work(IdentityUnitOfWork)
     await identity.grant_role(uow, "root@example.org", "admin")
-    async with await _client_of(app, "root@example.org") as client:
+    async with _client_of(app, "root@example.org") as client:
         yield client

@@ -2,11 +2,16 @@ import pytest
 
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from domain.accounts import Account, InsufficientFunds
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, Forbidden, InvalidValue, NotFound
+from domain.principals import Principal
 from domain.transfers import IdempotencyKey, IdempotencyKeyReused, TransferFilter, TransferRequest
 from service import accounts, transfers
 from service.contexts import BankUnitOfWork
 from service.transfers import MAX_ATTEMPTS
+
+ALICE = Principal("1")
+BOB = Principal("2")
+ADMIN = Principal("9", frozenset({"admin"}))
 
 
 class InterferedUnitOfWork(InMemoryUnitOfWork, BankUnitOfWork):
@@ -36,27 +41,85 @@ def uow(store: InMemoryStore) -> BankUnitOfWork:
 
 
 async def balances(uow: BankUnitOfWork) -> list[int]:
-    return [(await accounts.get_account(uow, n)).balance_cents for n in (1, 2)]
+    return [(await accounts.get_account(uow, ADMIN, n)).balance_cents for n in (1, 2)]
 
 
 @pytest.fixture
 async def two_accounts(uow: BankUnitOfWork) -> BankUnitOfWork:
-    await accounts.open_account(uow, "Ann", 1000)
-    await accounts.open_account(uow, "Bob", 0)
+    """Account 1 is alice's, with 1000 cents; account 2 is bob's, empty."""
+    await accounts.open_account(uow, ALICE, "Ann", 1000)
+    await accounts.open_account(uow, BOB, "Bob", 0)
     return uow
+
+
+async def test_an_account_is_owned_by_who_opened_it_and_held_in_the_name_given(
+    uow: BankUnitOfWork,
+) -> None:
+    opened = await accounts.open_account(uow, ALICE, "Ann Lee", 5)
+
+    assert (opened.owner, opened.holder.text) == ("1", "Ann Lee")
+    assert await accounts.get_account(uow, ALICE, opened.id) == opened
+
+
+async def test_someone_elses_account_is_not_found_and_an_admin_reads_it(
+    two_accounts: BankUnitOfWork,
+) -> None:
+    with pytest.raises(NotFound, match="account 1 does not exist"):
+        await accounts.get_account(two_accounts, BOB, 1)
+    assert (await accounts.get_account(two_accounts, ADMIN, 1)).owner == "1"
+
+
+async def test_money_leaves_only_ones_own_account_even_for_an_admin(
+    two_accounts: BankUnitOfWork,
+) -> None:
+    with pytest.raises(NotFound, match="account 1 does not exist"):
+        await transfers.make_transfer(
+            two_accounts, BOB, TransferRequest(1, 2, 5), IdempotencyKey("k")
+        )
+    with pytest.raises(Forbidden):
+        await transfers.make_transfer(
+            two_accounts, ADMIN, TransferRequest(1, 2, 5), IdempotencyKey("k")
+        )
+    assert await balances(two_accounts) == [1000, 0]
+
+
+async def test_someone_elses_key_replays_nothing_for_them(two_accounts: BankUnitOfWork) -> None:
+    request, key = TransferRequest(1, 2, 300), IdempotencyKey("k")
+    await transfers.make_transfer(two_accounts, ALICE, request, key)
+
+    with pytest.raises(NotFound, match="account 1"):
+        await transfers.make_transfer(two_accounts, BOB, request, key)
+    assert await balances(two_accounts) == [700, 300]
+
+
+async def test_transfers_are_listed_to_the_owner_of_the_account_named(
+    two_accounts: BankUnitOfWork,
+) -> None:
+    outcome = await transfers.make_transfer(
+        two_accounts, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
+    )
+
+    with pytest.raises(NotFound, match="account 1"):
+        await transfers.list_transfers(two_accounts, BOB, TransferFilter(account_id=1))
+    with pytest.raises(InvalidValue, match="account"):
+        await transfers.list_transfers(two_accounts, ALICE, TransferFilter())
+    of_admin = await transfers.list_transfers(two_accounts, ADMIN, TransferFilter(account_id=1))
+    assert of_admin.items == (outcome.transfer,)
 
 
 async def test_a_transfer_moves_money_and_is_listed_for_both_accounts(
     two_accounts: BankUnitOfWork,
 ) -> None:
     outcome = await transfers.make_transfer(
-        two_accounts, TransferRequest(1, 2, 300), IdempotencyKey("k")
+        two_accounts, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
     )
 
     assert not outcome.replayed
     assert await balances(two_accounts) == [700, 300]
-    for account_id in (1, 2):
-        page = await transfers.list_transfers(two_accounts, TransferFilter(account_id=account_id))
+    for owner, account_id in ((ALICE, 1), (BOB, 2)):
+        page = await transfers.list_transfers(
+            two_accounts, owner, TransferFilter(account_id=account_id)
+        )
         assert page.items == (outcome.transfer,)
 
 
@@ -64,9 +127,9 @@ async def test_a_replayed_key_returns_the_first_transfer_and_moves_nothing(
     two_accounts: BankUnitOfWork,
 ) -> None:
     request, key = TransferRequest(1, 2, 300), IdempotencyKey("k")
-    first = await transfers.make_transfer(two_accounts, request, key)
+    first = await transfers.make_transfer(two_accounts, ALICE, request, key)
 
-    again = await transfers.make_transfer(two_accounts, request, key)
+    again = await transfers.make_transfer(two_accounts, ALICE, request, key)
 
     assert again.replayed
     assert again.transfer == first.transfer
@@ -76,10 +139,14 @@ async def test_a_replayed_key_returns_the_first_transfer_and_moves_nothing(
 async def test_a_key_reused_for_another_transfer_is_refused(
     two_accounts: BankUnitOfWork,
 ) -> None:
-    await transfers.make_transfer(two_accounts, TransferRequest(1, 2, 300), IdempotencyKey("k"))
+    await transfers.make_transfer(
+        two_accounts, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
+    )
 
     with pytest.raises(IdempotencyKeyReused):
-        await transfers.make_transfer(two_accounts, TransferRequest(1, 2, 301), IdempotencyKey("k"))
+        await transfers.make_transfer(
+            two_accounts, ALICE, TransferRequest(1, 2, 301), IdempotencyKey("k")
+        )
     assert await balances(two_accounts) == [700, 300]
 
 
@@ -88,18 +155,20 @@ async def test_insufficient_funds_change_no_balance_and_record_nothing(
 ) -> None:
     with pytest.raises(InsufficientFunds):
         await transfers.make_transfer(
-            two_accounts, TransferRequest(1, 2, 1001), IdempotencyKey("k")
+            two_accounts, ALICE, TransferRequest(1, 2, 1001), IdempotencyKey("k")
         )
 
     assert await balances(two_accounts) == [1000, 0]
-    assert (await transfers.list_transfers(two_accounts, TransferFilter())).total == 0
+    assert (await transfers.list_transfers(two_accounts, ADMIN, TransferFilter())).total == 0
 
 
 async def test_a_transfer_to_an_unknown_account_is_not_found(
     two_accounts: BankUnitOfWork,
 ) -> None:
     with pytest.raises(NotFound, match="account 3"):
-        await transfers.make_transfer(two_accounts, TransferRequest(1, 3, 5), IdempotencyKey("k"))
+        await transfers.make_transfer(
+            two_accounts, ALICE, TransferRequest(1, 3, 5), IdempotencyKey("k")
+        )
     assert await balances(two_accounts) == [1000, 0]
 
 
@@ -109,13 +178,13 @@ async def test_a_stale_write_is_retried_and_then_succeeds_once(
     interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS - 1)
 
     outcome = await transfers.make_transfer(
-        interfered, TransferRequest(1, 2, 300), IdempotencyKey("k")
+        interfered, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
     )
 
     assert interfered.interferences_left == 0
     assert not outcome.replayed
     assert await balances(two_accounts) == [700, 300]
-    assert (await transfers.list_transfers(two_accounts, TransferFilter())).total == 1
+    assert (await transfers.list_transfers(two_accounts, ADMIN, TransferFilter())).total == 1
 
 
 async def test_stale_writes_past_the_retry_budget_end_in_a_conflict_that_changes_nothing(
@@ -124,6 +193,8 @@ async def test_stale_writes_past_the_retry_budget_end_in_a_conflict_that_changes
     interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS)
 
     with pytest.raises(Conflict, match=f"gave up after {MAX_ATTEMPTS} attempts"):
-        await transfers.make_transfer(interfered, TransferRequest(1, 2, 300), IdempotencyKey("k"))
+        await transfers.make_transfer(
+            interfered, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
+        )
     assert await balances(two_accounts) == [1000, 0]
-    assert (await transfers.list_transfers(two_accounts, TransferFilter())).total == 0
+    assert (await transfers.list_transfers(two_accounts, ADMIN, TransferFilter())).total == 0

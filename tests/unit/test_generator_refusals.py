@@ -1,5 +1,7 @@
-"""`make aggregate` refuses what it cannot generate correctly, before writing anything."""
+"""`make aggregate` refuses what it cannot generate correctly, before writing anything; and what
+it would write for an owned aggregate and a shared one differs only where it should."""
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,11 @@ from tools.aggregate import (
     Aggregate,
     BoundedContext,
     generate,
+    joinable_contexts,
     main,
     plural_of,
     registered_contexts,
+    render,
     unit_of_work_class,
 )
 from tools.fields import Refused, parse_fields
@@ -53,6 +57,8 @@ def snapshot() -> dict[str, str]:
         ("widget", "", "at least one field"),
         ("w" * 33, "name:str", "longer than 32"),
         ("widget", f"{'n' * 33}:str", "longer than 32"),
+        ("principal", "name:str", "taken by the generated code"),  # every route's parameter
+        ("widget", "name:str owner:str", "an owned aggregate has one already"),
     ],
 )
 def test_a_request_it_cannot_generate_is_refused_and_nothing_is_written(
@@ -103,9 +109,71 @@ def test_without_a_context_the_command_exits_with_2_naming_the_contexts_there_ar
 
     error = capsys.readouterr().err
     assert "nothing was written" in error
-    names = [context.name for context in registered_contexts()]
+    names = [context.name for context in joinable_contexts()]
     assert f"one of {', '.join(names)}, or a new one" in error if names else "none exists" in error
     assert snapshot() == before
+
+
+def test_owned_must_be_yes_or_no(capsys: pytest.CaptureFixture[str]) -> None:
+    before = snapshot()
+
+    with pytest.raises(SystemExit) as exit:
+        main(["widget", "name:str", "--context", NEW_CONTEXT, "--owned", "maybe"])
+
+    assert exit.value.code == 2
+    assert "invalid choice: 'maybe'" in capsys.readouterr().err
+    assert snapshot() == before
+
+
+PLATFORM = [c.name for c in registered_contexts() if not c.joinable]
+
+
+@pytest.mark.skipif(not PLATFORM, reason="every registered context takes aggregates")
+def test_a_context_without_marker_lines_takes_no_aggregate_and_nothing_is_written() -> None:
+    """The identity context is the platform's: who signs in is no place for an aggregate."""
+    before = snapshot()
+
+    with pytest.raises(Refused, match=f"the {PLATFORM[0]} context takes no generated aggregate"):
+        generate("widget", "name:str", context=PLATFORM[0], migrate=False)
+
+    assert snapshot() == before
+    assert PLATFORM[0] not in {context.name for context in joinable_contexts()}
+
+
+def rendered(owned: bool) -> dict[str, str]:
+    """What the generator would write for a widget, by path, without writing it."""
+    context = BoundedContext(NEW_CONTEXT, unit_of_work_class(NEW_CONTEXT), new=True)
+    aggregate = Aggregate("widget", "widgets", parse_fields("name:str! size:int?"), context, owned)
+    return {str(path.relative_to(ROOT)): text for path, text in render(aggregate).items()}
+
+
+def parameters(source: str) -> dict[str, list[str]]:
+    """The parameter names of each public async function a module defines."""
+    return {
+        node.name: [argument.arg for argument in node.args.args]
+        for node in ast.parse(source).body
+        if isinstance(node, ast.AsyncFunctionDef) and not node.name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize("owned", [True, False], ids=["owned", "shared"])
+def test_every_route_needs_a_principal_and_only_an_owned_aggregates_use_cases_take_it(
+    owned: bool,
+) -> None:
+    files = rendered(owned)
+    use_cases = parameters(files["src/service/widgets.py"])
+    routes = parameters(files["src/entrypoints/api/widgets.py"])
+
+    verbs = ("create_widget", "get_widget", "list_widgets", "replace_widget", "delete_widget")
+    assert set(use_cases) == set(routes) == set(verbs)
+    assert all("principal" in names for names in routes.values())
+    for names in use_cases.values():
+        assert names[0] == "uow"
+        assert (names[1] == "principal") is owned
+        assert ("principal" in names) is owned
+    assert ("owner" in files["src/domain/widgets.py"]) is owned
+    assert ("owner" in files["src/adapters/widgets.py"]) is owned
+    assert "PROTECTED_OPERATION" in files["src/entrypoints/api/widgets.py"]
 
 
 def project_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, module: str = "") -> None:
@@ -188,7 +256,7 @@ def test_plurals_follow_english_spelling_for_the_common_cases() -> None:
     ]
 
 
-REGISTERED = [(c.name, name) for c in registered_contexts() for name in c.aggregates]
+REGISTERED = [(c.name, name) for c in joinable_contexts() for name in c.aggregates]
 
 
 @pytest.mark.skipif(not REGISTERED, reason="no aggregate is registered")

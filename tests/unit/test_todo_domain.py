@@ -4,6 +4,7 @@ import pytest
 
 from domain.errors import InvalidValue
 from domain.paging import MAX_LIMIT, MAX_OFFSET
+from domain.principals import SUBJECT_MAX_LENGTH, Principal
 from domain.todos import Todo, TodoFilter, TodoKey, TodoValue
 
 
@@ -47,7 +48,7 @@ def test_a_value_may_be_empty_but_not_longer_than_128_characters() -> None:
 
 
 def test_a_new_todo_is_not_done_and_can_be_marked_done_and_undone() -> None:
-    todo = Todo.create("k", "v")
+    todo = Todo.create("1", "k", "v")
     assert not todo.done
     todo.mark_done()
     assert todo.done
@@ -58,13 +59,13 @@ def test_a_new_todo_is_not_done_and_can_be_marked_done_and_undone() -> None:
 @pytest.mark.parametrize("done", [1, "true", None])
 def test_done_must_be_a_real_boolean(done: object) -> None:
     with pytest.raises(InvalidValue, match="true or false"):
-        Todo(TodoKey("k"), TodoValue(""), done)  # type: ignore[arg-type]
+        Todo("1", TodoKey("k"), TodoValue(""), done)  # type: ignore[arg-type]
     with pytest.raises(InvalidValue, match="true or false"):
-        Todo.create("k", "").mark_done(done)  # type: ignore[arg-type]
+        Todo.create("1", "k", "").mark_done(done)  # type: ignore[arg-type]
 
 
 def test_changing_the_value_validates_it() -> None:
-    todo = Todo.create("k", "old")
+    todo = Todo.create("1", "k", "old")
     with pytest.raises(InvalidValue):
         todo.change_value("x" * 129)
     assert todo.value.text == "old"
@@ -92,9 +93,39 @@ def test_a_filter_defaults_to_the_first_100_todos() -> None:
 
 
 def test_a_filter_matches_only_when_every_condition_holds() -> None:
-    todo = Todo.create("shopping", "Milk")
+    todo = Todo.create("1", "shopping", "Milk")
     todo.mark_done()
     assert TodoFilter(key_contains="shop", value_contains="Milk", done=True).matches(todo)
     assert not TodoFilter(key_contains="shop", done=False).matches(todo)
     assert not TodoFilter(value_contains="milk").matches(todo)  # case-sensitive
     assert TodoFilter(key_contains="", value_contains="").matches(todo)
+    assert TodoFilter(owner="1", key_contains="shop").matches(todo)
+    assert not TodoFilter(owner="2").matches(todo)
+
+
+@pytest.mark.parametrize("owner", ["1", "", "s" * SUBJECT_MAX_LENGTH])
+def test_a_todo_belongs_to_a_subject_or_to_nobody_when_its_owner_is_empty(owner: str) -> None:
+    assert Todo.create(owner, "k", "v").owner == owner
+
+
+@pytest.mark.parametrize("owner", ["s" * (SUBJECT_MAX_LENGTH + 1), "a\x00b", 1])
+def test_an_owner_that_no_subject_could_be_is_rejected(owner: object) -> None:
+    with pytest.raises(InvalidValue) as error:
+        Todo.create(owner, "k", "v")  # type: ignore[arg-type]
+    assert error.value.field == "owner"
+    with pytest.raises(InvalidValue):
+        TodoFilter(owner=owner)  # type: ignore[arg-type]
+
+
+def test_anyone_but_an_admin_lists_only_their_own_todos_whatever_owner_they_ask_for() -> None:
+    alice = Principal("1")
+
+    assert TodoFilter(done=True).seen_by(alice) == TodoFilter(owner="1", done=True)
+    assert TodoFilter(owner="2").seen_by(alice) == TodoFilter(owner="1")
+
+
+def test_an_admin_lists_every_owner_s_todos_or_those_of_the_owner_asked_for() -> None:
+    admin = Principal("9", frozenset({"admin"}))
+
+    assert TodoFilter().seen_by(admin) == TodoFilter()
+    assert TodoFilter(owner="2").seen_by(admin) == TodoFilter(owner="2")

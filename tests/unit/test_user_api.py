@@ -1,4 +1,5 @@
-"""/users and /posts on the in-memory container."""
+"""/users and /posts on the in-memory container: `client` is alice, `bob` another signed-in
+user, `admin` holds the admin role, `anonymous` has no token."""
 
 from typing import Any
 
@@ -15,12 +16,20 @@ async def register(client: httpx.AsyncClient, name: str, email: str) -> dict[str
     return body
 
 
-async def test_a_registered_user_is_served_from_its_location(client: httpx.AsyncClient) -> None:
+async def subject_of(client: httpx.AsyncClient) -> str:
+    subject: str = (await client.get("/auth/me")).json()["subject"]
+    return subject
+
+
+async def test_a_registered_user_is_served_from_its_location_owned_by_its_registrant(
+    client: httpx.AsyncClient,
+) -> None:
     created = await client.post("/users", json={"name": "Ann", "email": "Ann@Example.org"})
 
     fetched = await client.get(created.headers["location"])
 
     assert fetched.json() == created.json()
+    assert fetched.json()["owner"] == await subject_of(client)
     assert fetched.json()["is_active"] is True
     assert fetched.json()["created_at"].endswith(("Z", "+00:00"))
 
@@ -122,3 +131,110 @@ async def test_bad_input_gets_a_problem_saying_what_is_wrong_and_changes_nothing
     assert response.headers["content-type"] == PROBLEM
     assert detail in response.json()["detail"]
     assert (await client.get("/users", params={"include_posts": "true"})).json() == before
+
+
+async def test_someone_elses_user_is_a_404_as_if_it_did_not_exist(
+    client: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    ann = await register(client, "Ann", "ann@example.org")
+
+    response = await bob.get(f"/users/{ann['id']}")
+
+    assert (response.status_code, response.json()["detail"]) == (
+        404,
+        f"user {ann['id']} does not exist",
+    )
+
+
+async def test_each_user_lists_only_the_users_they_registered(
+    client: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    await register(client, "Ann", "ann@example.org")
+    await register(bob, "Bob", "bob@example.org")
+
+    alices = (await client.get("/users", params={"include_posts": "true"})).json()
+    bobs = (await bob.get("/users")).json()
+
+    assert ([u["name"] for u in alices["items"]], alices["total"]) == (["Ann"], 1)
+    assert ([u["name"] for u in bobs["items"]], bobs["total"]) == (["Bob"], 1)
+
+
+async def test_an_admin_reads_and_lists_everyones_users(
+    client: httpx.AsyncClient, bob: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    ann = await register(client, "Ann", "ann@example.org")
+    await register(bob, "Bob", "bob@example.org")
+
+    listed = (await admin.get("/users")).json()
+
+    assert (await admin.get(f"/users/{ann['id']}")).json() == ann
+    assert [u["name"] for u in listed["items"]] == ["Ann", "Bob"]
+
+
+async def test_any_signed_in_user_reads_anyones_posts(
+    client: httpx.AsyncClient, bob: httpx.AsyncClient
+) -> None:
+    ann = await register(client, "Ann", "ann@example.org")
+    written = await client.post(f"/users/{ann['id']}/posts", json={"title": "Hi"})
+
+    post = await bob.get(written.headers["location"])
+    listed = await bob.get(f"/users/{ann['id']}/posts")
+
+    assert (post.status_code, post.json()["title"]) == (200, "Hi")
+    assert listed.json() == {"items": [written.json()], "total": 1}
+
+
+async def test_nobody_posts_as_someone_elses_user_and_an_admin_is_refused_openly(
+    client: httpx.AsyncClient, bob: httpx.AsyncClient, admin: httpx.AsyncClient
+) -> None:
+    ann = await register(client, "Ann", "ann@example.org")
+
+    as_bob = await bob.post(f"/users/{ann['id']}/posts", json={"title": "by Bob"})
+    as_admin = await admin.post(f"/users/{ann['id']}/posts", json={"title": "by root"})
+
+    assert (as_bob.status_code, as_bob.json()["detail"]) == (
+        404,
+        f"user {ann['id']} does not exist",
+    )
+    assert as_admin.status_code == 403
+    assert (await client.get(f"/users/{ann['id']}/posts")).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/users", {"name": "Ann", "email": "ann@example.org"}),
+        ("get", "/users", None),
+        ("get", "/users/1", None),
+        ("post", "/users/1/posts", {"title": "t"}),
+        ("get", "/users/1/posts", None),
+        ("get", "/posts/1", None),
+    ],
+)
+async def test_without_a_token_every_user_and_post_route_is_a_401(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, method: str, url: str, body: Any
+) -> None:
+    ann = await register(client, "Ann", "ann@example.org")
+    await client.post(f"/users/{ann['id']}/posts", json={"title": "Hi"})
+
+    response = await anonymous.request(method, url, json=body)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_only_the_post_reads_are_marked_readable_by_any_signed_in_user(
+    anonymous: httpx.AsyncClient,
+) -> None:
+    paths = (await anonymous.get("/openapi.json")).json()["paths"]
+
+    marked = {
+        (method, path)
+        for path, operations in paths.items()
+        if path.startswith(("/users", "/posts"))
+        for method, operation in operations.items()
+        if operation.get("x-readable-by") == "any signed-in user"
+    }
+
+    assert marked == {("get", "/users/{user_id}/posts"), ("get", "/posts/{post_id}")}
+    assert {"401", "403"} <= set(paths["/users/{user_id}"]["get"]["responses"])

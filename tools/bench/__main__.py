@@ -11,8 +11,10 @@ import argparse
 import json
 import sys
 import tempfile
+import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from tools.bench.apps import App, go_dqlite_benchmark, running_apps
 from tools.bench.contexts import measure_contexts
@@ -31,31 +33,53 @@ ENDPOINTS = {  # target: (wrk script, the arguments it takes after the run's tag
     "GET /todos?key_contains": ("list_todos.lua", []),
     "POST /transfers": ("post_transfers.lua", [str(ACCOUNTS)]),
 }
+# What verifying a bearer token costs: two routes that touch no store, one open and one that
+# verifies the token (EdDSA) and builds the principal. The store does not change it, so these
+# run on the in-memory backend only.
+AUTH_ENDPOINTS = {
+    "GET /health (open)": ("get_path.lua", ["/health", "open"]),
+    "GET /auth/me (token verified)": ("get_path.lua", ["/auth/me"]),
+}
+BENCH_EMAIL, BENCH_PASSWORD = "bench@example.org", "the bench signs in with this"
 
 
-def post(url: str, body: dict[str, object]) -> None:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
+def post(url: str, body: dict[str, object], authorization: str = "") -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", "Authorization": authorization}
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 201, answer.read()
+        found: dict[str, Any] = json.loads(answer.read())
+        return found
 
 
-def seed(app: App) -> None:
+def sign_in(app: App) -> str:
+    """Register the bench's person and return its Authorization header's value."""
+    post(f"{app.url}/auth/register", {"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
+    form = urllib.parse.urlencode({"username": BENCH_EMAIL, "password": BENCH_PASSWORD})
+    with urllib.request.urlopen(f"{app.url}/auth/token", form.encode(), timeout=30) as answer:
+        return f"Bearer {json.loads(answer.read())['access_token']}"
+
+
+def seed(app: App, authorization: str) -> None:
     """What the read and transfer loads need: todos seed-1.., accounts 1..ACCOUNTS."""
     for n in range(1, SEED_TODOS + 1):
-        post(f"{app.url}/todos", {"key": f"seed-{n}", "value": "seeded"})
+        post(f"{app.url}/todos", {"key": f"seed-{n}", "value": "seeded"}, authorization)
     for n in range(ACCOUNTS):
-        post(f"{app.url}/accounts", {"owner": f"owner-{n}", "balance_cents": 10**12})
+        body = {"holder": f"holder-{n}", "balance_cents": 10**12}
+        post(f"{app.url}/accounts", body, authorization)
 
 
-def load_app(app: App, backend: str, clients: list[int], seconds: float) -> list[Figure]:
+def load_app(
+    app: App, backend: str, clients: list[int], seconds: float, authorization: str
+) -> list[Figure]:
     figures = []
-    for target, (script, arguments) in ENDPOINTS.items():
+    endpoints = {**ENDPOINTS, **(AUTH_ENDPOINTS if backend == "memory" else {})}
+    for target, (script, arguments) in endpoints.items():
         for count in clients:
             tag = f"{backend}{count}"
-            wrk(app.url, script, count, max(1.0, seconds / 5), [f"{tag}w", *arguments])
-            summary = wrk(app.url, script, count, seconds, [tag, *arguments])
+            warm_up = max(1.0, seconds / 5)
+            wrk(app.url, script, count, warm_up, [f"{tag}w", *arguments], authorization)
+            summary = wrk(app.url, script, count, seconds, [tag, *arguments], authorization)
             figures.append(from_wrk(target, backend, count, summary))
             print(
                 f"  {target:<26} {backend:<8} {count:>3} clients: "
@@ -76,8 +100,9 @@ def run(
     figures: list[Figure] = []
     for backend in backends:
         with running_apps(workdir / backend, backend, settings) as apps:
-            seed(apps[0])
-            figures += load_app(apps[0], backend, clients, seconds)
+            authorization = sign_in(apps[0])
+            seed(apps[0], authorization)
+            figures += load_app(apps[0], backend, clients, seconds, authorization)
             if backend == "node":
                 figures += measure_raw_client(apps[0].env["APP_NODE_ADDRESS"], seconds)
                 figures += measure_contexts(apps[0].env["APP_NODE_ADDRESS"], seconds)

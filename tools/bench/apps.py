@@ -100,6 +100,7 @@ def node_env(node_id: int, address: str, data_dir: Path, peers: list[str]) -> di
         "APP_PEERS": ",".join(peers),
         "APP_DATA_DIR": str(data_dir),
         "APP_DATABASE_PREFIX": "bench_",
+        "APP_AUTH_KEY_DIR": str(data_dir.parent.parent / "auth-keys"),  # one for the cluster
         "APP_LOG_LEVEL": "warning",
     }
 

@@ -18,11 +18,13 @@ from concurrent.futures import ProcessPoolExecutor
 from adapters.contexts import CONTEXTS, Context, context_named
 from adapters.dqlite.engine import dqlite_url
 from adapters.dqlite.migrations import upgrade_to_head
+from domain.principals import Principal
 from service.contexts import TodosUnitOfWork
 from tools.bench.measure import Figure, from_latencies
 
 WRITERS_PER_PROCESS = 16
 CLIENTS = 2 * WRITERS_PER_PROCESS
+WRITER = Principal("bench")
 START_AFTER_SECONDS = 5.0  # time for both processes to import, connect and migrate
 
 
@@ -113,7 +115,7 @@ async def _writes(
     async def writer(n: int) -> None:
         while (started := time.monotonic()) < deadline:
             key = f"{tag}-{n}-{len(latencies)}"
-            await create_todo(store.unit_of_work(unit_of_work), key, "benchmark")
+            await create_todo(store.unit_of_work(unit_of_work), WRITER, key, "benchmark")
             latencies.append((time.monotonic() - started) * 1000)
 
     try:

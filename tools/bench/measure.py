@@ -28,7 +28,12 @@ class Figure:
 
 
 def wrk(
-    url: str, script: str, clients: int, seconds: float, arguments: list[str]
+    url: str,
+    script: str,
+    clients: int,
+    seconds: float,
+    arguments: list[str],
+    authorization: str = "",
 ) -> dict[str, float]:
     """Run wrk (one thread: the other core is the app's) and return its JSON summary line."""
     command = [
@@ -47,7 +52,7 @@ def wrk(
         "--",
         *arguments,
     ]
-    environment = {**os.environ, "BENCH_LUA_DIR": str(LUA)}
+    environment = {**os.environ, "BENCH_LUA_DIR": str(LUA), "BENCH_AUTHORIZATION": authorization}
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
     summary: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return summary

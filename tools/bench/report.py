@@ -191,6 +191,27 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     (out / "performance.md").write_text(_markdown(results, found, notes))
 
 
+def token_cost(results: dict[str, Any]) -> str:
+    """GET /auth/me (the token verified, the principal built) against GET /health (open),
+    both answered without the store, at each client count."""
+    f: Figures = results["figures"]
+    rows = [
+        "| clients | open GET per s | verified GET per s | ratio | ms per request added |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for figure in f:
+        if figure["target"] != "GET /health (open)":
+            continue
+        clients = figure["clients"]
+        verified = pick(f, "GET /auth/me (token verified)", "memory", clients)
+        added = 1000 / verified["throughput"] - 1000 / figure["throughput"]
+        rows.append(
+            f"| {clients} | {figure['throughput']:,.0f} | {verified['throughput']:,.0f} | "
+            f"{verified['throughput'] / figure['throughput']:.2f} | {added:.3f} |"
+        )
+    return "\n".join(rows)
+
+
 def _markdown(results: dict[str, Any], found: list[Target], history: str) -> str:
     m = results["machine"]
     return f"""# Performance
@@ -228,6 +249,10 @@ Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
 {table(results)}
 
 In-memory list of 10,000 todos with a filter: {results["memory_list_10000_ms"]:.1f} ms.
+
+## What a bearer token costs
+
+{token_cost(results)}
 
 ![throughput and p99 by clients](performance/chart.png)
 

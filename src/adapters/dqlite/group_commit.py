@@ -82,7 +82,13 @@ class GroupCommit:
 
     async def leave(self, shared: SharedTransaction, *, committed: bool) -> None:
         """Give up the turn, after the COMMIT when this writer is the batch's last; when it
-        committed, return once its changes are durable (or raise why they may not be)."""
+        committed, return once its changes are durable (or raise why they may not be).
+
+        A writer that did not commit, after others had, may have been refused for what they
+        wrote (a key they took): its answer waits for their COMMIT, and if that fails, it is
+        refused as unavailable, not for a row that was never stored.
+        """
+        saw_others = not committed and shared.members > 0
         if committed:
             shared.members += 1
         if shared is self._current and shared.connection.invalidated:  # e.g. a cancelled member
@@ -104,6 +110,14 @@ class GroupCommit:
                 await asyncio.shield(shared.outcome)
             except (StoreUnavailable, OutcomeUnknown) as error:  # each member raises its own
                 raise type(error)(*error.args) from error.__cause__
+        elif saw_others:
+            try:
+                await asyncio.shield(shared.outcome)
+            except Exception as error:
+                raise StoreUnavailable(
+                    "the changes this unit of work was refused for were not stored; it changed "
+                    "nothing"
+                ) from error
 
     async def fail(self, shared: SharedTransaction, error: Exception) -> None:
         """A member's statement broke the transaction: nothing of it was replicated, so every

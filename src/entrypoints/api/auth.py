@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Form, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidValue
+from domain.fields import EMAIL_MAX_LENGTH
 from domain.people import PASSWORD_MAX_LENGTH
-from domain.users import EMAIL_MAX_LENGTH
 from entrypoints.dependencies import CredentialsDep, PrincipalDep, unit_of_work
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import identity as use_cases

@@ -2,11 +2,12 @@
 
 import asyncio
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from entrypoints.dependencies import StoreDep
+from entrypoints.dependencies import StoreDep, metrics_reader
+from entrypoints.problems import PROTECTED_OPERATION
 from service.outbox import OutboxCounts
 from service.unit_of_work import StoreUnavailable
 
@@ -40,9 +41,14 @@ async def ready(store: StoreDep, response: Response) -> ReadinessOut:
     return ReadinessOut(ready=readiness.ready, checks=readiness.checks)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(metrics_reader)],
+    responses=PROTECTED_OPERATION,
+)
 async def metrics(store: StoreDep, request: Request) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format; open unless APP_METRICS_ROLE names a role to require."""
     status = await store.status()
     outboxes: dict[str, OutboxCounts | None] = {}
     for relay in request.app.state.relays:

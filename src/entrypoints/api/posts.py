@@ -1,4 +1,5 @@
-"""/users/{id}/posts and /posts: write, read and list posts."""
+"""/users/{id}/posts and /posts: write, read and list posts. Any signed-in user reads every post;
+only the owner of a user writes posts as that user."""
 
 from datetime import datetime
 from typing import Annotated
@@ -9,13 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter, PostWithAuthor
 from entrypoints.api.paths import IdPath
-from entrypoints.dependencies import unit_of_work
-from entrypoints.problems import problem_responses
+from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import posts as use_cases
 from service.contexts import BlogUnitOfWork
 
 UnitOfWorkDep = Annotated[BlogUnitOfWork, Depends(unit_of_work(BlogUnitOfWork))]
-router = APIRouter(tags=["posts"], responses=problem_responses(404))
+router = APIRouter(tags=["posts"], responses={**problem_responses(404), **PROTECTED_OPERATION})
+# Marks a read that any signed-in principal may make of anyone's resource, so a walk of the
+# routes knows that a 200 for another owner's id is intended.
+READABLE_BY_ANY_SIGNED_IN_USER = {"x-readable-by": "any signed-in user"}
 
 Id = IdPath
 
@@ -77,23 +81,27 @@ class PostQuery(BaseModel):
 
 
 @router.post("/users/{user_id}/posts", status_code=status.HTTP_201_CREATED)
-async def write_post(user_id: Id, body: PostIn, uow: UnitOfWorkDep, response: Response) -> PostOut:
-    """Write a post as an existing user; 404 if there is no such user."""
-    post = await use_cases.write_post(uow, user_id, body.title, body.content)
+async def write_post(
+    user_id: Id, body: PostIn, uow: UnitOfWorkDep, principal: PrincipalDep, response: Response
+) -> PostOut:
+    """Write a post as one of the caller's users; 404 if there is no such user or it is
+    someone else's (403 for an admin, who sees it)."""
+    post = await use_cases.write_post(uow, principal, user_id, body.title, body.content)
     response.headers["Location"] = f"/posts/{post.id}"
     return PostOut.of(post)
 
 
-@router.get("/users/{user_id}/posts")
+@router.get("/users/{user_id}/posts", openapi_extra=READABLE_BY_ANY_SIGNED_IN_USER)
 async def list_posts_of_user(
-    user_id: Id, query: Annotated[PostQuery, Query()], uow: UnitOfWorkDep
+    user_id: Id, query: Annotated[PostQuery, Query()], uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> PostPage:
-    """One user's posts, oldest first."""
-    page = await use_cases.list_posts(uow, PostFilter(author_id=user_id, **query.model_dump()))
+    """Any user's posts, oldest first, for any signed-in caller."""
+    query_object = PostFilter(author_id=user_id, **query.model_dump())
+    page = await use_cases.list_posts(uow, principal, query_object)
     return PostPage(items=[PostOut.of(post) for post in page.items], total=page.total)
 
 
-@router.get("/posts/{post_id}")
-async def get_post(post_id: Id, uow: UnitOfWorkDep) -> PostWithAuthorOut:
-    """A post with its author."""
-    return PostWithAuthorOut.of_pair(await use_cases.get_post(uow, post_id))
+@router.get("/posts/{post_id}", openapi_extra=READABLE_BY_ANY_SIGNED_IN_USER)
+async def get_post(post_id: Id, uow: UnitOfWorkDep, principal: PrincipalDep) -> PostWithAuthorOut:
+    """A post with its author, for any signed-in caller."""
+    return PostWithAuthorOut.of_pair(await use_cases.get_post(uow, principal, post_id))

@@ -1,4 +1,4 @@
-"""/todos: create, read, list, update and delete todos."""
+"""/todos: create, read, list, update and delete one's own todos; an admin lists everyone's."""
 
 from typing import Annotated
 from urllib.parse import quote
@@ -7,17 +7,29 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
+from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter
-from entrypoints.dependencies import unit_of_work
-from entrypoints.problems import problem_responses
+from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import todos as use_cases
 from service.contexts import TodosUnitOfWork
 
 UnitOfWorkDep = Annotated[TodosUnitOfWork, Depends(unit_of_work(TodosUnitOfWork))]
-router = APIRouter(prefix="/todos", tags=["todos"], responses=problem_responses(404, 409))
+router = APIRouter(
+    prefix="/todos",
+    tags=["todos"],
+    responses={**problem_responses(404, 409), **PROTECTED_OPERATION},
+)
 
 Key = Annotated[str, Field(min_length=1, max_length=KEY_MAX_LENGTH)]
 Value = Annotated[str, Field(max_length=VALUE_MAX_LENGTH)]
+Owner = Annotated[
+    str | None,
+    Query(
+        max_length=SUBJECT_MAX_LENGTH,
+        description="Whose todo: yours if not given. Only an admin may read someone else's.",
+    ),
+]
 
 
 class TodoIn(BaseModel):
@@ -33,13 +45,14 @@ class TodoChange(BaseModel):
 
 
 class TodoOut(BaseModel):
+    owner: str = Field(description="The subject of the principal who created it.")
     key: str
     value: str
     done: bool
 
     @classmethod
     def of(cls, todo: Todo) -> "TodoOut":
-        return cls(key=todo.key.text, value=todo.value.text, done=todo.done)
+        return cls(owner=todo.owner, key=todo.key.text, value=todo.value.text, done=todo.done)
 
 
 class TodoPage(BaseModel):
@@ -51,6 +64,11 @@ class TodoQuery(BaseModel):
     """The list endpoint's query parameters; every one narrows the result."""
 
     model_config = ConfigDict(extra="forbid")
+    owner: str | None = Field(
+        None,
+        max_length=SUBJECT_MAX_LENGTH,
+        description="Whose todos an admin lists (everyone's if not given); others list their own.",
+    )
     key_contains: str | None = Field(None, max_length=KEY_MAX_LENGTH)
     value_contains: str | None = Field(None, max_length=VALUE_MAX_LENGTH)
     done: bool | None = None
@@ -59,32 +77,46 @@ class TodoQuery(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_todo(body: TodoIn, uow: UnitOfWorkDep, response: Response) -> TodoOut:
-    """Create a todo; 409 if the key is taken."""
-    todo = await use_cases.create_todo(uow, body.key, body.value)
+async def create_todo(
+    body: TodoIn, principal: PrincipalDep, uow: UnitOfWorkDep, response: Response
+) -> TodoOut:
+    """Create a todo of yours; 409 if you already have one of that key."""
+    todo = await use_cases.create_todo(uow, principal, body.key, body.value)
     response.headers["Location"] = f"/todos/{quote(todo.key.text, safe='')}"
     return TodoOut.of(todo)
 
 
 @router.get("")
-async def list_todos(query: Annotated[TodoQuery, Query()], uow: UnitOfWorkDep) -> TodoPage:
-    """List todos ordered by key, with the total number that match."""
-    page = await use_cases.list_todos(uow, TodoFilter(**query.model_dump()))
+async def list_todos(
+    query: Annotated[TodoQuery, Query()], principal: PrincipalDep, uow: UnitOfWorkDep
+) -> TodoPage:
+    """List your todos (an admin: everyone's) ordered by owner and key, with the total."""
+    page = await use_cases.list_todos(uow, principal, TodoFilter(**query.model_dump()))
     return TodoPage(items=[TodoOut.of(todo) for todo in page.items], total=page.total)
 
 
 @router.get("/{key:path}")
-async def get_todo(key: str, uow: UnitOfWorkDep) -> TodoOut:
-    return TodoOut.of(await use_cases.get_todo(uow, key))
+async def get_todo(
+    key: str, principal: PrincipalDep, uow: UnitOfWorkDep, owner: Owner = None
+) -> TodoOut:
+    """Read your todo of this key (an admin: anyone's, with `owner`)."""
+    return TodoOut.of(await use_cases.get_todo(uow, principal, key, owner=owner))
 
 
 @router.patch("/{key:path}")
-async def update_todo(key: str, body: TodoChange, uow: UnitOfWorkDep) -> TodoOut:
-    """Change the value, the done flag, or both."""
-    todo = await use_cases.update_todo(uow, key, value=body.value, done=body.done)
+async def update_todo(
+    key: str, body: TodoChange, principal: PrincipalDep, uow: UnitOfWorkDep, owner: Owner = None
+) -> TodoOut:
+    """Change your todo's value, done flag, or both; an admin may not change anyone else's."""
+    todo = await use_cases.update_todo(
+        uow, principal, key, value=body.value, done=body.done, owner=owner
+    )
     return TodoOut.of(todo)
 
 
 @router.delete("/{key:path}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_todo(key: str, uow: UnitOfWorkDep) -> None:
-    await use_cases.delete_todo(uow, key)
+async def delete_todo(
+    key: str, principal: PrincipalDep, uow: UnitOfWorkDep, owner: Owner = None
+) -> None:
+    """Delete your todo of this key; an admin may not delete anyone else's."""
+    await use_cases.delete_todo(uow, principal, key, owner=owner)

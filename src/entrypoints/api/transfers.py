@@ -1,4 +1,5 @@
-"""/transfers: move money between accounts, once per Idempotency-Key; list them."""
+"""/transfers: move money from one's own account to any, once per Idempotency-Key; list an
+account's transfers (only an admin lists them all)."""
 
 import re
 from datetime import datetime
@@ -18,13 +19,17 @@ from domain.transfers import (
     TransferFilter,
     TransferRequest,
 )
-from entrypoints.dependencies import unit_of_work
-from entrypoints.problems import problem_responses
+from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import transfers as use_cases
 from service.contexts import BankUnitOfWork
 
 UnitOfWorkDep = Annotated[BankUnitOfWork, Depends(unit_of_work(BankUnitOfWork))]
-router = APIRouter(prefix="/transfers", tags=["transfers"], responses=problem_responses(404, 409))
+router = APIRouter(
+    prefix="/transfers",
+    tags=["transfers"],
+    responses={**problem_responses(404, 409), **PROTECTED_OPERATION},
+)
 
 IdempotencyKeyHeader = Annotated[
     list[str],
@@ -84,22 +89,29 @@ class TransferPage(BaseModel):
 
 class TransferQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    account: AccountId | None = None
+    account: AccountId | None = Field(
+        None, description="One of your accounts. Required, except for an admin listing all."
+    )
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def make_transfer(
-    body: TransferIn, key: IdempotencyKeyHeader, uow: UnitOfWorkDep, response: Response
+    body: TransferIn,
+    key: IdempotencyKeyHeader,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    response: Response,
 ) -> TransferOut:
-    """Debit one account and credit another, atomically.
+    """Debit one of the caller's accounts and credit any other, atomically.
 
-    409 on insufficient funds; 422 for the same account twice, a non-positive amount, or a
-    key already used for a different transfer.
+    404 if the source is someone else's account (403 for an admin) or either does not exist;
+    409 on insufficient funds; 422 for the same account twice, a non-positive amount, or a key
+    already used for a different transfer.
     """
     request = TransferRequest(body.from_account, body.to_account, body.amount_cents)
-    outcome = await use_cases.make_transfer(uow, request, _one_key(key))
+    outcome = await use_cases.make_transfer(uow, principal, request, _one_key(key))
     response.headers["Location"] = f"/transfers?account={request.from_account}"
     response.headers["Idempotent-Replayed"] = str(outcome.replayed).lower()
     return TransferOut.of(outcome.transfer)
@@ -107,9 +119,10 @@ async def make_transfer(
 
 @router.get("")
 async def list_transfers(
-    query: Annotated[TransferQuery, Query()], uow: UnitOfWorkDep
+    query: Annotated[TransferQuery, Query()], uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> TransferPage:
-    """Transfers from or to an account (or all), oldest first."""
+    """Transfers from or to one of the caller's accounts, oldest first; 422 without `account`,
+    404 for someone else's. An admin may name any account, or none to list all."""
     query_object = TransferFilter(query.account, query.limit, query.offset)
-    page = await use_cases.list_transfers(uow, query_object)
+    page = await use_cases.list_transfers(uow, principal, query_object)
     return TransferPage(items=[TransferOut.of(t) for t in page.items], total=page.total)

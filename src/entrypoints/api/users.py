@@ -1,4 +1,5 @@
-"""/users: register users, read one, list them (optionally with their posts)."""
+"""/users: register users, read one, list them (optionally with their posts). A user belongs to
+the principal who registered it: others get a 404 for it, and only an admin lists everyone's."""
 
 from datetime import datetime
 from typing import Annotated
@@ -6,18 +7,23 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.fields import EMAIL_MAX_LENGTH
 from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import UserWithPosts
-from domain.users import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User, UserFilter
+from domain.users import NAME_MAX_LENGTH, User, UserFilter
 from entrypoints.api.paths import IdPath
 from entrypoints.api.posts import PostOut
-from entrypoints.dependencies import unit_of_work
-from entrypoints.problems import problem_responses
+from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import users as use_cases
 from service.contexts import BlogUnitOfWork
 
 UnitOfWorkDep = Annotated[BlogUnitOfWork, Depends(unit_of_work(BlogUnitOfWork))]
-router = APIRouter(prefix="/users", tags=["users"], responses=problem_responses(404, 409))
+router = APIRouter(
+    prefix="/users",
+    tags=["users"],
+    responses={**problem_responses(404, 409), **PROTECTED_OPERATION},
+)
 
 
 class UserIn(BaseModel):
@@ -28,6 +34,7 @@ class UserIn(BaseModel):
 
 class UserOut(BaseModel):
     id: int
+    owner: str = Field(description="The subject of the principal who registered the user.")
     name: str
     email: str
     is_active: bool
@@ -43,6 +50,7 @@ class UserOut(BaseModel):
     def of(cls, user: User, with_posts: UserWithPosts | None = None) -> "UserOut":
         return cls(
             id=user.id,
+            owner=user.owner,
             name=user.name.text,
             email=user.email.text,
             is_active=user.is_active,
@@ -73,25 +81,33 @@ class UserQuery(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def register_user(body: UserIn, uow: UnitOfWorkDep, response: Response) -> UserOut:
-    """Register a user; 409 if the email is taken, in any letter case."""
-    user = await use_cases.register_user(uow, body.name, body.email)
+async def register_user(
+    body: UserIn, uow: UnitOfWorkDep, principal: PrincipalDep, response: Response
+) -> UserOut:
+    """Register a user owned by the caller; 409 if the email is taken, in any letter case."""
+    user = await use_cases.register_user(uow, principal, body.name, body.email)
     response.headers["Location"] = f"/users/{user.id}"
     return UserOut.of(user)
 
 
 @router.get("")
-async def list_users(query: Annotated[UserQuery, Query()], uow: UnitOfWorkDep) -> UserPage:
-    """Users ordered by id, with the total that match; with their posts if asked."""
+async def list_users(
+    query: Annotated[UserQuery, Query()], uow: UnitOfWorkDep, principal: PrincipalDep
+) -> UserPage:
+    """The caller's users (an admin's: everyone's) ordered by id, with the total that match;
+    with their posts if asked."""
     query_object = UserFilter(**query.model_dump(exclude={"include_posts", "posts_limit"}))
     if not query.include_posts:
-        page = await use_cases.list_users(uow, query_object)
+        page = await use_cases.list_users(uow, principal, query_object)
         return UserPage(items=[UserOut.of(user) for user in page.items], total=page.total)
-    with_posts = await use_cases.list_users_with_posts(uow, query_object, query.posts_limit)
+    with_posts = await use_cases.list_users_with_posts(
+        uow, principal, query_object, query.posts_limit
+    )
     items = [UserOut.of(item.user, item) for item in with_posts.items]
     return UserPage(items=items, total=with_posts.total)
 
 
 @router.get("/{user_id}")
-async def get_user(user_id: IdPath, uow: UnitOfWorkDep) -> UserOut:
-    return UserOut.of(await use_cases.get_user(uow, user_id))
+async def get_user(user_id: IdPath, uow: UnitOfWorkDep, principal: PrincipalDep) -> UserOut:
+    """One of the caller's users; 404 for someone else's (an admin reads any)."""
+    return UserOut.of(await use_cases.get_user(uow, principal, user_id))

@@ -1,4 +1,6 @@
--- Shared by the bench's wrk scripts: unique ids per thread, and one JSON line of results.
+-- Shared by the bench's wrk scripts: unique ids per thread, the bearer token the harness
+-- signed in for (BENCH_AUTHORIZATION), and one JSON line of results.
+local authorization = os.getenv("BENCH_AUTHORIZATION")
 local counter = 0
 local thread_tag = "t"
 local threads = {}
@@ -13,6 +15,12 @@ end
 function unique(prefix)
   counter = counter + 1
   return prefix .. "-" .. run_tag .. "-" .. thread_tag .. "-" .. counter
+end
+
+function signed(headers)
+  headers = headers or {}
+  if authorization and authorization ~= "" then headers["Authorization"] = authorization end
+  return headers
 end
 
 function init(args)

@@ -6,5 +6,5 @@ function on_init(args)
 end
 
 request = function()
-  return wrk.format("GET", path)
+  return wrk.format("GET", path, signed())
 end

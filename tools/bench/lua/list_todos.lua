@@ -2,5 +2,5 @@
 dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
 request = function()
-  return wrk.format("GET", "/todos?key_contains=seed-1&limit=20")
+  return wrk.format("GET", "/todos?key_contains=seed-1&limit=20", signed())
 end

@@ -3,5 +3,5 @@ dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
 request = function()
   local body = '{"key": "' .. unique("bench") .. '", "value": "benchmark"}'
-  return wrk.format("POST", "/todos", {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", "/todos", signed({["Content-Type"] = "application/json"}), body)
 end

@@ -13,5 +13,5 @@ request = function()
   local body = string.format(
     '{"from_account": %d, "to_account": %d, "amount_cents": %d}', from, to, math.random(100))
   local headers = {["Content-Type"] = "application/json", ["Idempotency-Key"] = unique("bench")}
-  return wrk.format("POST", "/transfers", headers, body)
+  return wrk.format("POST", "/transfers", signed(headers), body)
 end
