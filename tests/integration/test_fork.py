@@ -85,10 +85,16 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
 
     assert mentions_of_examples(copy / "src") == []
     assert mentions_of_examples(copy / "migrations") == []
-    assert sorted(p.name for p in (copy / "migrations").iterdir()) == ["env.py", "script.py.mako"]
+    # identity is the platform's, kept with its history
+    assert sorted(p.name for p in (copy / "migrations").iterdir()) == [
+        "env.py",
+        "identity",
+        "script.py.mako",
+    ]
     assert NEW_CONTEXT_MARKER in (copy / "src" / "service" / "contexts.py").read_text()
     registry = (copy / "src" / "adapters" / "contexts.py").read_text()
-    assert f"CONTEXTS: tuple[Context, ...] = (\n    {NEW_CONTEXT_MARKER}\n)\n" in registry
+    assert re.findall(r'^    Context\(\n        "(\w+)"', registry, re.M) == ["identity"]
+    assert f"\n    {NEW_CONTEXT_MARKER}\n)\n" in registry
     assert not (copy / "tests" / "integration" / "test_fork.py").exists()
     assert 'name = "billing"' in (copy / "pyproject.toml").read_text()
     assert 'name = "billing"' in (copy / "uv.lock").read_text()
