@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork bench
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork bench client
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
@@ -16,6 +16,7 @@ help:
 	@echo "            write a new aggregate into a context, existing or new: each one its creator's"
 	@echo "            (OWNED=no: shared by everyone signed in)"
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
+	@echo "make client              docs/openapi.json and the Python client in clients/python, from the app's routes"
 	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
 
 setup:
@@ -60,6 +61,9 @@ aggregate: setup
 
 fork: setup
 	$(RUN) python -m tools.fork "$(NAME)"
+
+client: setup
+	$(RUN) python -m tools.openapi
 
 bench: setup
 	$(RUN) python -m tools.bench $(ARGS)

@@ -30,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from adapters.contexts import CONTEXTS
 from adapters.outbox import OutboxEventRow, OutboxLeaseRow
+from tools import openapi
 from tools.fields import Field, Filter, Refused, check_name, parse_fields
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -532,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"  wrote {path.relative_to(ROOT)}")
+    openapi.regenerate()  # the document and the client gain the new routes
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from tools import openapi
 from tools.aggregate import ROOT, format_python
 from tools.fields import Refused, check_name
 
@@ -42,6 +43,7 @@ REMOVED_TESTS = [
     "tests/integration/test_fork.py",  # the template's own: a fork is not forked again
     "tests/integration/test_outbox_relay.py",  # a user's welcome todo: two examples' events
     "tests/unit/test_domain_events_api.py",
+    "tests/integration/test_client_examples.py",  # the examples' use cases, through the client
 ]
 # `make bench` loads the examples' endpoints (the figures in docs/performance.md are theirs):
 # it goes with them, until a fork points it at aggregates of its own.
@@ -283,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as refusal:
         print(f"make fork: {refusal}", file=sys.stderr)
         return 2
+    openapi.regenerate()  # the document and the client lose the examples' routes
     print(f"forked as {args.name}: see `git status`; next, `make aggregate` and `make test`")
     return 0
 

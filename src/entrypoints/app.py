@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi_standalone_docs import StandaloneDocs
 
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
 from entrypoints.guards import LimitRequestBodies, RefuseUndecodablePaths
 from entrypoints.metrics import Metrics
-from entrypoints.problems import EVERY_OPERATION, install_problem_handlers
+from entrypoints.problems import EVERY_OPERATION, document_problems, install_problem_handlers
 from entrypoints.request_ids import RequestIds
 from service.operations import Store
 
@@ -43,10 +44,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.stop()
 
 
+def operation_id(route: APIRoute) -> str:
+    """`<tag>-<function>` (e.g. `todos-create_todo`): unique, stable, and what a generated
+    client names its functions by."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
 def create_app(container: Container | None = None) -> FastAPI:
     container = container or Container()
     settings = container.settings()
-    app = FastAPI(title="DDD on dqlite", lifespan=_lifespan)
+    app = FastAPI(
+        title="DDD on dqlite", lifespan=_lifespan, generate_unique_id_function=operation_id
+    )
     # /docs and /redoc with Swagger UI's and ReDoc's files served from the installed package,
     # not a CDN: the pages work on a network with no way out.
     StandaloneDocs(app)
@@ -70,4 +79,5 @@ def create_app(container: Container | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, responses=EVERY_OPERATION)
     install_problem_handlers(app)
+    document_problems(app)
     return app

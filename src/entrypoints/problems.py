@@ -36,6 +36,14 @@ STATUS_OF_DOMAIN_ERROR: dict[type[DomainError], HTTPStatus] = {
 }
 
 
+class ProblemError(BaseModel):
+    """One thing wrong with a request: where it is, and what."""
+
+    location: list[str | int]  # e.g. ["body", "key"] or ["query", "limit"]
+    message: str
+    type: str
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem: what went wrong, for people (`detail`) and programs (`status`)."""
 
@@ -46,14 +54,24 @@ class Problem(BaseModel):
     detail: str
     request_id: str | None = None
     field: str | None = None  # the field an InvalidValue names
-    errors: list[dict[str, Any]] | None = None  # each of a request's validation errors
+    errors: list[ProblemError] | None = None  # each of a request's validation errors
     outcome: str | None = None  # "unknown" when a commit's answer was lost
+
+
+# Every error response names the one Problem component, so a client has one class to catch.
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` documenting `statuses` as problem+json bodies."""
-    content = {"application/problem+json": {"schema": Problem.model_json_schema()}}
+    content = {"application/problem+json": {"schema": PROBLEM_SCHEMA}}
     return {s: {"description": HTTPStatus(s).phrase, "content": content} for s in statuses}
+
+
+def problem_components() -> dict[str, Any]:
+    """Problem and the models it names, as OpenAPI component schemas."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"Problem": schema, **schema.pop("$defs", {})}
 
 
 # What any operation may answer: a path that is not UTF-8, a body too slow, too large or
@@ -167,6 +185,19 @@ def _allowed_methods(request: Request) -> set[str]:
             for route in request.app.routes
         )
     }
+
+
+def document_problems(app: FastAPI) -> None:
+    """Add the Problem component to the app's OpenAPI document, which its responses name."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = FastAPI.openapi(app)
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem_components())
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -14,7 +14,8 @@ from tools.aggregate import ROOT
 
 def attempt(copy: Path, *command: str) -> subprocess.CompletedProcess[str]:
     """Run `command` in `copy`, importing the copy's code rather than this checkout's."""
-    environment = {**os.environ, "PYTHONPATH": f"{copy / 'src'}{os.pathsep}{copy}"}
+    paths = [copy / "src", copy, copy / "clients" / "python"]  # the last: its generated client
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, paths))}
     return subprocess.run(
         command, cwd=copy, env=environment, capture_output=True, text=True, check=False
     )

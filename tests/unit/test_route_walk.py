@@ -22,9 +22,7 @@ from tests.unit.conftest import memory_settings
 # The operations anyone may call: probes, documentation, signing in, and the keys.
 OPEN = {
     ("GET", "/health"),
-    ("HEAD", "/health"),
     ("GET", "/ready"),
-    ("HEAD", "/ready"),
     ("GET", "/metrics"),  # open unless APP_METRICS_ROLE is set
     ("POST", "/auth/register"),
     ("POST", "/auth/token"),

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS
@@ -31,17 +31,28 @@ router = APIRouter(
     responses={**problem_responses(404, 409), **PROTECTED_OPERATION},
 )
 
-IdempotencyKeyHeader = Annotated[
-    list[str],
-    Header(
-        alias="Idempotency-Key",
-        description=(
-            "Sending the same key again returns the first result and moves no money. "
-            f"One header, 1 to {KEY_MAX_LENGTH} visible ASCII characters."
-        ),
-    ),
-]
 VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
+
+async def idempotency_key(
+    request: Request,
+    key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            description=(
+                "Sending the same key again returns the first result and moves no money. "
+                f"One header, 1 to {KEY_MAX_LENGTH} visible ASCII characters."
+            ),
+        ),
+    ],
+) -> IdempotencyKey:
+    """The request's one Idempotency-Key: documented as a plain string, so that any client
+    can send it; two such headers are refused here, since FastAPI would keep only one."""
+    return _one_key(request.headers.getlist("idempotency-key"))
+
+
+IdempotencyKeyDep = Annotated[IdempotencyKey, Depends(idempotency_key)]
 
 
 def _one_key(values: list[str]) -> IdempotencyKey:
@@ -99,7 +110,7 @@ class TransferQuery(BaseModel):
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def make_transfer(
     body: TransferIn,
-    key: IdempotencyKeyHeader,
+    key: IdempotencyKeyDep,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     response: Response,
@@ -111,7 +122,7 @@ async def make_transfer(
     already used for a different transfer.
     """
     request = TransferRequest(body.from_account, body.to_account, body.amount_cents)
-    outcome = await use_cases.make_transfer(uow, principal, request, _one_key(key))
+    outcome = await use_cases.make_transfer(uow, principal, request, key)
     response.headers["Location"] = f"/transfers?account={request.from_account}"
     response.headers["Idempotent-Replayed"] = str(outcome.replayed).lower()
     return TransferOut.of(outcome.transfer)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.readiness_out_checks import ReadinessOutChecks
+
+
+T = TypeVar("T", bound="ReadinessOut")
+
+
+@_attrs_define
+class ReadinessOut:
+    """
+    Attributes:
+        ready (bool):
+        checks (ReadinessOutChecks):
+    """
+
+    ready: bool
+    checks: ReadinessOutChecks
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        ready = self.ready
+
+        checks = self.checks.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "ready": ready,
+                "checks": checks,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.readiness_out_checks import ReadinessOutChecks  # noqa: PLC0415
+
+        d = dict(src_dict)
+        ready = d.pop("ready")
+
+        checks = ReadinessOutChecks.from_dict(d.pop("checks"))
+
+        readiness_out = cls(
+            ready=ready,
+            checks=checks,
+        )
+
+        readiness_out.additional_properties = d
+        return readiness_out
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
