@@ -210,8 +210,8 @@ def _example_code_renamed(block: re.Match[str]) -> str:
         "todo": "invoice",
         "todos": "invoices",
     }
-    return re.sub(
-        r"\b(TodosUnitOfWork|Todo|todos|todo)\b|(?<=_)todo\b",
+    return re.sub(  # also in the generated client's names: todos_create_todo, TodoIn
+        r"\b(TodosUnitOfWork|Todo|todos|todo)\b|(?<=_)todo\b|\btodos(?=_)|\bTodo(?=[A-Z])",
         lambda name: names[name[0]],
         block[0],
     )
@@ -225,7 +225,7 @@ def remove_bench() -> None:
         else:
             path.unlink(missing_ok=True)
     makefile = ROOT / "Makefile"
-    text = makefile.read_text().replace(" fork bench\n", " fork\n")
+    text = makefile.read_text().replace(" bench\n", "\n", 1)  # from .PHONY
     text = re.sub(r"\t@echo \"make bench .*\n", "", text)
     text = re.sub(r"\nbench: setup\n\t.*\n", "", text)
     makefile.write_text(text)

@@ -45,8 +45,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def operation_id(route: APIRoute) -> str:
-    """`<tag>-<function>` (e.g. `todos-create_todo`): unique, stable, and what a generated
-    client names its functions by."""
+    """`<tag>-<function>` (e.g. `auth-register`): unique, stable, and what a generated client
+    names its functions by."""
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
 
 
@@ -54,7 +54,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     container = container or Container()
     settings = container.settings()
     app = FastAPI(
-        title="DDD on dqlite", lifespan=_lifespan, generate_unique_id_function=operation_id
+        title="DDD on dqlite",
+        lifespan=_lifespan,
+        generate_unique_id_function=operation_id,
     )
     # /docs and /redoc with Swagger UI's and ReDoc's files served from the installed package,
     # not a CDN: the pages work on a network with no way out.

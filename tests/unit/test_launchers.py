@@ -189,3 +189,14 @@ def test_cluster_only_still_picks_one_node_and_refuses_others(cluster: ModuleTyp
     assert cluster.command_line().parse_args(["--only", "3"]).only == 3
     with pytest.raises(SystemExit):
         cluster.command_line().parse_args(["--only", "4"])
+
+
+def test_the_three_cluster_nodes_share_one_token_signing_key_dir(
+    cluster: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("APP_AUTH_KEY_DIR", raising=False)
+
+    dirs = {environment_from_command_line(cluster, n)["APP_AUTH_KEY_DIR"] for n in (1, 2, 3)}
+
+    assert len(dirs) == 1
+    assert dirs.pop().endswith("/.data/cluster-auth")
