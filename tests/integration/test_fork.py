@@ -21,9 +21,10 @@ NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
 # them. The fork runs the unit-of-work tests and one write over HTTP to the ledger's launcher
 # (proving it serves in the fork); the rest of the process tests and the cluster, fault,
-# partition, TLS, backup, day-2, disk, browser, keepalive and schemathesis tests, 8+ minutes
-# more, it only collects: the fork leaves those files and the launcher byte for byte as they
-# are here, where `make test` runs them.
+# partition, TLS, backup, day-2, disk, browser, keepalive, schemathesis and sign-in cluster
+# tests, 8+ minutes more, it only collects: the fork leaves those files and the launcher byte
+# for byte as they are here, where `make test` runs them. So too the documented commands' test,
+# whose fork-then-aggregate sequence `make test` runs here.
 SERVES = (
     "tests/integration/test_api_process.py::test_a_write_over_http_is_acknowledged_and_read_back"
 )
@@ -40,6 +41,8 @@ COLLECTED_ONLY = [
     "test_disk_full.py",
     "test_docs_in_browser.py",
     "test_vanished_client.py",
+    "test_auth_cluster.py",
+    "test_documented_commands.py",
 ]
 LAUNCHER = [
     "tests/integration/process.py",
