@@ -31,6 +31,10 @@ MANIFEST = "backup.json"
 # Delivery times are the apps' clocks, the backup's start this host's: events delivered up to
 # a minute before it began are delivered again too, in case the clocks disagree.
 CLOCK_SKEW_MS = 60_000
+# An operator's command waits longer for each node than a request does (leader.py's 0.5 s):
+# on a busy machine a node that answers in 0.6 s is up, and nothing here is in a hurry. The
+# nodes are still asked at once, so one that is down or paused delays nothing.
+OPERATOR_PROBE_TIMEOUT_SECONDS = 2.0
 
 
 class ClusterAdmin:
@@ -44,7 +48,7 @@ class ClusterAdmin:
         database_prefix: str = "",
         dial: DialFunc | None = None,
     ) -> None:
-        self.tracker = LeaderTracker(addresses, dial)
+        self.tracker = LeaderTracker(addresses, dial, OPERATOR_PROBE_TIMEOUT_SECONDS)
         self._contexts = tuple(contexts)
         self._prefix = database_prefix
 

@@ -39,10 +39,13 @@ PROBE_TIMEOUT_SECONDS = 0.5
 
 
 def cluster_client(
-    addresses: list[str], timeout: float = 2.0, dial: DialFunc | None = None
+    addresses: list[str],
+    timeout: float = 2.0,
+    dial: DialFunc | None = None,
+    probe_timeout: float = PROBE_TIMEOUT_SECONDS,
 ) -> ClusterClient:
     return ClusterClient.from_addresses(
-        addresses, timeout=timeout, attempt_timeout=PROBE_TIMEOUT_SECONDS, dial_func=dial
+        addresses, timeout=timeout, attempt_timeout=probe_timeout, dial_func=dial
     )
 
 
@@ -53,9 +56,15 @@ class LeaderTracker:
     calls `refresh`, which asks all known nodes, so a dead node is never the only way in.
     """
 
-    def __init__(self, addresses: list[str], dial: DialFunc | None = None) -> None:
+    def __init__(
+        self,
+        addresses: list[str],
+        dial: DialFunc | None = None,
+        probe_timeout: float = PROBE_TIMEOUT_SECONDS,
+    ) -> None:
         self.addresses = list(dict.fromkeys(addresses))
         self.dial = dial  # how to reach a node (over TLS, when given); plain TCP when None
+        self.probe_timeout = probe_timeout
         self.leader = self.addresses[0]
         self._client: ClusterClient | None = None
         # Every driver connection made, with the node it was aimed at, while it lives.
@@ -71,7 +80,9 @@ class LeaderTracker:
     @property
     def client(self) -> ClusterClient:
         if self._client is None:
-            self._client = cluster_client(self.addresses, dial=self.dial)
+            self._client = cluster_client(
+                self.addresses, dial=self.dial, probe_timeout=self.probe_timeout
+            )
         return self._client
 
     async def refresh(self) -> str | None:
