@@ -12,8 +12,10 @@ from fastapi.security import OAuth2PasswordBearer
 
 from domain.errors import Forbidden, Unauthenticated
 from domain.principals import Principal
+from entrypoints.metrics import Metrics
 from service.identity import AbstractTokenVerifier, Credentials
 from service.operations import Store
+from service.relay import OutboxRelay
 from service.unit_of_work import AbstractUnitOfWork
 
 
@@ -35,6 +37,22 @@ async def get_store(request: Request) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_relays(request: Request) -> tuple[OutboxRelay, ...]:
+    relays: tuple[OutboxRelay, ...] = request.app.state.relays
+    return relays
+
+
+RelaysDep = Annotated[tuple[OutboxRelay, ...], Depends(get_relays)]
+
+
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 # auto_error=False: a missing token becomes our own problem+json 401, not FastAPI's.

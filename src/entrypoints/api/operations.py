@@ -2,11 +2,11 @@
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from entrypoints.dependencies import StoreDep, metrics_reader
+from entrypoints.dependencies import MetricsDep, RelaysDep, StoreDep, metrics_reader
 from entrypoints.problems import PROTECTED_OPERATION
 from service.outbox import OutboxCounts
 from service.unit_of_work import StoreUnavailable
@@ -50,15 +50,15 @@ async def ready(store: StoreDep, response: Response) -> ReadinessOut:
     dependencies=[Depends(metrics_reader)],
     responses=PROTECTED_OPERATION,
 )
-async def metrics(store: StoreDep, request: Request) -> Response:
+async def metrics(store: StoreDep, relays: RelaysDep, registry: MetricsDep) -> Response:
     """Prometheus text format; open unless APP_METRICS_ROLE names a role to require."""
     status = await store.status()
     outboxes: dict[str, OutboxCounts | None] = {}
-    for relay in request.app.state.relays:
+    for relay in relays:
         try:
             outboxes[relay.context] = await relay.counts()
         except StoreUnavailable:
             outboxes[relay.context] = None
     # Rendered in a worker thread: a large registry must not hold up other requests.
-    body = await asyncio.to_thread(request.app.state.metrics.render, status, outboxes)
+    body = await asyncio.to_thread(registry.render, status, outboxes)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
