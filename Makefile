@@ -42,8 +42,9 @@ unit-without-dqlite:
 
 # Four workers on two cores: most of the time goes to waiting (elections, timeouts, processes
 # starting), not to the CPU. A module's tests stay on one worker, with its module fixtures.
+# The unit tests ran just before, without dqlite (unit-without-dqlite): here, the rest.
 pytest:
-	$(RUN) python -m pytest -q --durations=25 -n 4 --dist loadfile
+	$(RUN) python -m pytest -q --durations=25 -n 4 --dist loadfile --ignore=tests/unit
 
 # The partition tests with the flapping nemesis at full length (30 s; 12 s in `make test`).
 partitions: setup

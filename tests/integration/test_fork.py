@@ -134,7 +134,7 @@ def test_a_fork_keeps_no_example_and_a_new_aggregate_then_passes_every_check(
     first_revision = (copy / "migrations" / "specimens" / "0001_add_fork_specimens.py").read_text()
     assert "op.create_table('fork_specimens'" in first_revision
     assert "op.create_table('outbox_events'" in first_revision
-    lint(copy)
+    # Lint after the aggregate is test_documented_commands' (forking.md's fork-then-aggregate).
     output = run(
         copy,
         sys.executable,
