@@ -9,9 +9,10 @@ from typing import Any
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from sqlalchemy import TypeDecorator, create_engine
+from sqlalchemy import TypeDecorator
 
 from adapters.contexts import context_named
+from adapters.dqlite.engine import create_dqlite_sync_engine
 from entrypoints.settings import Settings
 
 config = context.config
@@ -48,7 +49,9 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(_url(), connect_args=config.attributes.get("connect_args", {}))
+    engine = create_dqlite_sync_engine(
+        _url(), connect_args=config.attributes.get("connect_args", {})
+    )
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, **OPTIONS)

@@ -20,10 +20,10 @@ from adapters.dqlite.backup import (
     terminal_progress,
     write_backup,
 )
+from adapters.dqlite.dialing import DialFunc
 from adapters.dqlite.engine import create_dqlite_engine, dqlite_url
 from adapters.dqlite.leader import ClusterView, LeaderTracker
 from adapters.dqlite.migrations import upgrade_to_head
-from adapters.dqlite.tls import DialFunc
 from adapters.outbox import SqlAlchemyOutbox
 from service.outbox import StoredEvent, now_ms
 

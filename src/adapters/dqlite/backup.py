@@ -24,7 +24,6 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
-    create_engine,
     delete,
     func,
     insert,
@@ -34,9 +33,9 @@ from sqlalchemy import (
 )
 
 from adapters.contexts import Context
-from adapters.dqlite.engine import MAX_BOUND_PARAMETERS
+from adapters.dqlite.dialing import DialFunc
+from adapters.dqlite.engine import MAX_BOUND_PARAMETERS, create_dqlite_sync_engine
 from adapters.dqlite.migrations import alembic_config, known_revisions
-from adapters.dqlite.tls import DialFunc
 from adapters.outbox import OutboxEventRow, OutboxLeaseRow
 
 VERSION_TABLE = "alembic_version"
@@ -122,7 +121,7 @@ def read_backup(path: Path, context: Context) -> BackupFile:
 def filled_tables(sync_url: str, dial: DialFunc | None = None) -> dict[str, int]:
     """The tables of the database at `sync_url` that hold rows (cluster state aside), and how
     many."""
-    engine = create_engine(sync_url, connect_args={"dial_func": dial} if dial else {})
+    engine = create_dqlite_sync_engine(sync_url, connect_args={"dial_func": dial} if dial else {})
     try:
         return _tables_with_rows(engine)
     finally:
@@ -146,7 +145,7 @@ def restore(
     databases' backups, taken before (handlers are idempotent, so a second delivery is safe).
     """
     connect_args = {"dial_func": dial} if dial is not None else {}
-    engine = create_engine(sync_url, connect_args=connect_args)
+    engine = create_dqlite_sync_engine(sync_url, connect_args=connect_args)
     try:
         filled = _tables_with_rows(engine)
         if filled and not replace:

@@ -10,7 +10,7 @@ from dqliteclient import ClusterClient, DqliteError
 from dqlitedbapi.aio import AsyncConnection
 from dqlitewire.constants import NodeRole
 
-from adapters.dqlite.tls import DialFunc
+from adapters.dqlite.dialing import DialFunc, plain_dial
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class LeaderTracker:
         probe_timeout: float = PROBE_TIMEOUT_SECONDS,
     ) -> None:
         self.addresses = list(dict.fromkeys(addresses))
-        self.dial = dial  # how to reach a node (over TLS, when given); plain TCP when None
+        self.dial = dial or plain_dial  # how to reach a node: over TLS, when given
         self.probe_timeout = probe_timeout
         self.leader = self.addresses[0]
         self._client: ClusterClient | None = None

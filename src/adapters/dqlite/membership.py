@@ -14,8 +14,8 @@ from pathlib import Path
 from dqliteclient import ClusterClient
 from dqlitewire.constants import NodeRole
 
+from adapters.dqlite.dialing import DialFunc
 from adapters.dqlite.leader import CLIENT_ERRORS, LeaderTracker, cluster_client
-from adapters.dqlite.tls import DialFunc
 
 logger = logging.getLogger(__name__)
 

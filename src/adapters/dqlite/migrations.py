@@ -12,9 +12,9 @@ from alembic.config import Config
 from alembic.ddl.sqlite import SQLiteImpl
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
 
-from adapters.dqlite.tls import DialFunc
+from adapters.dqlite.dialing import DialFunc
+from adapters.dqlite.engine import create_dqlite_sync_engine
 
 ALEMBIC_INI = Path(__file__).resolve().parents[3] / "alembic.ini"
 MIGRATIONS = ALEMBIC_INI.parent / "migrations"
@@ -68,7 +68,7 @@ def known_revisions(context: str) -> frozenset[str]:
 
 def is_at_head(sync_url: str, context: str) -> bool:
     heads = head_revisions(context)
-    engine = create_engine(sync_url)
+    engine = create_dqlite_sync_engine(sync_url)
     try:
         with engine.connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())

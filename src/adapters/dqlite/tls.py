@@ -15,24 +15,17 @@ import secrets
 import socket
 import ssl
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.dqlite.dialing import DialFunc, Streams, split_address
 from adapters.dqlite.keepalive import keep_alive
 
 logger = logging.getLogger(__name__)
 
-type Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-type DialFunc = Callable[[str], Awaitable[Streams]]
-
 CONNECT_SECONDS = 5.0
 CHUNK_BYTES = 256 * 1024
-
-
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 @dataclass(frozen=True)
