@@ -123,6 +123,18 @@ class Aggregate:
     def filters(self) -> list[Filter]:
         return [q for f in self.fields for q in f.filters]
 
+    @property
+    def indexed_filters(self) -> list[Filter]:
+        return [q for q in self.filters if q.indexed]
+
+    def filter_indexes(self, q: Filter) -> list[tuple[str, list[str]]]:
+        """The indexes a list narrowed by `q` reads through, in id order: alone (an admin's,
+        or a shared aggregate's) and with the owner's (a principal's)."""
+        alone = (f"ix_{self.plural}_{q.field.name}", [q.field.name])
+        if not self.owned:
+            return [alone]
+        return [alone, (f"ix_{self.plural}_owner_{q.field.name}", [OWNER, q.field.name])]
+
     def _kinds(self) -> set[str]:
         return {f.kind for f in self.fields}
 
@@ -154,7 +166,7 @@ class Aggregate:
             "date": "check_date",
             "datetime": "check_moment",
         }
-        names = {"check_id", *(checks[k] for k in self._kinds())}
+        names = {"check_id", "check_bool", *(checks[k] for k in self._kinds())}
         names |= {q.matcher for q in self.filters}
         if self.owned:
             names |= {"check_text", "equals"}  # the owner's subject, and the filter by it
@@ -164,12 +176,14 @@ class Aggregate:
 
     @property
     def sqlalchemy_imports(self) -> str:
-        names = {"ColumnElement", "func", "select"}
+        names = {"ColumnElement"}
+        if self.uses_string:
+            names.add("func")
         if self.uses_string or self.owned:
             names.add("String")
         if self.uses_float:
             names.add("Float")
-        if self.owned:
+        if self.owned or self.indexed_filters:
             names.add("Index")
         if self.owned and self.unique_fields:
             names.add("UniqueConstraint")
@@ -479,19 +493,19 @@ def generate(
 
 def check_migration(aggregate: Aggregate, revisions: list[Path]) -> None:
     """The revision Alembic wrote creates the aggregate's table (an owned one's with its owner
-    column and the index its lists read through), and, as the first of a new context, the
-    outbox's too."""
+    column and the index its lists read through), the index of each equality filter, and, as
+    the first of a new context, the outbox's tables too."""
     tables = [aggregate.plural]
     if aggregate.context.new:
         tables += [OutboxEventRow.__tablename__, OutboxLeaseRow.__tablename__]
     text = "".join(revision.read_text() for revision in revisions)
     missing = [t for t in tables if f"op.create_table({t!r}" not in text]
+    indexes = [name for q in aggregate.indexed_filters for name, _ in aggregate.filter_indexes(q)]
+    expected = {f"index {name!r}": f"create_index({name!r}" for name in indexes}
     if aggregate.owned:
-        expected = {
-            f"column {OWNER!r}": f"sa.Column({OWNER!r}",
-            f"index {aggregate.owner_index!r}": f"create_index({aggregate.owner_index!r}",
-        }
-        missing += [what for what, written in expected.items() if written not in text]
+        expected[f"column {OWNER!r}"] = f"sa.Column({OWNER!r}"
+        expected[f"index {aggregate.owner_index!r}"] = f"create_index({aggregate.owner_index!r}"
+    missing += [what for what, written in expected.items() if written not in text]
     if len(revisions) != 1 or missing:
         written = ", ".join(str(r.relative_to(ROOT)) for r in revisions) or "no revision"
         raise Refused(f"the migration does not create {missing} ({written}); check the models")

@@ -225,6 +225,12 @@ class Filter:
         return self.field.kind
 
     @property
+    def indexed(self) -> bool:
+        """Whether an index answers it: equality does; a substring or a range is checked on
+        each row a page walks (domain.paging)."""
+        return self.suffix == ""
+
+    @property
     def check(self) -> str:
         if self.suffix == "_contains":
             return (

@@ -6,13 +6,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, Select, String, Text, func, select
+from sqlalchemy import ColumnElement, ForeignKey, Index, Select, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
+from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
+from domain.paging import Page
 from domain.posts import (
     TITLE_MAX_LENGTH,
     AbstractPostRepository,
@@ -20,11 +22,17 @@ from domain.posts import (
     PostContent,
     PostFilter,
     PostTitle,
+    post_position,
 )
 
 
 class PostRow(Base):
     __tablename__ = "posts"
+    # Each list filter, alone or with the author, in id order (an index ends with the id).
+    __table_args__ = (
+        Index("ix_posts_published", "published"),
+        Index("ix_posts_author_id_published", "author_id", "published"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -48,19 +56,10 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
         row = await self._session.get(PostRow, id)
         return None if row is None else _to_post(row)
 
-    async def find(self, query: PostFilter) -> list[Post]:
-        statement = (
-            select(PostRow)
-            .where(*_conditions(query))
-            .order_by(PostRow.id)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
-        return [_to_post(row) for row in await self._session.scalars(statement)]
-
-    async def count(self, query: PostFilter) -> int:
-        statement = select(func.count()).select_from(PostRow).where(*_conditions(query))
-        return await self._session.scalar(statement) or 0
+    async def find(self, query: PostFilter) -> Page[Post]:
+        listing = pages.Listing(PostRow, (PostRow.id,), _conditions(query))
+        page = await pages.find(self._session, listing, query)
+        return Page(tuple(_to_post(row) for row in page.items), page.next, page.total)
 
     async def by_authors(
         self, author_ids: Sequence[int], per_author: int | None = None
@@ -142,11 +141,8 @@ class InMemoryPostRepository(AbstractPostRepository):
     async def get(self, id: int) -> Post | None:
         return self._table.get(id)
 
-    async def find(self, query: PostFilter) -> list[Post]:
-        return self._table.find(query.matches, order=_by_id, offset=query.offset, limit=query.limit)
-
-    async def count(self, query: PostFilter) -> int:
-        return self._table.count(query.matches)
+    async def find(self, query: PostFilter) -> Page[Post]:
+        return self._table.page(query, narrows=query.matches, scans=None, position=post_position)
 
     async def by_authors(
         self, author_ids: Sequence[int], per_author: int | None = None

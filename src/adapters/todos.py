@@ -1,12 +1,14 @@
 """Todo repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, Index, String, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base, Flag, insert
 from domain.errors import AlreadyExists
+from domain.paging import Page
 from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import (
     KEY_MAX_LENGTH,
@@ -16,13 +18,16 @@ from domain.todos import (
     TodoFilter,
     TodoKey,
     TodoValue,
+    position_of,
 )
 
 
 class TodoRow(Base):
     __tablename__ = "todos"
+    # The primary key (owner, key) serves each owner's list, in the lists' order; this index
+    # serves a list of done (or not done) todos, an owner's or everyone's, in the same order.
+    __table_args__ = (Index("ix_todos_done_owner_key", "done", "owner", "key"),)
 
-    # The primary key (owner, key) also serves each owner's list, in key order.
     owner: Mapped[str] = mapped_column(String(SUBJECT_MAX_LENGTH), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(String(VALUE_MAX_LENGTH))
@@ -52,34 +57,25 @@ class SqlAlchemyTodoRepository(AbstractTodoRepository):
             await self._session.delete(row)
             await self._session.flush()
 
-    async def find(self, query: TodoFilter) -> list[Todo]:
-        statement = (
-            select(TodoRow)
-            .where(*_conditions(query))
-            .order_by(TodoRow.owner, TodoRow.key)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
-        rows = await self._session.scalars(statement)
-        return [_to_entity(row) for row in rows]
-
-    async def count(self, query: TodoFilter) -> int:
-        statement = select(func.count()).select_from(TodoRow).where(*_conditions(query))
-        return await self._session.scalar(statement) or 0
+    async def find(self, query: TodoFilter) -> Page[Todo]:
+        page = await pages.find(self._session, _listing(query), query)
+        return Page(tuple(_to_entity(row) for row in page.items), page.next, page.total)
 
 
-def _conditions(query: TodoFilter) -> list[ColumnElement[bool]]:
-    # instr() rather than LIKE: LIKE ignores ASCII case and treats % and _ as wildcards.
-    conditions: list[ColumnElement[bool]] = []
+def _listing(query: TodoFilter) -> pages.Listing[TodoRow]:
+    narrowing: list[ColumnElement[bool]] = []
     if query.owner is not None:
-        conditions.append(TodoRow.owner == query.owner)
-    if query.key_contains is not None:
-        conditions.append(func.instr(TodoRow.key, query.key_contains) > 0)
-    if query.value_contains is not None:
-        conditions.append(func.instr(TodoRow.value, query.value_contains) > 0)
+        narrowing.append(TodoRow.owner == query.owner)
     if query.done is not None:
-        conditions.append(TodoRow.done == query.done)
-    return conditions
+        narrowing.append(TodoRow.done == query.done)
+    # instr() rather than LIKE: LIKE ignores ASCII case and treats % and _ as wildcards.
+    scanning: list[ColumnElement[bool]] = []
+    if query.key_contains is not None:
+        scanning.append(func.instr(TodoRow.key, query.key_contains) > 0)
+    if query.value_contains is not None:
+        scanning.append(func.instr(TodoRow.value, query.value_contains) > 0)
+    pinned = () if query.owner is None else (query.owner,)
+    return pages.Listing(TodoRow, (TodoRow.owner, TodoRow.key), narrowing, scanning, pinned)
 
 
 def _to_entity(row: TodoRow) -> Todo:
@@ -111,13 +107,6 @@ class InMemoryTodoRepository(AbstractTodoRepository):
     async def delete(self, owner: str, key: TodoKey) -> None:
         self._table.remove((owner, key.text))
 
-    async def find(self, query: TodoFilter) -> list[Todo]:
-        return self._table.find(
-            query.matches,
-            order=_primary_key,
-            offset=query.offset,
-            limit=query.limit,
-        )
-
-    async def count(self, query: TodoFilter) -> int:
-        return self._table.count(query.matches)
+    async def find(self, query: TodoFilter) -> Page[Todo]:
+        scans = query.scans if query.scanning else None
+        return self._table.page(query, narrows=query.narrows, scans=scans, position=position_of)

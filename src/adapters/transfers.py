@@ -1,14 +1,17 @@
 """Transfer repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, String, func, or_, select
+from sqlalchemy import ForeignKey, Select, String, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
+from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, insert, next_id
 from domain.errors import AlreadyExists
+from domain.paging import Page, Position
 from domain.transfers import (
     KEY_MAX_LENGTH,
     AbstractTransferRepository,
@@ -16,6 +19,7 @@ from domain.transfers import (
     Transfer,
     TransferFilter,
     TransferRequest,
+    transfer_position,
 )
 
 
@@ -49,26 +53,38 @@ class SqlAlchemyTransferRepository(AbstractTransferRepository):
         row = await self._session.scalar(statement)
         return None if row is None else _to_transfer(row)
 
-    async def find(self, query: TransferFilter) -> list[Transfer]:
-        statement = (
-            select(TransferRow)
-            .where(*_conditions(query))
-            .order_by(TransferRow.id)
-            .limit(query.limit)
-            .offset(query.offset)
+    async def find(self, query: TransferFilter) -> Page[Transfer]:
+        listing: pages.Listing[TransferRow] = pages.Listing(TransferRow, (TransferRow.id,))
+        if query.account_id is not None:
+            listing = _AccountTransfers(TransferRow, (TransferRow.id,), account=query.account_id)
+        page = await pages.find(self._session, listing, query)
+        return Page(tuple(_to_transfer(row) for row in page.items), page.next, page.total)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AccountTransfers(pages.Listing[TransferRow]):
+    """Transfers from or to one account, in id order: the first `bound` of each side, each
+    from its own index, merged. (With `from_account = ? OR to_account = ?`, SQLite reads and
+    sorts all of the account's transfers for any page.)"""
+
+    account: int
+
+    def walk(self, after: Position | None, bound: int) -> Select[tuple[TransferRow]]:
+        sides = union(
+            self._side(TransferRow.from_account, after, bound),
+            self._side(TransferRow.to_account, after, bound),
         )
-        return [_to_transfer(row) for row in await self._session.scalars(statement)]
+        return select(TransferRow).where(TransferRow.id.in_(sides)).order_by(TransferRow.id)
 
-    async def count(self, query: TransferFilter) -> int:
-        statement = select(func.count()).select_from(TransferRow).where(*_conditions(query))
-        return await self._session.scalar(statement) or 0
-
-
-def _conditions(query: TransferFilter) -> list[ColumnElement[bool]]:
-    if query.account_id is None:
-        return []
-    account = query.account_id
-    return [or_(TransferRow.from_account == account, TransferRow.to_account == account)]
+    def _side(
+        self, account: InstrumentedAttribute[int], after: Position | None, bound: int
+    ) -> Select[tuple[int]]:
+        side = select(TransferRow.id).where(account == self.account)
+        if after is not None:
+            side = side.where(TransferRow.id > after[0])
+        # A member of a UNION cannot have its own LIMIT in SQLite: it goes in a subquery.
+        first = side.order_by(TransferRow.id).limit(bound).subquery()
+        return select(first.c.id)
 
 
 def _to_row(transfer: Transfer) -> TransferRow:
@@ -102,10 +118,7 @@ class InMemoryTransferRepository(AbstractTransferRepository):
     async def get_by_key(self, key: IdempotencyKey) -> Transfer | None:
         return self._table.first(lambda transfer: transfer.idempotency_key == key)
 
-    async def find(self, query: TransferFilter) -> list[Transfer]:
-        return self._table.find(
-            query.matches, order=lambda t: t.id, offset=query.offset, limit=query.limit
+    async def find(self, query: TransferFilter) -> Page[Transfer]:
+        return self._table.page(
+            query, narrows=query.matches, scans=None, position=transfer_position
         )
-
-    async def count(self, query: TransferFilter) -> int:
-        return self._table.count(query.matches)

@@ -2,14 +2,16 @@
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, Index, String, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
 from domain.fields import EMAIL_MAX_LENGTH, Email, folded
+from domain.paging import Page
 from domain.principals import SUBJECT_MAX_LENGTH
 from domain.users import (
     NAME_MAX_LENGTH,
@@ -17,11 +19,17 @@ from domain.users import (
     User,
     UserFilter,
     UserName,
+    user_position,
 )
 
 
 class UserRow(Base):
     __tablename__ = "users"
+    # Each list filter an index answers, in id order (an index ends with the rowid, the id).
+    __table_args__ = (
+        Index("ix_users_is_active", "is_active"),
+        Index("ix_users_owner_is_active", "owner", "is_active"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     # Rows from before owners have "" (migration 0002): nobody's, until an operator says whose.
@@ -51,32 +59,23 @@ class SqlAlchemyUserRepository(AbstractUserRepository):
         row = await self._session.get(UserRow, id)
         return None if row is None else to_user(row)
 
-    async def find(self, query: UserFilter) -> list[User]:
-        statement = (
-            select(UserRow)
-            .where(*_conditions(query))
-            .order_by(UserRow.id)
-            .limit(query.limit)
-            .offset(query.offset)
-        )
-        return [to_user(row) for row in await self._session.scalars(statement)]
-
-    async def count(self, query: UserFilter) -> int:
-        statement = select(func.count()).select_from(UserRow).where(*_conditions(query))
-        return await self._session.scalar(statement) or 0
+    async def find(self, query: UserFilter) -> Page[User]:
+        page = await pages.find(self._session, _listing(query), query)
+        return Page(tuple(to_user(row) for row in page.items), page.next, page.total)
 
 
-def _conditions(query: UserFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _listing(query: UserFilter) -> pages.Listing[UserRow]:
+    narrowing: list[ColumnElement[bool]] = []
     if query.owner is not None:
-        conditions.append(UserRow.owner == query.owner)
+        narrowing.append(UserRow.owner == query.owner)
     if query.active is not None:
-        conditions.append(UserRow.is_active == query.active)
+        narrowing.append(UserRow.is_active == query.active)
+    scanning: list[ColumnElement[bool]] = []
     if query.name_contains is not None:
-        conditions.append(func.instr(UserRow.name, query.name_contains) > 0)
+        scanning.append(func.instr(UserRow.name, query.name_contains) > 0)
     if query.email_contains is not None:
-        conditions.append(func.instr(UserRow.email_key, folded(query.email_contains)) > 0)
-    return conditions
+        scanning.append(func.instr(UserRow.email_key, folded(query.email_contains)) > 0)
+    return pages.Listing(UserRow, (UserRow.id,), narrowing, scanning)
 
 
 def _to_row(user: User) -> UserRow:
@@ -112,10 +111,6 @@ class InMemoryUserRepository(AbstractUserRepository):
     async def get(self, id: int) -> User | None:
         return self._table.get(id)
 
-    async def find(self, query: UserFilter) -> list[User]:
-        return self._table.find(
-            query.matches, order=lambda user: user.id, offset=query.offset, limit=query.limit
-        )
-
-    async def count(self, query: UserFilter) -> int:
-        return self._table.count(query.matches)
+    async def find(self, query: UserFilter) -> Page[User]:
+        scans = query.scans if query.scanning else None
+        return self._table.page(query, narrows=query.narrows, scans=scans, position=user_position)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.fields import check_bool, check_id, check_moment, check_text
-from domain.paging import DEFAULT_LIMIT, check_window
+from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
 from domain.users import User
 
 TITLE_MAX_LENGTH = 200
@@ -60,18 +60,27 @@ class PostFilter:
     published: bool | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: Cursor | None = None  # (id,) of the post the page before ended on
+    with_total: bool = False
 
     def __post_init__(self) -> None:
         if self.author_id is not None:
             check_id("author_id", self.author_id)
         if self.published is not None:
             check_bool("published", self.published)
-        check_window(self.limit, self.offset)
+        check_cursor(self.after, (int,))
+        check_window(self.limit, self.offset, self.after)
+        check_bool("with_total", self.with_total)
 
     def matches(self, post: Post) -> bool:
+        """Whether `post` passes every filter (each has an index)."""
         return (self.author_id is None or post.author_id == self.author_id) and (
             self.published is None or post.published == self.published
         )
+
+
+def post_position(post: Post) -> Position:
+    return (post.id,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +107,9 @@ class AbstractPostRepository(abc.ABC):
     async def get(self, id: int) -> Post | None: ...
 
     @abc.abstractmethod
-    async def find(self, query: PostFilter) -> list[Post]:
-        """One window of the posts that match, ordered by id."""
-
-    @abc.abstractmethod
-    async def count(self, query: PostFilter) -> int: ...
+    async def find(self, query: PostFilter) -> Page[Post]:
+        """The page of the posts that match that `query` asks for (domain.paging), ordered
+        by id; with their total if it asks."""
 
     @abc.abstractmethod
     async def by_authors(

@@ -5,7 +5,7 @@ import abc
 from dataclasses import dataclass, replace
 
 from domain.fields import canonical, check_bool, check_no_control_characters, check_text
-from domain.paging import DEFAULT_LIMIT, check_window
+from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
 from domain.principals import Principal, check_owner
 
 KEY_MAX_LENGTH = 128
@@ -55,7 +55,8 @@ class Todo:
 @dataclass(frozen=True, slots=True)
 class TodoFilter:
     """Which todos to list: every field narrows the result; results are ordered by owner, then
-    key. `owner` None means every owner's."""
+    key. `owner` None means every owner's. The substring filters have no index: a page checks
+    them on at most SCAN_LIMIT todos (domain.paging)."""
 
     owner: str | None = None
     key_contains: str | None = None
@@ -63,6 +64,8 @@ class TodoFilter:
     done: bool | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: Cursor | None = None  # (owner, key) of the todo the page before ended on
+    with_total: bool = False
 
     def __post_init__(self) -> None:
         if self.owner is not None:
@@ -75,21 +78,41 @@ class TodoFilter:
             )
         if self.done is not None:
             check_bool("done", self.done)
-        check_window(self.limit, self.offset)
+        check_cursor(self.after, (str, str))
+        check_window(self.limit, self.offset, self.after, scans=self.scanning)
+        check_bool("with_total", self.with_total)
+
+    @property
+    def scanning(self) -> str | None:
+        """The first filter given that no index answers, if any."""
+        if self.key_contains is not None:
+            return "key_contains"
+        return None if self.value_contains is None else "value_contains"
+
+    def narrows(self, todo: Todo) -> bool:
+        """Whether `todo` passes the filters an index answers (owner, done)."""
+        return (self.owner is None or todo.owner == self.owner) and (
+            self.done is None or todo.done == self.done
+        )
+
+    def scans(self, todo: Todo) -> bool:
+        """Whether `todo` passes the substring filters (case-sensitive)."""
+        return (self.key_contains is None or self.key_contains in todo.key.text) and (
+            self.value_contains is None or self.value_contains in todo.value.text
+        )
 
     def matches(self, todo: Todo) -> bool:
-        """Whether `todo` passes every condition (case-sensitive substring matches)."""
-        return (
-            (self.owner is None or todo.owner == self.owner)
-            and (self.key_contains is None or self.key_contains in todo.key.text)
-            and (self.value_contains is None or self.value_contains in todo.value.text)
-            and (self.done is None or todo.done == self.done)
-        )
+        return self.narrows(todo) and self.scans(todo)
 
     def seen_by(self, principal: Principal) -> "TodoFilter":
         """This filter narrowed to what `principal` may read: their own todos, or, for an
         admin, those of the owner asked for (every owner's if none)."""
         return self if principal.is_admin else replace(self, owner=principal.subject)
+
+
+def position_of(todo: Todo) -> Position:
+    """Where `todo` stands in a list: its owner, then its key."""
+    return todo.owner, todo.key.text
 
 
 class AbstractTodoRepository(abc.ABC):
@@ -111,9 +134,6 @@ class AbstractTodoRepository(abc.ABC):
     async def delete(self, owner: str, key: TodoKey) -> None: ...
 
     @abc.abstractmethod
-    async def find(self, query: TodoFilter) -> list[Todo]:
-        """One window of the todos that match, ordered by owner, then key."""
-
-    @abc.abstractmethod
-    async def count(self, query: TodoFilter) -> int:
-        """How many todos match, ignoring the window."""
+    async def find(self, query: TodoFilter) -> Page[Todo]:
+        """The page of the todos that match that `query` asks for (domain.paging), ordered by
+        owner, then key; with their total if it asks."""

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from domain.accounts import check_cents
 from domain.errors import InvalidValue
-from domain.fields import check_id, check_moment, check_text
-from domain.paging import DEFAULT_LIMIT, check_window
+from domain.fields import check_bool, check_id, check_moment, check_text
+from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
 from domain.principals import Principal
 
 KEY_MAX_LENGTH = 128
@@ -61,11 +61,15 @@ class TransferFilter:
     account_id: int | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: Cursor | None = None  # (id,) of the transfer the page before ended on
+    with_total: bool = False
 
     def __post_init__(self) -> None:
         if self.account_id is not None:
             check_id("account", self.account_id)
-        check_window(self.limit, self.offset)
+        check_cursor(self.after, (int,))
+        check_window(self.limit, self.offset, self.after)
+        check_bool("with_total", self.with_total)
 
     def check_asked_by(self, principal: Principal) -> None:
         """Only an admin lists every account's transfers; anyone else names an account (whose
@@ -74,10 +78,15 @@ class TransferFilter:
             raise InvalidValue("account", "name one of your accounts to list its transfers")
 
     def matches(self, transfer: Transfer) -> bool:
+        """Whether `transfer` passes the filter (an index on each side answers it)."""
         return self.account_id is None or self.account_id in (
             transfer.request.from_account,
             transfer.request.to_account,
         )
+
+
+def transfer_position(transfer: Transfer) -> Position:
+    return (transfer.id,)
 
 
 class AbstractTransferRepository(abc.ABC):
@@ -92,8 +101,6 @@ class AbstractTransferRepository(abc.ABC):
     async def get_by_key(self, key: IdempotencyKey) -> Transfer | None: ...
 
     @abc.abstractmethod
-    async def find(self, query: TransferFilter) -> list[Transfer]:
-        """One window of the transfers that match, ordered by id."""
-
-    @abc.abstractmethod
-    async def count(self, query: TransferFilter) -> int: ...
+    async def find(self, query: TransferFilter) -> Page[Transfer]:
+        """The page of the transfers that match that `query` asks for (domain.paging),
+        ordered by id; with their total if it asks."""

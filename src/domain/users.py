@@ -14,7 +14,7 @@ from domain.fields import (
     check_text,
     folded,
 )
-from domain.paging import DEFAULT_LIMIT, check_window
+from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
 from domain.principals import Principal, check_owner
 
 NAME_MAX_LENGTH = 100
@@ -67,8 +67,9 @@ class UserRegistered(DomainEvent):
 class UserFilter:
     """Which users to list: every field narrows the result; results are ordered by id.
 
-    `name_contains` is case-sensitive; `email_contains` is not, as emails are not. `owner`
-    None means everyone's: only an admin may ask for that (`seen_by`).
+    `name_contains` is case-sensitive; `email_contains` is not, as emails are not. Neither has
+    an index: a page checks them on at most SCAN_LIMIT users (domain.paging). `owner` None
+    means everyone's: only an admin may ask for that (`seen_by`).
     """
 
     owner: str | None = None
@@ -77,6 +78,8 @@ class UserFilter:
     email_contains: str | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
+    after: Cursor | None = None  # (id,) of the user the page before ended on
+    with_total: bool = False
 
     def __post_init__(self) -> None:
         if self.owner is not None:
@@ -91,7 +94,16 @@ class UserFilter:
             check_text(
                 "email_contains", self.email_contains, min_length=0, max_length=EMAIL_MAX_LENGTH
             )
-        check_window(self.limit, self.offset)
+        check_cursor(self.after, (int,))
+        check_window(self.limit, self.offset, self.after, scans=self.scanning)
+        check_bool("with_total", self.with_total)
+
+    @property
+    def scanning(self) -> str | None:
+        """The first filter given that no index answers, if any."""
+        if self.name_contains is not None:
+            return "name_contains"
+        return None if self.email_contains is None else "email_contains"
 
     def seen_by(self, principal: Principal) -> "UserFilter":
         """The filter as `principal` may run it: an admin's as asked, anyone else's narrowed
@@ -100,13 +112,24 @@ class UserFilter:
             return self
         return replace(self, owner=principal.subject)
 
-    def matches(self, user: User) -> bool:
-        return (
-            (self.owner is None or user.owner == self.owner)
-            and (self.active is None or user.is_active == self.active)
-            and (self.name_contains is None or self.name_contains in user.name.text)
-            and (self.email_contains is None or folded(self.email_contains) in user.email.key)
+    def narrows(self, user: User) -> bool:
+        """Whether `user` passes the filters an index answers (owner, active)."""
+        return (self.owner is None or user.owner == self.owner) and (
+            self.active is None or user.is_active == self.active
         )
+
+    def scans(self, user: User) -> bool:
+        """Whether `user` passes the substring filters."""
+        return (self.name_contains is None or self.name_contains in user.name.text) and (
+            self.email_contains is None or folded(self.email_contains) in user.email.key
+        )
+
+    def matches(self, user: User) -> bool:
+        return self.narrows(user) and self.scans(user)
+
+
+def user_position(user: User) -> Position:
+    return (user.id,)
 
 
 class AbstractUserRepository(abc.ABC):
@@ -122,8 +145,6 @@ class AbstractUserRepository(abc.ABC):
     async def get(self, id: int) -> User | None: ...
 
     @abc.abstractmethod
-    async def find(self, query: UserFilter) -> list[User]:
-        """One window of the users that match, ordered by id."""
-
-    @abc.abstractmethod
-    async def count(self, query: UserFilter) -> int: ...
+    async def find(self, query: UserFilter) -> Page[User]:
+        """The page of the users that match that `query` asks for (domain.paging), ordered
+        by id; with their total if it asks."""

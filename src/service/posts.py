@@ -45,4 +45,4 @@ async def list_posts(uow: BlogUnitOfWork, principal: Principal, query: PostFilte
     async with uow.read_only():
         if query.author_id is not None:
             await existing_user(uow, query.author_id)
-        return Page(tuple(await uow.posts.find(query)), await uow.posts.count(query))
+        return await uow.posts.find(query)

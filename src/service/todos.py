@@ -31,11 +31,8 @@ async def get_todo(
 
 @retried(idempotent=True)
 async def list_todos(uow: TodosUnitOfWork, principal: Principal, query: TodoFilter) -> Page[Todo]:
-    visible = query.seen_by(principal)
     async with uow.read_only():
-        items = await uow.todos.find(visible)
-        total = await uow.todos.count(visible)
-    return Page(tuple(items), total)
+        return await uow.todos.find(query.seen_by(principal))
 
 
 @retried(idempotent=True)  # it sets values, so applying it twice leaves the same todo

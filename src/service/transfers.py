@@ -75,4 +75,4 @@ async def list_transfers(
     async with uow.read_only():
         if query.account_id is not None:
             await readable_account(uow, principal, query.account_id)
-        return Page(tuple(await uow.transfers.find(query)), await uow.transfers.count(query))
+        return await uow.transfers.find(query)

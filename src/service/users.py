@@ -39,9 +39,8 @@ async def get_user(uow: BlogUnitOfWork, principal: Principal, user_id: int) -> U
 @retried(idempotent=True)
 async def list_users(uow: BlogUnitOfWork, principal: Principal, query: UserFilter) -> Page[User]:
     """The principal's own users that match (an admin's: everyone's)."""
-    visible = query.seen_by(principal)
     async with uow.read_only():
-        return Page(tuple(await uow.users.find(visible)), await uow.users.count(visible))
+        return await uow.users.find(query.seen_by(principal))
 
 
 @retried(idempotent=True)
@@ -57,14 +56,14 @@ async def list_users_with_posts(
     visible = query.seen_by(principal)
     async with uow.read_only():
         users = await uow.users.find(visible)
-        ids = [user.id for user in users]
+        ids = [user.id for user in users.items]
         posts = await uow.posts.by_authors(ids, per_author=posts_per_user)
         counts = await uow.posts.count_by_authors(ids)
-        total = await uow.users.count(visible)
     items = tuple(
-        UserWithPosts(user, tuple(posts.get(user.id, [])), counts.get(user.id, 0)) for user in users
+        UserWithPosts(user, tuple(posts.get(user.id, [])), counts.get(user.id, 0))
+        for user in users.items
     )
-    return Page(items, total)
+    return Page(items, users.next, users.total)
 
 
 async def existing_user(uow: BlogUnitOfWork, user_id: int) -> User:

@@ -9,6 +9,7 @@ from hypothesis.stateful import precondition, rule
 from adapters.dqlite.node import DqliteNode
 from domain.accounts import MAX_CENTS, Account, InsufficientFunds
 from domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, StaleWrite
+from domain.paging import Cursor, Page, Total
 from domain.principals import Principal
 from domain.transfers import (
     IdempotencyKey,
@@ -41,6 +42,14 @@ transfer_filters = st.builds(
     account_id=st.none() | st.integers(1, 5),
     limit=st.integers(1, 8) | st.just(1000),
     offset=st.integers(0, 8),
+    with_total=st.booleans(),
+)
+transfer_filters_after = st.builds(
+    TransferFilter,
+    account_id=st.none() | st.integers(1, 5),
+    limit=st.integers(1, 8) | st.just(1000),
+    after=st.builds(lambda id: Cursor((id,)), st.integers(0, 16)),
+    with_total=st.booleans(),
 )
 
 
@@ -70,9 +79,9 @@ async def record(units: UnitsOfWork, *transfers: Transfer) -> None:
         await uow.commit()
 
 
-async def find_transfers(units: UnitsOfWork, query: TransferFilter) -> tuple[list[Transfer], int]:
+async def find_transfer_page(units: UnitsOfWork, query: TransferFilter) -> Page[Transfer]:
     async with units(BankUnitOfWork).read_only() as uow:
-        return await uow.transfers.find(query), await uow.transfers.count(query)
+        return await uow.transfers.find(query)
 
 
 async def add_transfer(uow: BankUnitOfWork, transfer: Transfer) -> None:
@@ -178,9 +187,10 @@ async def test_an_accounts_transfers_are_both_ways_oldest_first_and_counted(
     moves = [transfer(1, 1, 2, 5), transfer(2, 2, 3, 5), transfer(3, 3, 1, 5), transfer(4, 2, 1, 5)]
     await record(units, *moves)
 
-    assert await find_transfers(units, TransferFilter(account_id=1, offset=1)) == (
-        [moves[2], moves[3]],
-        3,
+    counted = TransferFilter(account_id=1, limit=1, offset=1, with_total=True)
+    assert await find_transfer_page(units, counted) == Page((moves[2],), Cursor((3,)), Total(3))
+    assert await find_transfer_page(units, TransferFilter(account_id=1, after=Cursor((3,)))) == (
+        Page((moves[3],))
     )
 
 
@@ -235,15 +245,17 @@ class BankMachine(BackendMachine):
 
     @rule(query=transfer_filters)
     def find(self, query: TransferFilter) -> None:
-        items, total = self.run(find_transfers(self.units, query))
+        page = self.run(find_transfer_page(self.units, query))
         expected = [
             (key, request)
             for key, request in self.done.items()
             if query.account_id in (None, request.from_account, request.to_account)
         ]
-        assert total == len(expected)
         window = expected[query.offset : query.offset + query.limit]
-        assert [(t.idempotency_key.text, t.request) for t in items] == window
+        assert [(t.idempotency_key.text, t.request) for t in page.items] == window
+        more = len(expected) > query.offset + query.limit
+        assert page.next == (Cursor((page.items[-1].id,)) if more else None)
+        assert page.total == (Total(len(expected)) if query.with_total else None)
 
 
 def test_transfers_move_money_once_per_key_and_conserve_it(backend: Backend) -> None:
@@ -256,17 +268,17 @@ def test_transfers_move_money_once_per_key_and_conserve_it(backend: Backend) -> 
         st.tuples(st.integers(1, 5), st.integers(1, 5), amounts).filter(lambda m: m[0] != m[1]),
         max_size=15,
     ),
-    queries=st.lists(transfer_filters, min_size=1, max_size=6),
+    queries=st.lists(transfer_filters | transfer_filters_after, min_size=1, max_size=6),
 )
 def test_memory_and_dqlite_find_the_same_transfers_in_the_same_order(
     dqlite_node: DqliteNode, moves: list[tuple[int, int, int]], queries: list[TransferFilter]
 ) -> None:
     transfers = [transfer(n, *move) for n, move in enumerate(moves, start=1)]
 
-    async def scenario(units: UnitsOfWork) -> list[tuple[list[Transfer], int]]:
+    async def scenario(units: UnitsOfWork) -> list[Page[Transfer]]:
         await open_accounts(units, *[0] * 5)
         await record(units, *transfers)
-        return [await find_transfers(units, query) for query in queries]
+        return [await find_transfer_page(units, query) for query in queries]
 
     memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
     assert dqlite == memory

@@ -1,6 +1,8 @@
 """The Todo repository contract, run on every backend, plus memory-versus-dqlite differential.
 A todo is stored under its owner and key: two owners may each have one of the same key."""
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,6 +10,7 @@ from hypothesis.stateful import rule
 
 from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
+from domain.paging import SCAN_LIMIT, Cursor, Page, Total
 from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter, TodoKey, TodoValue
 from service.contexts import TodosUnitOfWork
@@ -32,15 +35,23 @@ owners = st.sampled_from([ALICE, BOB, "10", NOBODY]) | st.text(chars, max_size=S
 values = st.text(chars, max_size=6) | st.text(chars, max_size=VALUE_MAX_LENGTH)
 fragments = st.text(st.sampled_from(TRICKY), max_size=2)
 
-todo_filters = st.builds(
-    TodoFilter,
-    owner=st.none() | st.sampled_from([ALICE, BOB, NOBODY]),
-    key_contains=st.none() | fragments,
-    value_contains=st.none() | fragments,
-    done=st.none() | st.booleans(),
-    limit=st.integers(1, 12) | st.just(1000),
-    offset=st.integers(0, 12),
-)
+
+@st.composite
+def todo_filters(draw: st.DrawFn) -> TodoFilter:
+    """Any valid query: an offset only where one is allowed (no cursor, no substring)."""
+    key_contains, value_contains = draw(st.none() | fragments), draw(st.none() | fragments)
+    after = draw(st.none() | st.builds(lambda o, k: Cursor((o, k)), owners, keys))
+    scans = key_contains is not None or value_contains is not None
+    return TodoFilter(
+        owner=draw(st.none() | st.sampled_from([ALICE, BOB, NOBODY])),
+        key_contains=key_contains,
+        value_contains=value_contains,
+        done=draw(st.none() | st.booleans()),
+        limit=draw(st.integers(1, 12) | st.just(1000)),
+        offset=0 if scans or after else draw(st.integers(0, 12)),
+        after=after,
+        with_total=draw(st.booleans()),
+    )
 
 
 async def add_all(units: UnitsOfWork, *todos: Todo) -> None:
@@ -50,9 +61,17 @@ async def add_all(units: UnitsOfWork, *todos: Todo) -> None:
         await uow.commit()
 
 
-async def find(units: UnitsOfWork, query: TodoFilter) -> tuple[list[Todo], int]:
+async def find_page(units: UnitsOfWork, query: TodoFilter) -> Page[Todo]:
     async with units(TodosUnitOfWork).read_only() as uow:
-        return await uow.todos.find(query), await uow.todos.count(query)
+        return await uow.todos.find(query)
+
+
+async def find(units: UnitsOfWork, query: TodoFilter) -> tuple[list[Todo], int]:
+    """The page's todos, and the total (counted whether `query` asks or not)."""
+    page = await find_page(units, replace(query, with_total=True))
+    assert page.total is not None
+    assert not page.total.capped
+    return list(page.items), page.total.count
 
 
 def alice_s(key: str, value: str) -> Todo:
@@ -228,7 +247,12 @@ async def test_every_filter_field_narrows_the_result_together_with_the_others(
     await add_all(units, *todos)
 
     query = TodoFilter(
-        owner=ALICE, key_contains="x", value_contains="red", done=True, limit=2, offset=1
+        owner=ALICE,
+        key_contains="x",
+        value_contains="red",
+        done=True,
+        limit=2,
+        after=Cursor((ALICE, "x1")),
     )
     items, total = await find(units, query)
 
@@ -320,7 +344,7 @@ class TodoRepositoryMachine(BackendMachine):
         expected = self.model.get((owner, key))
         assert (None if todo is None else (todo.value.text, todo.done)) == expected
 
-    @rule(query=todo_filters)
+    @rule(query=todo_filters())
     def find(self, query: TodoFilter) -> None:
         matching = sorted(
             (owner, key, value, done)
@@ -330,10 +354,15 @@ class TodoRepositoryMachine(BackendMachine):
             and (query.value_contains is None or query.value_contains in value)
             and (query.done is None or query.done == done)
         )
-        items, total = self.run(find(self.units, query))
-        assert total == len(matching)
-        window = matching[query.offset : query.offset + query.limit]
-        assert [(t.owner, t.key.text, t.value.text, t.done) for t in items] == window
+        # Far fewer rows than a page walks (SCAN_LIMIT): every page is full but the last.
+        after = query.after
+        following = [r for r in matching if after is None or r[:2] > after.position]
+        window = following[query.offset : query.offset + query.limit]
+        more = len(following) > query.offset + query.limit
+        page = self.run(find_page(self.units, query))
+        assert [(t.owner, t.key.text, t.value.text, t.done) for t in page.items] == window
+        assert page.next == (Cursor(window[-1][:2]) if more else None)
+        assert page.total == (Total(len(matching)) if query.with_total else None)
 
 
 def test_the_repository_behaves_like_a_plain_dict_under_random_operations(
@@ -350,7 +379,7 @@ def test_the_repository_behaves_like_a_plain_dict_under_random_operations(
         unique_by=lambda t: (t.owner, t.key),
     ),
     done_flags=st.lists(st.booleans(), min_size=15, max_size=15),
-    queries=st.lists(todo_filters, min_size=1, max_size=6),
+    queries=st.lists(todo_filters(), min_size=1, max_size=6),
 )
 def test_memory_and_dqlite_return_the_same_todos_of_every_owner_in_the_same_order(
     dqlite_node: DqliteNode, todos: list[Todo], done_flags: list[bool], queries: list[TodoFilter]
@@ -358,9 +387,44 @@ def test_memory_and_dqlite_return_the_same_todos_of_every_owner_in_the_same_orde
     for todo, done in zip(todos, done_flags, strict=False):
         todo.mark_done(done)
 
-    async def scenario(units: UnitsOfWork) -> list[tuple[list[Todo], int]]:
+    async def scenario(units: UnitsOfWork) -> list[Page[Todo]]:
         await add_all(units, *todos)
-        return [await find(units, query) for query in queries]
+        return [await find_page(units, query) for query in queries]
 
     memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
     assert dqlite == memory
+
+
+async def test_following_next_walks_every_todo_once_in_order(units: UnitsOfWork) -> None:
+    stored = [Todo.create(owner, f"k{n:02d}", "") for owner in (BOB, ALICE) for n in range(7)]
+    await add_all(units, *stored)
+
+    seen: list[Todo] = []
+    page = await find_page(units, TodoFilter(limit=3))
+    while True:
+        seen += page.items
+        if page.next is None:
+            break
+        page = await find_page(units, TodoFilter(limit=3, after=page.next))
+
+    assert seen == sorted(stored, key=lambda t: (t.owner, t.key.text))
+
+
+async def test_a_page_with_a_substring_filter_walks_at_most_scan_limit_todos(
+    units: UnitsOfWork,
+) -> None:
+    """Where only the last of SCAN_LIMIT + 1 todos matches, the first page is empty and says
+    where to go on; the next page holds it, and nothing after."""
+    await add_all(units, *(alice_s(f"k{n:05d}", "") for n in range(SCAN_LIMIT)))
+    await add_all(units, alice_s("z", "needle"))
+
+    first = await find_page(units, TodoFilter(owner=ALICE, value_contains="needle"))
+    assert first.items == ()
+    assert first.next == Cursor((ALICE, f"k{SCAN_LIMIT - 1:05d}"))
+
+    second = await find_page(
+        units, TodoFilter(owner=ALICE, value_contains="needle", after=first.next)
+    )
+    assert second == Page((alice_s("z", "needle"),), None)
+    counted = await find_page(units, TodoFilter(value_contains="needle", with_total=True))
+    assert counted.total == Total(1)

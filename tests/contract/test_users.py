@@ -1,5 +1,6 @@
 """The User and Post repository contracts, run on every backend, plus differential tests."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis.stateful import precondition, rule
 from adapters.dqlite.node import DqliteNode
 from domain.errors import AlreadyExists
 from domain.fields import folded
+from domain.paging import Cursor, Page, Total
 from domain.posts import Post, PostFilter
 from domain.users import User, UserFilter
 from service.contexts import BlogUnitOfWork
@@ -43,15 +45,27 @@ emails = st.builds(
     st.text(st.sampled_from("aAbB."), min_size=1, max_size=3),
     st.sampled_from(["x", "X", "ex"]),
 )
-user_filters = st.builds(
-    UserFilter,
-    owner=st.none() | owners,
-    active=st.none() | st.booleans(),
-    name_contains=st.none() | st.text(st.sampled_from("aAé_"), max_size=2),
-    email_contains=st.none() | st.text(st.sampled_from("aAbB@x."), max_size=3),
-    limit=st.integers(1, 8) | st.just(1000),
-    offset=st.integers(0, 8),
-)
+
+
+@st.composite
+def user_filters(draw: st.DrawFn) -> UserFilter:
+    """Any valid query: an offset only where one is allowed (no cursor, no substring)."""
+    name_contains = draw(st.none() | st.text(st.sampled_from("aAé_"), max_size=2))
+    email_contains = draw(st.none() | st.text(st.sampled_from("aAbB@x."), max_size=3))
+    after = draw(st.none() | st.builds(lambda id: Cursor((id,)), st.integers(0, 13)))
+    scans = name_contains is not None or email_contains is not None
+    return UserFilter(
+        owner=draw(st.none() | owners),
+        active=draw(st.none() | st.booleans()),
+        name_contains=name_contains,
+        email_contains=email_contains,
+        limit=draw(st.integers(1, 8) | st.just(1000)),
+        offset=0 if scans or after else draw(st.integers(0, 8)),
+        after=after,
+        with_total=draw(st.booleans()),
+    )
+
+
 titles = st.text(chars, min_size=1, max_size=8)
 contents = st.none() | st.text(chars, max_size=8)
 
@@ -66,9 +80,17 @@ async def store(units: UnitsOfWork, *items: User | Post) -> None:
         await uow.commit()
 
 
-async def find_users(units: UnitsOfWork, query: UserFilter) -> tuple[list[User], int]:
+async def find_user_page(units: UnitsOfWork, query: UserFilter) -> Page[User]:
     async with units(BlogUnitOfWork).read_only() as uow:
-        return await uow.users.find(query), await uow.users.count(query)
+        return await uow.users.find(query)
+
+
+async def find_users(units: UnitsOfWork, query: UserFilter) -> tuple[list[User], int]:
+    """The page's users, and the total (counted whether `query` asks or not)."""
+    page = await find_user_page(units, replace(query, with_total=True))
+    assert page.total is not None
+    assert not page.total.capped
+    return list(page.items), page.total.count
 
 
 async def test_optional_fields_and_times_read_back_exactly_as_written(
@@ -162,7 +184,9 @@ async def test_users_are_filtered_together_ordered_by_id_and_counted(
     users[4].is_active = False
     await store(units, *users)
 
-    query = UserFilter(active=True, name_contains="nna", email_contains="MAIL", limit=1, offset=1)
+    query = UserFilter(
+        active=True, name_contains="nna", email_contains="MAIL", limit=1, after=Cursor((3,))
+    )
     items, total = await find_users(units, query)
 
     assert total == 2  # anna and hanna: names are case-sensitive, annabel is inactive
@@ -204,12 +228,13 @@ async def test_posts_of_many_authors_come_back_grouped_and_ordered(
         counts = await uow.posts.count_by_authors([2, 1, 99])
         nothing = await uow.posts.by_authors([]), await uow.posts.count_by_authors([])
         of_two = await uow.posts.find(PostFilter(author_id=2, limit=1, offset=1))
+        after_one = await uow.posts.find(PostFilter(author_id=2, limit=1, after=Cursor((1,))))
 
     assert grouped == {2: [posts[0], posts[2]], 1: [posts[1]]}
     assert first_ones == {2: [posts[0]], 1: [posts[1]]}
     assert counts == {2: 2, 1: 1}
     assert nothing == ({}, {})
-    assert of_two == [posts[2]]
+    assert of_two == after_one == Page((posts[2],))
 
 
 class UserPostMachine(BackendMachine):
@@ -260,7 +285,7 @@ class UserPostMachine(BackendMachine):
         assert post.id == max(self.posts, default=0) + 1
         self.posts[post.id] = post
 
-    @rule(query=user_filters)
+    @rule(query=user_filters())
     def find(self, query: UserFilter) -> None:
         matching = [
             user
@@ -270,10 +295,14 @@ class UserPostMachine(BackendMachine):
             and (query.name_contains is None or query.name_contains in user.name.text)
             and (query.email_contains is None or folded(query.email_contains) in user.email.key)
         ]
-        assert self.run(find_users(self.units, query)) == (
-            matching[query.offset : query.offset + query.limit],
-            len(matching),
-        )
+        # Far fewer users than a page walks (SCAN_LIMIT): every page is full but the last.
+        after = query.after
+        following = [u for u in matching if after is None or (u.id,) > after.position]
+        window = following[query.offset : query.offset + query.limit]
+        more = len(following) > query.offset + query.limit
+        total = Total(len(matching)) if query.with_total else None
+        expected = Page(tuple(window), Cursor((window[-1].id,)) if more else None, total)
+        assert self.run(find_user_page(self.units, query)) == expected
 
     @rule(ids=st.lists(st.integers(1, 6), max_size=4), per_author=st.none() | st.integers(1, 3))
     def posts_of(self, ids: list[int], per_author: int | None) -> None:
@@ -301,7 +330,7 @@ def test_users_and_posts_behave_like_plain_dicts_under_random_operations(
 @DIFFERENTIAL_SETTINGS
 @given(
     people=st.lists(st.tuples(owners, names, emails, st.booleans(), moments), max_size=12),
-    queries=st.lists(user_filters, min_size=1, max_size=6),
+    queries=st.lists(user_filters(), min_size=1, max_size=6),
 )
 def test_memory_and_dqlite_find_the_same_users_in_the_same_order(
     dqlite_node: DqliteNode,
@@ -315,9 +344,9 @@ def test_memory_and_dqlite_find_the_same_users_in_the_same_order(
             user.is_active = active
             users[folded(email)] = user
 
-    async def scenario(units: UnitsOfWork) -> list[tuple[list[User], int]]:
+    async def scenario(units: UnitsOfWork) -> list[Page[User]]:
         await store(units, *users.values())
-        return [await find_users(units, query) for query in queries]
+        return [await find_user_page(units, query) for query in queries]
 
     memory, dqlite = on_memory_and_dqlite(dqlite_node, scenario)
     assert dqlite == memory

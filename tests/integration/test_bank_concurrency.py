@@ -182,20 +182,22 @@ def post_transfer(
     return Call(thread, kind, key, body, response.status_code, replayed, answer)
 
 
-def get_json(client: httpx.Client, url: str, **params: int) -> Any:
+def get_json(client: httpx.Client, url: str, **params: int | str | bool) -> Any:
     response = client.get(url, params=params)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def all_transfers(client: httpx.Client, **params: int) -> tuple[list[dict[str, Any]], int]:
-    """Every stored transfer (optionally of one account), paged through 1000 at a time."""
-    items: list[dict[str, Any]] = []
-    while True:
-        page = get_json(client, "/transfers", limit=1000, offset=len(items), **params)
+    """Every stored transfer (optionally of one account), 1000 a page, each page from the
+    `next` of the one before; and the total, counted with the first."""
+    first = get_json(client, "/transfers", limit=1000, total=True, **params)
+    assert not first["total_capped"], first["total"]
+    page, items = first, list(first["items"])
+    while page["next"] is not None:
+        page = get_json(client, "/transfers", limit=1000, after=page["next"], **params)
         items.extend(page["items"])
-        if not page["items"] or len(items) >= page["total"]:
-            return items, page["total"]
+    return items, first["total"]
 
 
 def report(run: Run) -> None:

@@ -55,15 +55,19 @@ def lease_holder(apps: list[AppProcess], within: float = 15) -> AppProcess:
 
 
 def every_id(app: AppProcess, path: str, key: str, **params: str) -> list[str]:
+    """The `key` of every item of the list at `path`, page after page (each from the `next` of
+    the one before: a page with a substring filter may hold fewer items while more follow)."""
     found: list[str] = []
+    window: dict[str, str | int] = {**params, "limit": PAGE}
     with http_client(app) as client:
         while True:
-            answer = client.get(path, params={**params, "limit": PAGE, "offset": len(found)})
+            answer = client.get(path, params=window)
             answer.raise_for_status()
-            items = answer.json()["items"]
-            found += [str(item[key]) for item in items]
-            if len(items) < PAGE:
+            page = answer.json()
+            found += [str(item[key]) for item in page["items"]]
+            if page["next"] is None:
                 return found
+            window = {**window, "after": page["next"]}
 
 
 class Registrations:

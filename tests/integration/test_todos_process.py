@@ -36,10 +36,11 @@ def unique(prefix: str) -> str:
 
 def stored(client: httpx.Client) -> dict[str, Any]:
     """Every todo the app serves, as the list endpoint returns them."""
-    response = client.get("/todos", params={"limit": 1000})
+    response = client.get("/todos", params={"limit": 1000, "total": True})
     assert response.status_code == 200, response.text
     page: dict[str, Any] = response.json()
     assert page["total"] == len(page["items"]), "more todos than one page: widen the snapshot"
+    assert page["next"] is None
     return page
 
 

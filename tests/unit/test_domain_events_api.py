@@ -25,7 +25,7 @@ async def test_a_registered_user_finds_a_welcome_todo_made_once(
 
     assert welcome.status_code == 200
     assert welcome.json()["value"] == "Welcome, Ada!"
-    listed = await client.get("/todos", params={"key_contains": "welcome-user-"})
+    listed = await client.get("/todos", params={"key_contains": "welcome-user-", "total": True})
     assert listed.json()["total"] == 1
 
 

@@ -7,15 +7,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from domain.paging import SCAN_LIMIT, Cursor
+from domain.todos import Todo
 from service.contexts import TodosUnitOfWork
 from service.operations import Store
 from service.unit_of_work import AbstractUnitOfWork
 
 PROBLEM = "application/problem+json"
+AFTER_K = Cursor(("1", "k")).encode()  # where a list of alice's todos resumes after "k"
 
 
 async def snapshot(client: httpx.AsyncClient) -> Any:
-    response = await client.get("/todos", params={"limit": 1000})
+    response = await client.get("/todos", params={"limit": 1000, "total": True})
     assert response.status_code == 200
     return response.json()
 
@@ -57,13 +60,103 @@ async def test_the_list_takes_its_query_object_from_query_parameters(
         await client.post("/todos", json={"key": key, "value": key.upper()})
     await client.patch("/todos/a3", json={"done": True})
 
-    response = await client.get(
-        "/todos", params={"key_contains": "a", "value_contains": "A", "done": "false", "limit": 1}
-    )
+    params: dict[str, str | int] = {
+        "key_contains": "a",
+        "value_contains": "A",
+        "done": "false",
+        "limit": 1,
+    }
+    response = await client.get("/todos", params={**params, "total": "true"})
+    page = response.json()
+    following = await client.get("/todos", params={**params, "after": page["next"]})
 
     owner = await subject_of(client)
-    item = {"owner": owner, "key": "a1", "value": "A1", "done": False}
-    assert response.json() == {"items": [item], "total": 2}
+    first = {"owner": owner, "key": "a1", "value": "A1", "done": False}
+    second = {"owner": owner, "key": "a2", "value": "A2", "done": False}
+    assert page["next"] is not None
+    assert page == {"items": [first], "next": page["next"], "total": 2, "total_capped": False}
+    assert following.json() == {
+        "items": [second],
+        "next": None,
+        "total": None,
+        "total_capped": False,
+    }
+
+
+async def stored(app: FastAPI, owner: str, keys: list[str]) -> None:
+    """Todos of `owner` written through a unit of work: many, faster than as many POSTs."""
+    uow = app.state.store.unit_of_work(TodosUnitOfWork)
+    async with uow:
+        for key in keys:
+            await uow.todos.add(Todo.create(owner, key, ""))
+        await uow.commit()
+
+
+async def every_page(client: httpx.AsyncClient, params: dict[str, Any]) -> list[Any]:
+    """The pages of a list, each from the `next` of the one before, until it is null."""
+    pages = [(await client.get("/todos", params=params)).json()]
+    while pages[-1]["next"] is not None:
+        after = pages[-1]["next"]
+        pages.append((await client.get("/todos", params={**params, "after": after})).json())
+    return pages
+
+
+async def test_following_next_lists_every_todo_once_in_order_and_ends_with_next_null(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    keys = [f"k{n:03}" for n in range(250)]
+    await stored(app, await subject_of(client), keys[::-1])
+
+    pages = await every_page(client, {"limit": 100})
+
+    assert [len(page["items"]) for page in pages] == [100, 100, 50]
+    assert [item["key"] for page in pages for item in page["items"]] == keys
+    assert pages[-1]["next"] is None
+
+
+async def test_a_total_is_counted_only_when_asked_for(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await stored(app, await subject_of(client), [f"k{n:03}" for n in range(250)])
+
+    counted = (await client.get("/todos", params={"limit": 100, "total": True})).json()
+    uncounted = (await client.get("/todos", params={"limit": 100})).json()
+
+    assert (counted["total"], counted["total_capped"]) == (250, False)
+    assert (uncounted["total"], uncounted["total_capped"]) == (None, False)
+    assert counted["items"] == uncounted["items"]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "not-a-cursor",  # not base64 of JSON
+        "e30",  # {}: JSON, not a position
+        "W10",  # []: no column
+        Cursor((1,)).encode(),  # a cursor of a list by id, as the users'
+        Cursor(("1", 2)).encode(),  # a key that is not a string
+        "W" * 1025,  # longer than any cursor
+    ],
+)
+async def test_an_after_that_is_not_a_cursor_of_the_list_is_a_422_naming_after(
+    client: httpx.AsyncClient, after: str
+) -> None:
+    response = await client.get("/todos", params={"after": after})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["detail"].startswith(("after: ", "query.after: "))
+
+
+async def test_a_substring_page_looks_through_at_most_scan_limit_todos_and_says_where_to_go_on(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await stored(app, await subject_of(client), [*(f"k{n:05}" for n in range(SCAN_LIMIT)), "zz"])
+
+    pages = await every_page(client, {"key_contains": "zz"})
+
+    assert [[item["key"] for item in page["items"]] for page in pages] == [[], ["zz"]]
+    assert pages[0]["next"] is not None
 
 
 @pytest.mark.parametrize(
@@ -84,6 +177,11 @@ async def test_the_list_takes_its_query_object_from_query_parameters(
         ("get", "/todos?limit=0", None, 422, "query.limit"),
         ("get", "/todos?limit=5000", None, 422, "query.limit"),
         ("get", "/todos?offset=-1", None, 422, "query.offset"),
+        ("get", "/todos?offset=10001", None, 422, "query.offset"),
+        ("get", "/todos?key_contains=e&offset=1", None, 422, "offset: cannot be combined"),
+        ("get", "/todos?value_contains=o&offset=1", None, 422, "offset: cannot be combined"),
+        ("get", f"/todos?after={AFTER_K}&offset=1", None, 422, "offset: cannot be combined"),
+        ("get", "/todos?after=not-a-cursor", None, 422, "after: is not a cursor"),
         ("get", "/todos?done=maybe", None, 422, "query.done"),
         ("get", "/todos?colour=red", None, 422, "query.colour"),
         ("get", "/nowhere", None, 404, "Not Found"),
@@ -148,7 +246,7 @@ async def test_bob_does_not_see_alice_s_todos_in_his_list_even_filtering_by_her(
     await bob.post("/todos", json={"key": "eggs"})
 
     for params in ({}, {"owner": await subject_of(client)}):
-        listed = (await bob.get("/todos", params=params)).json()
+        listed = (await bob.get("/todos", params={**params, "total": True})).json()
         assert ([item["key"] for item in listed["items"]], listed["total"]) == (["eggs"], 1)
 
 
@@ -171,7 +269,7 @@ async def test_an_admin_lists_every_owner_s_todos_with_their_owner_or_one_owner_
     await bob.post("/todos", json={"key": "milk"})
     alice, bob_ = await subject_of(client), await subject_of(bob)
 
-    every = (await admin.get("/todos")).json()
+    every = (await admin.get("/todos", params={"total": True})).json()
     alice_s = (await admin.get("/todos", params={"owner": alice})).json()
 
     assert sorted(item["owner"] for item in every["items"]) == sorted([alice, bob_])

@@ -3,7 +3,7 @@ from typing import Any
 import pytest
 
 from domain.errors import InvalidValue
-from domain.paging import MAX_LIMIT, MAX_OFFSET
+from domain.paging import MAX_LIMIT, MAX_OFFSET, Cursor
 from domain.principals import SUBJECT_MAX_LENGTH, Principal
 from domain.todos import Todo, TodoFilter, TodoKey, TodoValue
 
@@ -79,9 +79,17 @@ def test_changing_the_value_validates_it() -> None:
         ({"limit": True}, "limit"),
         ({"offset": -1}, "offset"),
         ({"offset": MAX_OFFSET + 1}, "offset"),
+        ({"offset": 1, "after": Cursor(("1", "k"))}, "offset"),
+        ({"offset": 1, "key_contains": "k"}, "offset"),
+        ({"offset": 1, "value_contains": "v"}, "offset"),
+        ({"after": Cursor((1,))}, "after"),
+        ({"after": Cursor(("1", "k", "extra"))}, "after"),
+        ({"with_total": "yes"}, "with_total"),
     ],
 )
-def test_a_filter_window_out_of_bounds_is_rejected(window: dict[str, Any], field: str) -> None:
+def test_a_filter_window_out_of_bounds_or_ill_combined_is_rejected(
+    window: dict[str, Any], field: str
+) -> None:
     with pytest.raises(InvalidValue) as error:
         TodoFilter(**window)
     assert error.value.field == field

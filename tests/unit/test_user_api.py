@@ -42,11 +42,11 @@ async def test_a_post_is_served_with_its_author_and_listed_under_the_user(
     assert created.status_code == 201
 
     post = (await client.get(created.headers["location"])).json()
-    listed = (await client.get(f"/users/{ann['id']}/posts")).json()
+    listed = (await client.get(f"/users/{ann['id']}/posts", params={"total": True})).json()
 
     assert post["author"] == {"id": ann["id"], "name": "Ann", "email": "ann@example.org"}
     assert post["content"] is None
-    assert listed == {"items": [created.json()], "total": 1}
+    assert listed == {"items": [created.json()], "next": None, "total": 1, "total_capped": False}
 
 
 async def test_an_email_spelled_with_other_letter_cases_or_forms_is_taken(
@@ -69,10 +69,11 @@ async def test_the_user_list_filters_pages_and_includes_posts_on_request(
         user = await register(client, f"user{n}", f"u{n}@example.org")
         await client.post(f"/users/{user['id']}/posts", json={"title": f"t{n}", "content": ""})
 
-    plain = (await client.get("/users", params={"limit": 1, "offset": 1})).json()
+    plain = (await client.get("/users", params={"limit": 1, "offset": 1, "total": True})).json()
     with_posts = (await client.get("/users", params={"include_posts": "true"})).json()
 
     assert plain["total"] == 3
+    assert plain["next"] is not None  # user2 follows
     assert [u["name"] for u in plain["items"]] == ["user1"]
     assert plain["items"][0]["posts"] is None
     assert [[p["title"] for p in u["posts"]] for u in with_posts["items"]] == [
@@ -112,6 +113,10 @@ async def test_a_user_with_many_posts_is_listed_with_a_bounded_number_of_them(
         ("get", "/users/0", None, 422, "path.user_id"),
         ("get", "/users/abc", None, 422, "path.user_id"),
         ("get", "/users?limit=1001", None, 422, "query.limit"),
+        ("get", "/users?offset=10001", None, 422, "query.offset"),
+        ("get", "/users?name_contains=A&offset=1", None, 422, "offset: cannot be combined"),
+        ("get", "/users?email_contains=a&offset=1", None, 422, "offset: cannot be combined"),
+        ("get", "/users?after=not-a-cursor", None, 422, "after: is not a cursor"),
         ("post", "/users/999/posts", {"title": "t"}, 404, "user 999 does not exist"),
         ("post", "/users/1/posts", {"title": ""}, 422, "body.title"),
         ("post", "/users/1/posts", {"title": "t", "content": 5}, 422, "body.content"),
@@ -152,8 +157,8 @@ async def test_each_user_lists_only_the_users_they_registered(
     await register(client, "Ann", "ann@example.org")
     await register(bob, "Bob", "bob@example.org")
 
-    alices = (await client.get("/users", params={"include_posts": "true"})).json()
-    bobs = (await bob.get("/users")).json()
+    alices = (await client.get("/users", params={"include_posts": True, "total": True})).json()
+    bobs = (await bob.get("/users", params={"total": True})).json()
 
     assert ([u["name"] for u in alices["items"]], alices["total"]) == (["Ann"], 1)
     assert ([u["name"] for u in bobs["items"]], bobs["total"]) == (["Bob"], 1)
@@ -178,10 +183,15 @@ async def test_any_signed_in_user_reads_anyones_posts(
     written = await client.post(f"/users/{ann['id']}/posts", json={"title": "Hi"})
 
     post = await bob.get(written.headers["location"])
-    listed = await bob.get(f"/users/{ann['id']}/posts")
+    listed = await bob.get(f"/users/{ann['id']}/posts", params={"total": True})
 
     assert (post.status_code, post.json()["title"]) == (200, "Hi")
-    assert listed.json() == {"items": [written.json()], "total": 1}
+    assert listed.json() == {
+        "items": [written.json()],
+        "next": None,
+        "total": 1,
+        "total_capped": False,
+    }
 
 
 async def test_nobody_posts_as_someone_elses_user_and_an_admin_is_refused_openly(
@@ -197,7 +207,8 @@ async def test_nobody_posts_as_someone_elses_user_and_an_admin_is_refused_openly
         f"user {ann['id']} does not exist",
     )
     assert as_admin.status_code == 403
-    assert (await client.get(f"/users/{ann['id']}/posts")).json()["total"] == 0
+    listed = await client.get(f"/users/{ann['id']}/posts", params={"total": True})
+    assert listed.json()["total"] == 0
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
 """The in-memory repositories' table: committed rows plus one unit of work's changes."""
 
 import copy
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
+
+from domain.paging import Page, Position, Window, page_of, total_of
 
 
 class InMemoryTable[K: Hashable, V]:
@@ -45,6 +47,37 @@ class InMemoryTable[K: Hashable, V]:
         matching = sorted(filter(where, self._current().values()), key=order)
         end = None if limit is None else offset + limit
         return [copy.deepcopy(value) for value in matching[offset:end]]
+
+    def page(
+        self,
+        window: Window,
+        *,
+        narrows: Callable[[V], bool],
+        scans: Callable[[V], bool] | None,
+        position: Callable[[V], Position],
+    ) -> Page[V]:
+        """The page `window` asks for, as the SQL store gives it (domain.paging): the rows
+        `narrows` keeps, in `position` order, checked against `scans` within the bounds."""
+        start = None if window.after is None else window.after.position
+        found = page_of(
+            self._walk(narrows, position, start),
+            position=position,
+            matches=scans,
+            limit=window.limit,
+            offset=window.offset,
+        )
+        items = tuple(copy.deepcopy(value) for value in found.items)
+        total = total_of(self._walk(narrows, position, None), scans) if window.with_total else None
+        return Page(items, found.next, total)
+
+    def _walk(
+        self,
+        narrows: Callable[[V], bool],
+        position: Callable[[V], Position],
+        after: Position | None,
+    ) -> Iterable[V]:
+        rows = sorted(filter(narrows, self._current().values()), key=position)
+        return rows if after is None else (row for row in rows if position(row) > after)
 
     def count(self, where: Callable[[V], bool]) -> int:
         return sum(1 for value in self._current().values() if where(value))

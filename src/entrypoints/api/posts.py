@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter, PostWithAuthor
+from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import PrincipalDep, unit_of_work
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
@@ -68,16 +68,12 @@ class PostWithAuthorOut(PostOut):
         return cls(**PostOut.of(pair.post).model_dump(), author=author)
 
 
-class PostPage(BaseModel):
+class PostPage(PageInfo):
     items: list[PostOut]
-    total: int
 
 
-class PostQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PostQuery(ListQuery):
     published: bool | None = None
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.post("/users/{user_id}/posts", status_code=status.HTTP_201_CREATED)
@@ -96,9 +92,9 @@ async def list_posts_of_user(
     user_id: Id, query: Annotated[PostQuery, Query()], uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> PostPage:
     """Any user's posts, oldest first, for any signed-in caller."""
-    query_object = PostFilter(author_id=user_id, **query.model_dump())
+    query_object = PostFilter(author_id=user_id, **query.filters(), **query.window())
     page = await use_cases.list_posts(uow, principal, query_object)
-    return PostPage(items=[PostOut.of(post) for post in page.items], total=page.total)
+    return PostPage(items=[PostOut.of(post) for post in page.items], **PageInfo.of(page))
 
 
 @router.get("/posts/{post_id}", openapi_extra=READABLE_BY_ANY_SIGNED_IN_USER)

@@ -6,9 +6,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter
+from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.dependencies import PrincipalDep, unit_of_work
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import todos as use_cases
@@ -55,15 +55,13 @@ class TodoOut(BaseModel):
         return cls(owner=todo.owner, key=todo.key.text, value=todo.value.text, done=todo.done)
 
 
-class TodoPage(BaseModel):
+class TodoPage(PageInfo):
     items: list[TodoOut]
-    total: int
 
 
-class TodoQuery(BaseModel):
-    """The list endpoint's query parameters; every one narrows the result."""
+class TodoQuery(ListQuery):
+    """The list endpoint's query parameters; every filter narrows the result."""
 
-    model_config = ConfigDict(extra="forbid")
     owner: str | None = Field(
         None,
         max_length=SUBJECT_MAX_LENGTH,
@@ -72,8 +70,6 @@ class TodoQuery(BaseModel):
     key_contains: str | None = Field(None, max_length=KEY_MAX_LENGTH)
     value_contains: str | None = Field(None, max_length=VALUE_MAX_LENGTH)
     done: bool | None = None
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -90,9 +86,10 @@ async def create_todo(
 async def list_todos(
     query: Annotated[TodoQuery, Query()], principal: PrincipalDep, uow: UnitOfWorkDep
 ) -> TodoPage:
-    """List your todos (an admin: everyone's) ordered by owner and key, with the total."""
-    page = await use_cases.list_todos(uow, principal, TodoFilter(**query.model_dump()))
-    return TodoPage(items=[TodoOut.of(todo) for todo in page.items], total=page.total)
+    """List your todos (an admin: everyone's) ordered by owner and key, a page at a time."""
+    query_object = TodoFilter(**query.filters(), **query.window())
+    page = await use_cases.list_todos(uow, principal, query_object)
+    return TodoPage(items=[TodoOut.of(todo) for todo in page.items], **PageInfo.of(page))
 
 
 @router.get("/{key:path}")

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.accounts import MAX_CENTS
 from domain.errors import InvalidValue
 from domain.fields import MAX_ID
-from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.transfers import (
     KEY_MAX_LENGTH,
     IdempotencyKey,
@@ -19,6 +18,7 @@ from domain.transfers import (
     TransferFilter,
     TransferRequest,
 )
+from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.dependencies import PrincipalDep, unit_of_work
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import transfers as use_cases
@@ -93,18 +93,14 @@ class TransferOut(BaseModel):
         )
 
 
-class TransferPage(BaseModel):
+class TransferPage(PageInfo):
     items: list[TransferOut]
-    total: int
 
 
-class TransferQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TransferQuery(ListQuery):
     account: AccountId | None = Field(
         None, description="One of your accounts. Required, except for an admin listing all."
     )
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -134,6 +130,6 @@ async def list_transfers(
 ) -> TransferPage:
     """Transfers from or to one of the caller's accounts, oldest first; 422 without `account`,
     404 for someone else's. An admin may name any account, or none to list all."""
-    query_object = TransferFilter(query.account, query.limit, query.offset)
+    query_object = TransferFilter(query.account, **query.window())
     page = await use_cases.list_transfers(uow, principal, query_object)
-    return TransferPage(items=[TransferOut.of(t) for t in page.items], total=page.total)
+    return TransferPage(items=[TransferOut.of(t) for t in page.items], **PageInfo.of(page))

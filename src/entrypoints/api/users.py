@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.fields import EMAIL_MAX_LENGTH
-from domain.paging import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from domain.posts import UserWithPosts
 from domain.users import NAME_MAX_LENGTH, User, UserFilter
+from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.api.paths import IdPath
 from entrypoints.api.posts import PostOut
 from entrypoints.dependencies import PrincipalDep, unit_of_work
@@ -60,20 +60,16 @@ class UserOut(BaseModel):
         )
 
 
-class UserPage(BaseModel):
+class UserPage(PageInfo):
     items: list[UserOut]
-    total: int
 
 
-class UserQuery(BaseModel):
-    """The list endpoint's query parameters; every one narrows the result."""
+class UserQuery(ListQuery):
+    """The list endpoint's query parameters; every filter narrows the result."""
 
-    model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     name_contains: str | None = Field(None, max_length=NAME_MAX_LENGTH)
     email_contains: str | None = Field(None, max_length=EMAIL_MAX_LENGTH)
-    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     include_posts: bool = False
     posts_limit: int = Field(
         use_cases.DEFAULT_POSTS_PER_USER, ge=1, le=use_cases.MAX_POSTS_PER_USER
@@ -94,17 +90,18 @@ async def register_user(
 async def list_users(
     query: Annotated[UserQuery, Query()], uow: UnitOfWorkDep, principal: PrincipalDep
 ) -> UserPage:
-    """The caller's users (an admin's: everyone's) ordered by id, with the total that match;
-    with their posts if asked."""
-    query_object = UserFilter(**query.model_dump(exclude={"include_posts", "posts_limit"}))
+    """The caller's users (an admin's: everyone's) ordered by id, a page at a time; with
+    their posts if asked."""
+    filters = query.filters("include_posts", "posts_limit")
+    query_object = UserFilter(**filters, **query.window())
     if not query.include_posts:
         page = await use_cases.list_users(uow, principal, query_object)
-        return UserPage(items=[UserOut.of(user) for user in page.items], total=page.total)
+        return UserPage(items=[UserOut.of(user) for user in page.items], **PageInfo.of(page))
     with_posts = await use_cases.list_users_with_posts(
         uow, principal, query_object, query.posts_limit
     )
     items = [UserOut.of(item.user, item) for item in with_posts.items]
-    return UserPage(items=items, total=with_posts.total)
+    return UserPage(items=items, **PageInfo.of(with_posts))
 
 
 @router.get("/{user_id}")

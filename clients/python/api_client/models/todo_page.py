@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.todo_out import TodoOut
@@ -17,30 +19,49 @@ T = TypeVar("T", bound="TodoPage")
 class TodoPage:
     """
     Attributes:
+        next_ (None | str): Pass as `after` for the page that follows; null when the list is done. A page whose filters
+            include a substring looks through at most 5,000 items, so it may hold fewer than `limit` (even none) while
+            `next` is not null.
         items (list[TodoOut]):
-        total (int):
+        total (int | None | Unset): How many items match, when asked for with `total=true`.
+        total_capped (bool | Unset): Counting stopped after 10,000 items: at least `total` match. Default: False.
     """
 
+    next_: None | str
     items: list[TodoOut]
-    total: int
+    total: int | None | Unset = UNSET
+    total_capped: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        next_: None | str
+        next_ = self.next_
+
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
             items.append(items_item)
 
-        total = self.total
+        total: int | None | Unset
+        if isinstance(self.total, Unset):
+            total = UNSET
+        else:
+            total = self.total
+
+        total_capped = self.total_capped
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "next": next_,
                 "items": items,
-                "total": total,
             }
         )
+        if total is not UNSET:
+            field_dict["total"] = total
+        if total_capped is not UNSET:
+            field_dict["total_capped"] = total_capped
 
         return field_dict
 
@@ -49,6 +70,14 @@ class TodoPage:
         from ..models.todo_out import TodoOut  # noqa: PLC0415
 
         d = dict(src_dict)
+
+        def _parse_next_(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        next_ = _parse_next_(d.pop("next"))
+
         items = []
         _items = d.pop("items")
         for items_item_data in _items:
@@ -56,11 +85,22 @@ class TodoPage:
 
             items.append(items_item)
 
-        total = d.pop("total")
+        def _parse_total(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        total = _parse_total(d.pop("total", UNSET))
+
+        total_capped = d.pop("total_capped", UNSET)
 
         todo_page = cls(
+            next_=next_,
             items=items,
             total=total,
+            total_capped=total_capped,
         )
 
         todo_page.additional_properties = d

@@ -14,12 +14,27 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     user_id: int,
     *,
-    published: bool | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    published: bool | None | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["offset"] = offset
+
+    json_after: None | str | Unset
+    if isinstance(after, Unset):
+        json_after = UNSET
+    else:
+        json_after = after
+    params["after"] = json_after
+
+    params["total"] = total
 
     json_published: bool | None | Unset
     if isinstance(published, Unset):
@@ -27,10 +42,6 @@ def _get_kwargs(
     else:
         json_published = published
     params["published"] = json_published
-
-    params["limit"] = limit
-
-    params["offset"] = offset
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -120,9 +131,11 @@ def sync_detailed(
     user_id: int,
     *,
     client: AuthenticatedClient,
-    published: bool | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    published: bool | None | Unset = UNSET,
 ) -> Response[PostPage | Problem]:
     """List Posts Of User
 
@@ -130,9 +143,12 @@ def sync_detailed(
 
     Args:
         user_id (int):
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         published (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,9 +160,11 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         user_id=user_id,
-        published=published,
         limit=limit,
         offset=offset,
+        after=after,
+        total=total,
+        published=published,
     )
 
     response = client.get_httpx_client().request(
@@ -160,9 +178,11 @@ def sync(
     user_id: int,
     *,
     client: AuthenticatedClient,
-    published: bool | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    published: bool | None | Unset = UNSET,
 ) -> PostPage | Problem | None:
     """List Posts Of User
 
@@ -170,9 +190,12 @@ def sync(
 
     Args:
         user_id (int):
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         published (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,9 +208,11 @@ def sync(
     return sync_detailed(
         user_id=user_id,
         client=client,
-        published=published,
         limit=limit,
         offset=offset,
+        after=after,
+        total=total,
+        published=published,
     ).parsed
 
 
@@ -195,9 +220,11 @@ async def asyncio_detailed(
     user_id: int,
     *,
     client: AuthenticatedClient,
-    published: bool | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    published: bool | None | Unset = UNSET,
 ) -> Response[PostPage | Problem]:
     """List Posts Of User
 
@@ -205,9 +232,12 @@ async def asyncio_detailed(
 
     Args:
         user_id (int):
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         published (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -219,9 +249,11 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         user_id=user_id,
-        published=published,
         limit=limit,
         offset=offset,
+        after=after,
+        total=total,
+        published=published,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -233,9 +265,11 @@ async def asyncio(
     user_id: int,
     *,
     client: AuthenticatedClient,
-    published: bool | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    published: bool | None | Unset = UNSET,
 ) -> PostPage | Problem | None:
     """List Posts Of User
 
@@ -243,9 +277,12 @@ async def asyncio(
 
     Args:
         user_id (int):
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         published (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -259,8 +296,10 @@ async def asyncio(
         await asyncio_detailed(
             user_id=user_id,
             client=client,
-            published=published,
             limit=limit,
             offset=offset,
+            after=after,
+            total=total,
+            published=published,
         )
     ).parsed

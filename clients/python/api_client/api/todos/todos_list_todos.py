@@ -12,15 +12,30 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     owner: None | str | Unset = UNSET,
     key_contains: None | str | Unset = UNSET,
     value_contains: None | str | Unset = UNSET,
     done: bool | None | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["offset"] = offset
+
+    json_after: None | str | Unset
+    if isinstance(after, Unset):
+        json_after = UNSET
+    else:
+        json_after = after
+    params["after"] = json_after
+
+    params["total"] = total
 
     json_owner: None | str | Unset
     if isinstance(owner, Unset):
@@ -49,10 +64,6 @@ def _get_kwargs(
     else:
         json_done = done
     params["done"] = json_done
-
-    params["limit"] = limit
-
-    params["offset"] = offset
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -144,25 +155,30 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     owner: None | str | Unset = UNSET,
     key_contains: None | str | Unset = UNSET,
     value_contains: None | str | Unset = UNSET,
     done: bool | None | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
 ) -> Response[Problem | TodoPage]:
     """List Todos
 
-     List your todos (an admin: everyone's) ordered by owner and key, with the total.
+     List your todos (an admin: everyone's) ordered by owner and key, a page at a time.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         owner (None | str | Unset): Whose todos an admin lists (everyone's if not given); others
             list their own.
         key_contains (None | str | Unset):
         value_contains (None | str | Unset):
         done (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,12 +189,14 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
+        limit=limit,
+        offset=offset,
+        after=after,
+        total=total,
         owner=owner,
         key_contains=key_contains,
         value_contains=value_contains,
         done=done,
-        limit=limit,
-        offset=offset,
     )
 
     response = client.get_httpx_client().request(
@@ -191,25 +209,30 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     owner: None | str | Unset = UNSET,
     key_contains: None | str | Unset = UNSET,
     value_contains: None | str | Unset = UNSET,
     done: bool | None | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
 ) -> Problem | TodoPage | None:
     """List Todos
 
-     List your todos (an admin: everyone's) ordered by owner and key, with the total.
+     List your todos (an admin: everyone's) ordered by owner and key, a page at a time.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         owner (None | str | Unset): Whose todos an admin lists (everyone's if not given); others
             list their own.
         key_contains (None | str | Unset):
         value_contains (None | str | Unset):
         done (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -221,37 +244,44 @@ def sync(
 
     return sync_detailed(
         client=client,
+        limit=limit,
+        offset=offset,
+        after=after,
+        total=total,
         owner=owner,
         key_contains=key_contains,
         value_contains=value_contains,
         done=done,
-        limit=limit,
-        offset=offset,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     owner: None | str | Unset = UNSET,
     key_contains: None | str | Unset = UNSET,
     value_contains: None | str | Unset = UNSET,
     done: bool | None | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
 ) -> Response[Problem | TodoPage]:
     """List Todos
 
-     List your todos (an admin: everyone's) ordered by owner and key, with the total.
+     List your todos (an admin: everyone's) ordered by owner and key, a page at a time.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         owner (None | str | Unset): Whose todos an admin lists (everyone's if not given); others
             list their own.
         key_contains (None | str | Unset):
         value_contains (None | str | Unset):
         done (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -262,12 +292,14 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
+        limit=limit,
+        offset=offset,
+        after=after,
+        total=total,
         owner=owner,
         key_contains=key_contains,
         value_contains=value_contains,
         done=done,
-        limit=limit,
-        offset=offset,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -278,25 +310,30 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     owner: None | str | Unset = UNSET,
     key_contains: None | str | Unset = UNSET,
     value_contains: None | str | Unset = UNSET,
     done: bool | None | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
 ) -> Problem | TodoPage | None:
     """List Todos
 
-     List your todos (an admin: everyone's) ordered by owner and key, with the total.
+     List your todos (an admin: everyone's) ordered by owner and key, a page at a time.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         owner (None | str | Unset): Whose todos an admin lists (everyone's if not given); others
             list their own.
         key_contains (None | str | Unset):
         value_contains (None | str | Unset):
         done (bool | None | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -309,11 +346,13 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            limit=limit,
+            offset=offset,
+            after=after,
+            total=total,
             owner=owner,
             key_contains=key_contains,
             value_contains=value_contains,
             done=done,
-            limit=limit,
-            offset=offset,
         )
     ).parsed

@@ -12,12 +12,27 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    account: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    account: int | None | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["offset"] = offset
+
+    json_after: None | str | Unset
+    if isinstance(after, Unset):
+        json_after = UNSET
+    else:
+        json_after = after
+    params["after"] = json_after
+
+    params["total"] = total
 
     json_account: int | None | Unset
     if isinstance(account, Unset):
@@ -25,10 +40,6 @@ def _get_kwargs(
     else:
         json_account = account
     params["account"] = json_account
-
-    params["limit"] = limit
-
-    params["offset"] = offset
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -122,9 +133,11 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    account: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    account: int | None | Unset = UNSET,
 ) -> Response[Problem | TransferPage]:
     """List Transfers
 
@@ -132,10 +145,13 @@ def sync_detailed(
     404 for someone else's. An admin may name any account, or none to list all.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         account (int | None | Unset): One of your accounts. Required, except for an admin listing
             all.
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,9 +162,11 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        account=account,
         limit=limit,
         offset=offset,
+        after=after,
+        total=total,
+        account=account,
     )
 
     response = client.get_httpx_client().request(
@@ -161,9 +179,11 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    account: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    account: int | None | Unset = UNSET,
 ) -> Problem | TransferPage | None:
     """List Transfers
 
@@ -171,10 +191,13 @@ def sync(
     404 for someone else's. An admin may name any account, or none to list all.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         account (int | None | Unset): One of your accounts. Required, except for an admin listing
             all.
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,18 +209,22 @@ def sync(
 
     return sync_detailed(
         client=client,
-        account=account,
         limit=limit,
         offset=offset,
+        after=after,
+        total=total,
+        account=account,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    account: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    account: int | None | Unset = UNSET,
 ) -> Response[Problem | TransferPage]:
     """List Transfers
 
@@ -205,10 +232,13 @@ async def asyncio_detailed(
     404 for someone else's. An admin may name any account, or none to list all.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         account (int | None | Unset): One of your accounts. Required, except for an admin listing
             all.
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -219,9 +249,11 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        account=account,
         limit=limit,
         offset=offset,
+        after=after,
+        total=total,
+        account=account,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -232,9 +264,11 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    account: int | None | Unset = UNSET,
     limit: int | Unset = 100,
     offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
+    account: int | None | Unset = UNSET,
 ) -> Problem | TransferPage | None:
     """List Transfers
 
@@ -242,10 +276,13 @@ async def asyncio(
     404 for someone else's. An admin may name any account, or none to list all.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         account (int | None | Unset): One of your accounts. Required, except for an admin listing
             all.
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -258,8 +295,10 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            account=account,
             limit=limit,
             offset=offset,
+            after=after,
+            total=total,
+            account=account,
         )
     ).parsed

@@ -12,16 +12,31 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     active: bool | None | Unset = UNSET,
     name_contains: None | str | Unset = UNSET,
     email_contains: None | str | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
     include_posts: bool | Unset = False,
     posts_limit: int | Unset = 10,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["offset"] = offset
+
+    json_after: None | str | Unset
+    if isinstance(after, Unset):
+        json_after = UNSET
+    else:
+        json_after = after
+    params["after"] = json_after
+
+    params["total"] = total
 
     json_active: bool | None | Unset
     if isinstance(active, Unset):
@@ -43,10 +58,6 @@ def _get_kwargs(
     else:
         json_email_contains = email_contains
     params["email_contains"] = json_email_contains
-
-    params["limit"] = limit
-
-    params["offset"] = offset
 
     params["include_posts"] = include_posts
 
@@ -142,25 +153,30 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     active: bool | None | Unset = UNSET,
     name_contains: None | str | Unset = UNSET,
     email_contains: None | str | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
     include_posts: bool | Unset = False,
     posts_limit: int | Unset = 10,
 ) -> Response[Problem | UserPage]:
     """List Users
 
-     The caller's users (an admin's: everyone's) ordered by id, with the total that match;
-    with their posts if asked.
+     The caller's users (an admin's: everyone's) ordered by id, a page at a time; with
+    their posts if asked.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         active (bool | None | Unset):
         name_contains (None | str | Unset):
         email_contains (None | str | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
         include_posts (bool | Unset):  Default: False.
         posts_limit (int | Unset):  Default: 10.
 
@@ -173,11 +189,13 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
+        limit=limit,
+        offset=offset,
+        after=after,
+        total=total,
         active=active,
         name_contains=name_contains,
         email_contains=email_contains,
-        limit=limit,
-        offset=offset,
         include_posts=include_posts,
         posts_limit=posts_limit,
     )
@@ -192,25 +210,30 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     active: bool | None | Unset = UNSET,
     name_contains: None | str | Unset = UNSET,
     email_contains: None | str | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
     include_posts: bool | Unset = False,
     posts_limit: int | Unset = 10,
 ) -> Problem | UserPage | None:
     """List Users
 
-     The caller's users (an admin's: everyone's) ordered by id, with the total that match;
-    with their posts if asked.
+     The caller's users (an admin's: everyone's) ordered by id, a page at a time; with
+    their posts if asked.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         active (bool | None | Unset):
         name_contains (None | str | Unset):
         email_contains (None | str | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
         include_posts (bool | Unset):  Default: False.
         posts_limit (int | Unset):  Default: 10.
 
@@ -224,11 +247,13 @@ def sync(
 
     return sync_detailed(
         client=client,
+        limit=limit,
+        offset=offset,
+        after=after,
+        total=total,
         active=active,
         name_contains=name_contains,
         email_contains=email_contains,
-        limit=limit,
-        offset=offset,
         include_posts=include_posts,
         posts_limit=posts_limit,
     ).parsed
@@ -237,25 +262,30 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     active: bool | None | Unset = UNSET,
     name_contains: None | str | Unset = UNSET,
     email_contains: None | str | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
     include_posts: bool | Unset = False,
     posts_limit: int | Unset = 10,
 ) -> Response[Problem | UserPage]:
     """List Users
 
-     The caller's users (an admin's: everyone's) ordered by id, with the total that match;
-    with their posts if asked.
+     The caller's users (an admin's: everyone's) ordered by id, a page at a time; with
+    their posts if asked.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         active (bool | None | Unset):
         name_contains (None | str | Unset):
         email_contains (None | str | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
         include_posts (bool | Unset):  Default: False.
         posts_limit (int | Unset):  Default: 10.
 
@@ -268,11 +298,13 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
+        limit=limit,
+        offset=offset,
+        after=after,
+        total=total,
         active=active,
         name_contains=name_contains,
         email_contains=email_contains,
-        limit=limit,
-        offset=offset,
         include_posts=include_posts,
         posts_limit=posts_limit,
     )
@@ -285,25 +317,30 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    limit: int | Unset = 100,
+    offset: int | Unset = 0,
+    after: None | str | Unset = UNSET,
+    total: bool | Unset = False,
     active: bool | None | Unset = UNSET,
     name_contains: None | str | Unset = UNSET,
     email_contains: None | str | Unset = UNSET,
-    limit: int | Unset = 100,
-    offset: int | Unset = 0,
     include_posts: bool | Unset = False,
     posts_limit: int | Unset = 10,
 ) -> Problem | UserPage | None:
     """List Users
 
-     The caller's users (an admin's: everyone's) ordered by id, with the total that match;
-    with their posts if asked.
+     The caller's users (an admin's: everyone's) ordered by id, a page at a time; with
+    their posts if asked.
 
     Args:
+        limit (int | Unset): Items per page, at most. Default: 100.
+        offset (int | Unset): Items to skip. Not with `after`, nor with a substring filter; deeper
+            than this, follow `next`. Default: 0.
+        after (None | str | Unset): The `next` of the page before: the page starts after it.
+        total (bool | Unset): Count the items that match, up to 10,000 walked. Default: False.
         active (bool | None | Unset):
         name_contains (None | str | Unset):
         email_contains (None | str | Unset):
-        limit (int | Unset):  Default: 100.
-        offset (int | Unset):  Default: 0.
         include_posts (bool | Unset):  Default: False.
         posts_limit (int | Unset):  Default: 10.
 
@@ -318,11 +355,13 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            limit=limit,
+            offset=offset,
+            after=after,
+            total=total,
             active=active,
             name_contains=name_contains,
             email_contains=email_contains,
-            limit=limit,
-            offset=offset,
             include_posts=include_posts,
             posts_limit=posts_limit,
         )
