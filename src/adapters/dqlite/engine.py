@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.dqlite.dialing import plain_dial
+
 MAX_BOUND_PARAMETERS = 255
 
 
@@ -49,16 +51,24 @@ def _keep_changes_until_commit(dbapi_connection: Any, connection_record: object)
 
 def create_dqlite_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine on dqlite that refuses statements the engine would misread."""
-    engine = create_async_engine(url, **options)
+    engine = create_async_engine(url, **_dialling_plainly(options))
     _configure(engine.sync_engine)
     return engine
 
 
 def create_dqlite_sync_engine(url: str, **options: Any) -> Engine:
     """The same, blocking: for migrations, backup and restore."""
-    engine = create_engine(url, **options)
+    engine = create_engine(url, **_dialling_plainly(options))
     _configure(engine)
     return engine
+
+
+def _dialling_plainly(options: dict[str, Any]) -> dict[str, Any]:
+    """`options` with the app's plain-TCP dial (quick ACKs) unless they say how to connect."""
+    connect_args = options.get("connect_args", {})
+    if "dial_func" in connect_args or "async_creator_fn" in connect_args:
+        return options
+    return {**options, "connect_args": {**connect_args, "dial_func": plain_dial}}
 
 
 def _configure(engine: Engine) -> None:
