@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork client bench
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork client soak bench
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
@@ -18,6 +18,8 @@ help:
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 	@echo "make client              docs/openapi.json and the Python client in clients/python, from the app's routes"
 	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
+	@echo "make soak    a steady write load for 30 minutes (SOAK_MINUTES=n): do the raft log, the"
+	@echo "            snapshots and the app's RSS stop growing? (docs/performance/soak.md)"
 
 setup:
 	@scripts/setup
@@ -68,3 +70,6 @@ client: setup
 
 bench: setup
 	$(RUN) python -m tools.bench $(ARGS)
+
+soak: setup
+	$(RUN) python -m tools.soak $(ARGS)

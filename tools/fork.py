@@ -45,11 +45,13 @@ REMOVED_TESTS = [
     "tests/unit/test_domain_events_api.py",
     "tests/integration/test_client_examples.py",  # the examples' use cases, through the client
 ]
-# `make bench` loads the examples' endpoints (the figures in docs/performance.md are theirs):
-# it goes with them, until a fork points it at aggregates of its own.
+# `make bench` and `make soak` load the examples' endpoints (the figures in docs/performance.md
+# and the README's are theirs): they go with them, until a fork points them at its own.
 BENCH = [
     "tools/bench",
     "tests/integration/test_bench.py",
+    "tools/soak",
+    "tests/integration/test_soak.py",
     "docs/performance.md",
     "docs/performance",
 ]
@@ -178,7 +180,7 @@ def rewrite_readme(name: str) -> None:
         text,
     )
     text = re.sub(r"## The aggregates\n.*?(?=\n## )", "", text, flags=re.DOTALL)
-    text = re.sub(r"## Performance\n.*?(?=\n## )", "", text, flags=re.DOTALL)
+    text = re.sub(r"## (Performance|Memory and disk)\n.*?(?=\n## )", "", text, flags=re.DOTALL)
     text = re.sub(r"- \*\*The example:\*\*.*?(?=\n## )", "", text, flags=re.DOTALL)
     text = text.replace(
         "(a transfer, thanks to its idempotency key)", "(e.g. thanks to an idempotency key)"
@@ -225,9 +227,9 @@ def remove_bench() -> None:
         else:
             path.unlink(missing_ok=True)
     makefile = ROOT / "Makefile"
-    text = makefile.read_text().replace(" bench\n", "\n", 1)  # from .PHONY
-    text = re.sub(r"\t@echo \"make bench .*\n", "", text)
-    text = re.sub(r"\nbench: setup\n\t.*\n", "", text)
+    text = makefile.read_text().replace(" soak bench\n", "\n", 1)  # from .PHONY
+    text = re.sub(r"\t@echo \"make (bench|soak) .*\n(\t@echo \"  .*\n)*", "", text)
+    text = re.sub(r"\n(bench|soak): setup\n\t.*\n", "", text)
     makefile.write_text(text)
 
 

@@ -41,7 +41,7 @@ def _dqlite_store(
     retry: RetrySettings,
     counters: RetryCounters,
 ) -> Store:
-    from adapters.dqlite.node import DqliteNode
+    from adapters.dqlite.node import DqliteNode, SnapshotParams
     from adapters.dqlite.store import DqliteStore
 
     tls = _tls_files(settings)
@@ -53,6 +53,7 @@ def _dqlite_store(
             settings.data_dir,
             disk_reserve_bytes=settings.disk_reserve_mb * 2**20,
             network_latency_ms=settings.network_latency_ms,
+            snapshot=SnapshotParams(settings.snapshot_threshold, settings.snapshot_trailing),
             private_network=settings.private_network,
             tls=tls,
         )

@@ -24,6 +24,20 @@ class Settings(BaseSettings):
         le=3_600_000,
         description="Raft's election timeout is 15x this; None: libdqlite's 3 s.",
     )
+    # A node snapshots its databases every `snapshot_threshold` raft entries (a committed write
+    # transaction is one: ~12 KB for a todo written through the app), then drops all but the
+    # last `snapshot_trailing` entries from memory and from its log's segment files. So RAM and
+    # disk hold up to threshold + trailing entries beside the databases, which libdqlite keeps
+    # in memory (minutes 3-6 of `make soak`: a 51-66 MB log, a 177-180 MB app; libdqlite's own
+    # 1024 + 8192, 121-130 MB and 247-252 MB). Each snapshot writes every database in full
+    # (LZ4, the last two kept), so the threshold stays libdqlite's: one every 17 s at 60 writes/s.
+    # A follower more than the trailing entries behind (34 s of writes at that pace) is sent the
+    # whole snapshot instead of the entries, and holds it and the pages restored from it in
+    # memory at once.
+    snapshot_threshold: int = Field(1024, ge=1, le=2**31, description="Entries per snapshot.")
+    snapshot_trailing: int = Field(
+        2048, ge=4, le=2**31, description="Entries kept after one; at least the threshold."
+    )
     private_network: bool = Field(
         False, description="Allow a non-loopback node address: its network is firewalled."
     )
@@ -127,6 +141,12 @@ class Settings(BaseSettings):
     @property
     def previous_key_paths(self) -> list[Path]:
         return [Path(p.strip()) for p in self.auth_previous_keys.split(",") if p.strip()]
+
+    @model_validator(mode="after")
+    def _trailing_covers_threshold(self) -> Self:
+        if self.snapshot_trailing < self.snapshot_threshold:  # libdqlite 1.11 refuses it
+            raise ValueError("APP_SNAPSHOT_TRAILING must be at least APP_SNAPSHOT_THRESHOLD")
+        return self
 
     @model_validator(mode="after")
     def _tls_all_or_nothing(self) -> Self:

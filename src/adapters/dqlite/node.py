@@ -7,6 +7,7 @@ import logging
 import shutil
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -59,6 +60,7 @@ def _load_library() -> ctypes.CDLL:
     lib.dqlite_node_set_bind_address.argtypes = [handle, ctypes.c_char_p]
     lib.dqlite_node_set_network_latency_ms.argtypes = [handle, ctypes.c_uint]
     lib.dqlite_node_set_connect_func.argtypes = [handle, CONNECT_FUNC, ctypes.c_void_p]
+    lib.dqlite_node_set_snapshot_params.argtypes = [handle, ctypes.c_uint, ctypes.c_uint]
     lib.dqlite_node_start.argtypes = [handle]
     lib.dqlite_node_stop.argtypes = [handle]
     lib.dqlite_node_destroy.argtypes = [handle]
@@ -108,6 +110,25 @@ DISK_RESERVE_BYTES = 4 * SEGMENT_BYTES
 LEAST_DISK_RESERVE_BYTES = START_FLOOR_BYTES + SEGMENT_BYTES
 
 
+@dataclass(frozen=True)
+class SnapshotParams:
+    """After `threshold` new raft entries a node snapshots its databases, then keeps the last
+    `trailing` entries of its log (in memory and in segment files) and drops the older ones."""
+
+    threshold: int
+    trailing: int
+
+    def __post_init__(self) -> None:
+        # libdqlite 1.11.1 refuses a trailing under 4 or under the threshold (DQLITE_MISUSE, no
+        # reason given: the entries since the snapshot before must stay, should the last one be
+        # unusable); a threshold of 0 would snapshot every database after each entry.
+        if not 1 <= self.threshold <= self.trailing or self.trailing < 4:
+            raise ValueError(
+                f"snapshot trailing ({self.trailing}) must be at least 4 and at least the "
+                f"threshold ({self.threshold}), which must be at least 1"
+            )
+
+
 class DqliteNode:
     """One dqlite node serving `address`, keeping its raft log and snapshots in `data_dir`."""
 
@@ -119,6 +140,7 @@ class DqliteNode:
         *,
         disk_reserve_bytes: int = DISK_RESERVE_BYTES,
         network_latency_ms: int | None = None,
+        snapshot: SnapshotParams | None = None,
         private_network: bool = False,
         tls: TlsFiles | None = None,
     ) -> None:
@@ -134,6 +156,7 @@ class DqliteNode:
         # Raft's heartbeat is 1.5x and its election timeout 15x this latency (libdqlite
         # 1.11.1's src/server.c); unset, they are 0.5 s and 3 s, and a failover takes 3 to 6 s.
         self.network_latency_ms = network_latency_ms
+        self.snapshot = snapshot  # None: libdqlite 1.11's own, a threshold of 1024, trailing 8192
         # The dqlite port has no authentication: whoever reaches it reads and writes every
         # table. Off loopback only when the operator says the network is private.
         self.private_network = private_network
@@ -180,6 +203,11 @@ class DqliteNode:
         latency = self.network_latency_ms
         if latency is not None and lib.dqlite_node_set_network_latency_ms(handle, latency) != 0:
             self._give_up(lib, handle, f"set a network latency of {latency} ms on")
+        snapshot = self.snapshot
+        if snapshot is not None and lib.dqlite_node_set_snapshot_params(
+            handle, snapshot.threshold, snapshot.trailing
+        ):
+            self._give_up(lib, handle, f"set the snapshot parameters {snapshot} of")
         if lib.dqlite_node_start(handle) != 0:
             self._give_up(lib, handle, "start")
         self._lib, self._handle = lib, handle
