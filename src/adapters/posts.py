@@ -4,11 +4,20 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, Select, String, Text, func, select
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    TableValuedAlias,
+    Text,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
@@ -16,6 +25,7 @@ from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
 from domain.errors import AlreadyExists
 from domain.paging import Page
 from domain.posts import (
+    POSTS_COUNTED,
     TITLE_MAX_LENGTH,
     AbstractPostRepository,
     Post,
@@ -66,32 +76,46 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
     ) -> dict[int, list[Post]]:
         if not author_ids:
             return {}
-        of_authors = PostRow.author_id.in_(_ids_in_one_parameter(author_ids))
+        authors = _ids_in_one_parameter(author_ids)
         if per_author is None:
+            of_authors = PostRow.author_id.in_(select(authors.c.value))
             statement = select(PostRow).where(of_authors).order_by(PostRow.id)
-        else:  # each author's first posts: numbered within the author, in id order
-            number = func.row_number().over(partition_by=PostRow.author_id, order_by=PostRow.id)
-            numbered = select(PostRow, number.label("number")).where(of_authors).subquery()
-            first = aliased(PostRow, numbered)
-            statement = select(first).where(numbered.c.number <= per_author).order_by(first.id)
+        else:  # each author's first posts, from its index: a walk of per_author rows each
+            first = (
+                select(PostRow.id)
+                .where(PostRow.author_id == authors.c.value)
+                .order_by(PostRow.id)
+                .limit(per_author)
+                .correlate(authors)
+            )
+            statement = (
+                select(PostRow)
+                .select_from(authors)
+                .join(PostRow, PostRow.id.in_(first.scalar_subquery()))
+                .order_by(PostRow.id)
+            )
         return _group_by_author(_to_post(row) for row in await self._session.scalars(statement))
 
     async def count_by_authors(self, author_ids: Sequence[int]) -> dict[int, int]:
         if not author_ids:
             return {}
-        statement = (
-            select(PostRow.author_id, func.count())
-            .where(PostRow.author_id.in_(_ids_in_one_parameter(author_ids)))
-            .group_by(PostRow.author_id)
+        authors = _ids_in_one_parameter(author_ids)
+        walked = (  # each author's posts, from its index, up to the count's bound
+            select(literal(1))
+            .where(PostRow.author_id == authors.c.value)
+            .limit(POSTS_COUNTED + 1)
+            .correlate(authors)
+            .subquery()
         )
-        return {author: count for author, count in (await self._session.execute(statement)).all()}
+        count = select(func.count()).select_from(walked).scalar_subquery()
+        statement = select(authors.c.value, count).where(count > 0)
+        return {author: n for author, n in (await self._session.execute(statement)).all()}
 
 
-def _ids_in_one_parameter(ids: Sequence[int]) -> Select[tuple[Any]]:
+def _ids_in_one_parameter(ids: Sequence[int]) -> TableValuedAlias:
     # One JSON parameter, not one per id: libdqlite 1.11 misreads a statement with more than
     # 255 parameters (see adapters/dqlite/engine.py).
-    values = func.json_each(json.dumps(list(ids))).table_valued("value")
-    return select(values.c.value)
+    return func.json_each(json.dumps(list(ids))).table_valued("value")
 
 
 def _conditions(query: PostFilter) -> list[ColumnElement[bool]]:
@@ -156,7 +180,7 @@ class InMemoryPostRepository(AbstractPostRepository):
         counts: dict[int, int] = defaultdict(int)
         for post in self._table.find(lambda p: p.author_id in wanted, order=_by_id):
             counts[post.author_id] += 1
-        return dict(counts)
+        return {author: min(count, POSTS_COUNTED + 1) for author, count in counts.items()}
 
 
 def _by_id(post: Post) -> int:

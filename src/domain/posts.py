@@ -10,6 +10,9 @@ from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, c
 from domain.users import User
 
 TITLE_MAX_LENGTH = 200
+# A page of users counts each one's posts this far, so that the page stays bounded however
+# many posts a user writes: a count of POSTS_COUNTED + 1 means "more than POSTS_COUNTED".
+POSTS_COUNTED = 1_000
 CONTENT_MAX_LENGTH = 10_000
 
 
@@ -93,7 +96,7 @@ class PostWithAuthor:
 class UserWithPosts:
     user: User
     posts: tuple[Post, ...]  # the first ones by id, as many as were asked for
-    posts_total: int  # how many the user has in all
+    posts_total: int  # how many the user has, counted up to POSTS_COUNTED + 1
 
 
 class AbstractPostRepository(abc.ABC):
@@ -120,4 +123,5 @@ class AbstractPostRepository(abc.ABC):
 
     @abc.abstractmethod
     async def count_by_authors(self, author_ids: Sequence[int]) -> dict[int, int]:
-        """How many posts each author has (authors with none are left out)."""
+        """How many posts each author has, counting up to POSTS_COUNTED + 1 (more than
+        POSTS_COUNTED: at least that many); authors with none are left out."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.fields import EMAIL_MAX_LENGTH
-from domain.posts import UserWithPosts
+from domain.posts import POSTS_COUNTED, UserWithPosts
 from domain.users import NAME_MAX_LENGTH, User, UserFilter
 from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.api.paths import IdPath
@@ -43,7 +43,9 @@ class UserOut(BaseModel):
         None, description="Only when include_posts=true: the first posts_limit posts, by id."
     )
     posts_total: int | None = Field(
-        None, description="Only when include_posts=true: how many posts the user has in all."
+        None,
+        description="Only when include_posts=true: how many posts the user has, counted up "
+        f"to {POSTS_COUNTED + 1:,} ({POSTS_COUNTED + 1:,}: more than {POSTS_COUNTED:,}).",
     )
 
     @classmethod

@@ -27,7 +27,8 @@ class UserOut:
         is_active (bool):
         created_at (datetime.datetime):
         posts (list[PostOut] | None | Unset): Only when include_posts=true: the first posts_limit posts, by id.
-        posts_total (int | None | Unset): Only when include_posts=true: how many posts the user has in all.
+        posts_total (int | None | Unset): Only when include_posts=true: how many posts the user has, counted up to 1,001
+            (1,001: more than 1,000).
     """
 
     id: int
