@@ -18,6 +18,8 @@ help:
 	@echo "make fork NAME=billing   start a new service from this template, without the examples"
 	@echo "make client              docs/openapi.json and the Python client in clients/python, from the app's routes"
 	@echo "make bench   throughput and latency against the raw driver and go-dqlite (docs/performance.md)"
+	@echo "make bench ARGS=\"--scale\"   the example tables at 10^4, 10^5, 10^6 rows: lists, restart, backup,"
+	@echo "            restore, a new node's catch-up (docs/performance/scale.md)"
 	@echo "make soak    a steady write load for 30 minutes (SOAK_MINUTES=n): do the raft log, the"
 	@echo "            snapshots and the app's RSS stop growing? (docs/performance/soak.md)"
 

@@ -37,6 +37,12 @@ _first_port = PORTS_FROM + _worker_index() * PORTS_PER_WORKER
 _ports = itertools.cycle(range(_first_port, _first_port + PORTS_PER_WORKER))
 
 
+def worker_ports() -> range:
+    """This worker's block of ports, for a process a test starts and waits for that picks its
+    own ports (the bench: BENCH_PORTS_FROM): the worker runs nothing else meanwhile."""
+    return range(_first_port, _first_port + PORTS_PER_WORKER)
+
+
 def free_address() -> str:
     """A 127.0.0.1 address no one listens on right now, not handed out before by this worker
     (until its block of ports wraps around)."""

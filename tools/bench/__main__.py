@@ -5,24 +5,22 @@ the app runs in its own processes and wrk, a compiled load generator on one thre
 each endpoint's load at each client count: a warm-up that is not counted (none in a smoke run
 of loads under 2 s), then a fixed duration. In the same run: the raw wire client and
 go-dqlite's own benchmark on 1 and 3 nodes, and the app's store writing to one database
-against two at once.
+against two at once. `--scale` runs only the data-at-scale bench instead (tools/bench/scale.py).
 """
 
 import argparse
-import json
 import sys
 import tempfile
-import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 from tools.bench.apps import App, go_dqlite_benchmark, running_apps
+from tools.bench.client import post, sign_in
 from tools.bench.contexts import measure_contexts
 from tools.bench.measure import Figure, from_go_results, from_wrk, wrk
 from tools.bench.memory import list_milliseconds
 from tools.bench.raw import measure_raw_client
 from tools.bench.report import table, write_report
+from tools.bench.scale import ISOLATION_SECONDS, SIZES, SMOKE_SIZE, run_scale
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("memory", "node", "cluster")
@@ -41,24 +39,6 @@ AUTH_ENDPOINTS = {
     "GET /health (open)": ("get_path.lua", ["/health", "open"]),
     "GET /auth/me (token verified)": ("get_path.lua", ["/auth/me"]),
 }
-BENCH_EMAIL, BENCH_PASSWORD = "bench@example.org", "the bench signs in with this"
-
-
-def post(url: str, body: dict[str, object], authorization: str = "") -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", "Authorization": authorization}
-    request = urllib.request.Request(url, json.dumps(body).encode(), headers)
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 201, answer.read()
-        found: dict[str, Any] = json.loads(answer.read())
-        return found
-
-
-def sign_in(app: App) -> str:
-    """Register the bench's person and return its Authorization header's value."""
-    post(f"{app.url}/auth/register", {"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
-    form = urllib.parse.urlencode({"username": BENCH_EMAIL, "password": BENCH_PASSWORD})
-    with urllib.request.urlopen(f"{app.url}/auth/token", form.encode(), timeout=30) as answer:
-        return f"Bearer {json.loads(answer.read())['access_token']}"
 
 
 def seed(app: App, authorization: str) -> None:
@@ -125,7 +105,9 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured time per load")
+    parser.add_argument(
+        "--seconds", type=float, help="measured time per load (8 s; with --scale, 3 s)"
+    )
     parser.add_argument("--clients", default="1,16,64", help="client counts, comma-separated")
     parser.add_argument(
         "--backends",
@@ -142,18 +124,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT / "docs", help="where performance.md and its files go"
     )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the data-at-scale bench (tools/bench/scale.py): docs/performance/scale.md",
+    )
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, SIZES)), help="with --scale: rows in each table"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="with --scale: one small size, 1 s per load"
+    )
     args = parser.parse_args(argv)
+    settings = dict(setting.split("=", 1) for setting in args.setting)
+    if args.scale:
+        return _scale(args, settings)
+    seconds = args.seconds or 8.0
     clients = [int(count) for count in args.clients.split(",")]
     backends = args.backends.split(",")
     if unknown := set(backends) - set(BACKENDS):
         parser.error(f"unknown backends {sorted(unknown)}: choose among {', '.join(BACKENDS)}")
-    settings = dict(setting.split("=", 1) for setting in args.setting)
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        results = run(Path(workdir), clients, args.seconds, backends, settings)
+        results = run(Path(workdir), clients, seconds, backends, settings)
     if backends == list(BACKENDS):
         write_report(results, args.out)
     else:  # the targets compare backends: only a whole run writes the report
         print("\n" + table(results))
+    return 0
+
+
+def _scale(args: argparse.Namespace, settings: dict[str, str]) -> int:
+    sizes = [SMOKE_SIZE] if args.smoke else [int(rows) for rows in args.sizes.split(",")]
+    seconds = args.seconds or (1.0 if args.smoke else 3.0)
+    isolation_seconds = 1.0 if args.smoke else ISOLATION_SECONDS
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as workdir:
+        run_scale(Path(workdir), sorted(sizes), seconds, isolation_seconds, args.out, settings)
     return 0
 
 

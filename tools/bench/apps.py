@@ -2,6 +2,7 @@
 the in-memory store, on one embedded dqlite node, on a 3-node cluster; go-dqlite's benchmark."""
 
 import asyncio
+import itertools
 import os
 import signal
 import socket
@@ -22,10 +23,22 @@ PORT_ATTEMPTS = 3
 GO_SETTLE_SECONDS = 8  # go-dqlite promotes joining nodes to voters within ~3 s here
 
 
+# BENCH_PORTS_FROM=40000: ports from there (PORTS_IN_BLOCK of them), for a machine whose other
+# work keeps to blocks of its own; by default the kernel picks one.
+PORTS_IN_BLOCK = 1_000
+_block = os.environ.get("BENCH_PORTS_FROM")
+_ports = itertools.cycle(range(int(_block), int(_block) + PORTS_IN_BLOCK)) if _block else None
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    for port in itertools.islice(_ports, PORTS_IN_BLOCK) if _ports else [0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise RuntimeError(f"no free port from BENCH_PORTS_FROM={_block} on")
 
 
 class App:

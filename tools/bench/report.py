@@ -256,4 +256,12 @@ In-memory list of 10,000 todos with a filter: {results["memory_list_10000_ms"]:.
 
 ![throughput and p99 by clients](performance/chart.png)
 
+## Data at scale
+
+`make bench ARGS="--scale"` fills every example table to 10^4, 10^5 and 10^6 rows on one node
+and times, at each size, a row by key, the first page and a page 90% deep of each list filter,
+a write, readiness, a restart, a backup and a restore, and a new node's catch-up, with the
+node's memory and data dir; at the largest size, point reads while 16 clients repeat the
+costliest list request. Its figures: [performance/scale.md](performance/scale.md).
+
 {history}"""
