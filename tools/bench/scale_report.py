@@ -71,9 +71,11 @@ def _size_tables(size: dict[str, Any]) -> str:
             f"{f['errors']} | {page} |"
         )
     rows += ["", "| node and operations | measured |", "|---|---:|"]
-    for key, value in _operations(size).items():
-        label, unit = OPERATIONS[key]
-        rows.append(f"| {label} | {value:,.{0 if unit.startswith('rows') else 1}f} {unit} |")
+    measured = _operations(size)
+    for key, (label, unit) in OPERATIONS.items():
+        if key in measured:
+            digits = 0 if unit.startswith("rows") else 1
+            rows.append(f"| {label} | {measured[key]:,.{digits}f} {unit} |")
     if "restore_stopped_s" in size["operations"]:
         rows.append(
             f"| `cli restore`, the whole at that pace (estimate) | {_restore_s(size):,.0f} s |"
