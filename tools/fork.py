@@ -51,6 +51,7 @@ REMOVED_TESTS = [
 BENCH = [
     "tools/bench",
     "tests/integration/test_bench.py",
+    "tests/integration/test_bench_scale.py",
     "tools/soak",
     "tests/integration/test_soak.py",
     "docs/performance.md",

@@ -113,9 +113,10 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
 
 
 def _ids_in_one_parameter(ids: Sequence[int]) -> TableValuedAlias:
+    """Each id once, as a table (an id named twice would join its posts twice)."""
     # One JSON parameter, not one per id: libdqlite 1.11 misreads a statement with more than
     # 255 parameters (see adapters/dqlite/engine.py).
-    return func.json_each(json.dumps(list(ids))).table_valued("value")
+    return func.json_each(json.dumps(sorted(set(ids)))).table_valued("value")
 
 
 def _conditions(query: PostFilter) -> list[ColumnElement[bool]]:
