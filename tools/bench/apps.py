@@ -44,9 +44,9 @@ def free_port() -> int:
 class App:
     """One `python -m entrypoints`, logging to a file, stopped by pid."""
 
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None) -> None:
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port or free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("APP_")},
             "APP_API_HOST": "127.0.0.1",
