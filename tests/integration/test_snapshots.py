@@ -1,7 +1,9 @@
 """A node's snapshot parameters (APP_SNAPSHOT_THRESHOLD, APP_SNAPSHOT_TRAILING) as libdqlite
 applies them: seen in the data dir, where its snapshots and raft log segments are."""
 
+import asyncio
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,12 @@ async def test_a_node_snapshots_every_threshold_entries_and_keeps_the_trailing_o
                 await connection.execute("INSERT INTO notes (body) VALUES (?)", [f"note {n}"])
         finally:
             await connection.close()
+        # libraft takes a snapshot on its own after the entry is applied: the last one may
+        # still be under way when the last write is answered.
+        deadline = time.monotonic() + 10
+        # A file libraft writes: there is no event to await, only the directory to look at.
+        while _latest_snapshot(node.data_dir) <= WRITES - 16 and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
         files = sorted(p.name for p in node.data_dir.iterdir())
         segments = closed_segments(node.data_dir)
     finally:
@@ -60,3 +68,8 @@ def test_a_trailing_shorter_than_the_threshold_is_refused_before_the_node_starts
         SnapshotParams(threshold=1, trailing=3)
     with pytest.raises(ValidationError, match="APP_SNAPSHOT_TRAILING must be at least"):
         Settings(snapshot_threshold=4096, snapshot_trailing=2048)
+
+
+def _latest_snapshot(data_dir: Path) -> int:
+    found = [int(m[1]) for m in map(SNAPSHOT.fullmatch, (p.name for p in data_dir.iterdir())) if m]
+    return max(found, default=0)
