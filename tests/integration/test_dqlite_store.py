@@ -10,7 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from adapters.contexts import CONTEXTS
+from adapters.dqlite import database as database_module
 from adapters.dqlite.leader import ClusterView
+from adapters.dqlite.migrations import upgrade_to_head
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import PROBE_SECONDS
 from tests.dqlite import fresh_store
@@ -58,6 +60,26 @@ async def test_readiness_checks_each_context_s_database_and_its_schema_at_head(
     assert list(readiness.checks) == ["node", "writes", "leader", *per_context]
     assert readiness.ready, readiness.checks
     assert set(readiness.checks.values()) == {"ok"}
+
+
+async def test_a_start_up_migration_whose_commit_answer_is_lost_is_run_again_and_ends_at_head(
+    dqlite_node: DqliteNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when leadership moves during the migration's COMMIT: it landed, the answer did not."""
+    upgrades: list[str] = []
+
+    def upgrade_then_lose_the_answer(url: str, context: str, dial: object) -> None:
+        upgrade_to_head(url, context, dial)  # type: ignore[arg-type]
+        upgrades.append(context)
+        if upgrades.count(context) == 1:
+            raise OperationalError("COMMIT", {}, Exception("leadership lost during COMMIT"))
+
+    monkeypatch.setattr(database_module, "upgrade_to_head", upgrade_then_lose_the_answer)
+    async with fresh_store(dqlite_node, migrate=True) as store:
+        readiness = await store.readiness()
+
+    assert sorted(upgrades) == sorted(2 * [context.name for context in CONTEXTS])
+    assert readiness.ready, readiness.checks
 
 
 async def test_a_context_s_database_behind_its_history_is_not_ready_and_the_others_are(

@@ -36,7 +36,8 @@ def test_a_short_soak_samples_the_log_the_snapshots_and_the_rss_and_judges_them(
     assert len(samples) >= 4
     assert sum(s["requests"] for s in samples) >= 100
     assert sum(s["errors"] for s in samples) == 0
-    assert max(s["snapshots"] for s in samples) == 2  # libraft keeps the last two
+    # libraft keeps the last two, and a third while it writes the next, before the oldest goes.
+    assert 2 <= max(s["snapshots"] for s in samples) <= 3
     assert min(s["log_bytes"] for s in samples) > 0
     assert min(s["rss_kib"] for s in samples) > 10_000
     assert set(series["verdict"]) == {"log_bytes", "snapshot_bytes", "data_dir_bytes", "rss_kib"}

@@ -15,7 +15,7 @@ class LedgerDatabase(DqliteDatabase):
     """Migrated by creating its tables (unless they exist), and ready when they are there:
     what the project's contexts get from their histories."""
 
-    async def migrate_to_head(self) -> None:
+    async def migrate_to_head(self, within_seconds: float = 0) -> None:
         async with self.engine.begin() as connection:
             await create_tables(connection)
 

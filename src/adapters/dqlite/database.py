@@ -2,6 +2,8 @@
 its migrations and its lines in /ready."""
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,6 +20,8 @@ from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import WriterQueue
 from service.outbox import OutboxBell
 from service.unit_of_work import RetryCounters, RetrySettings
+
+logger = logging.getLogger(__name__)
 
 
 class DqliteDatabase:
@@ -72,9 +76,26 @@ class DqliteDatabase:
             outbox_bell=self.outbox_bell,
         )
 
-    async def migrate_to_head(self) -> None:
-        url = dqlite_url(self._tracker.leader, self.name, driver="")
-        await asyncio.to_thread(upgrade_to_head, url, self.context.name, self._tracker.dial)
+    async def migrate_to_head(self, within_seconds: float) -> None:
+        """Upgrade on the leader, and again on the next one when leadership moves meanwhile.
+
+        Trying again is safe: an upgrade is one transaction, and Alembic reads its version
+        table first, so an upgrade whose COMMIT did land is not run twice.
+        """
+        deadline = time.monotonic() + within_seconds
+        while True:
+            leader = await self._follow_leader()
+            try:
+                if leader is None:
+                    raise ConnectionError("no leader")
+                url = dqlite_url(leader, self.name, driver="")
+                await asyncio.to_thread(upgrade_to_head, url, self.context.name, self._tracker.dial)
+                return
+            except (DBAPIError, OSError) as error:
+                if time.monotonic() >= deadline:
+                    raise
+                logger.warning("migrating %s again, on the leader then: %s", self.name, error)
+                await asyncio.sleep(0.1)
 
     async def readiness(self) -> dict[str, str]:
         """A round trip to this database, and its schema at the head of its history."""

@@ -92,8 +92,7 @@ class DqliteStore:
         for database in self.databases.values():
             await wait_until_serving(database.engine, self._startup_timeout, self._follow_leader)
             if self._migrate:
-                await self._follow_leader()
-                await database.migrate_to_head()
+                await database.migrate_to_head(self._startup_timeout)
         if self._membership is not None:
             await self._remember_peers(self._membership)
         self._watch = asyncio.create_task(self._watch_leader())
