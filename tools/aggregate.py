@@ -127,6 +127,10 @@ class Aggregate:
     def indexed_filters(self) -> list[Filter]:
         return [q for q in self.filters if q.indexed]
 
+    @property
+    def searched_filters(self) -> list[Filter]:
+        return [q for q in self.filters if q.searched]
+
     def filter_indexes(self, q: Filter) -> list[tuple[str, list[str]]]:
         """The indexes a list narrowed by `q` reads through, in id order: alone (an admin's,
         or a shared aggregate's) and with the owner's (a principal's)."""
@@ -493,8 +497,9 @@ def generate(
 
 def check_migration(aggregate: Aggregate, revisions: list[Path]) -> None:
     """The revision Alembic wrote creates the aggregate's table (an owned one's with its owner
-    column and the index its lists read through), the index of each equality filter, and, as
-    the first of a new context, the outbox's tables too."""
+    column and the index its lists read through), the index of each equality filter, the
+    trigram index of its substring filters, and, as the first of a new context, the outbox's
+    tables too."""
     tables = [aggregate.plural]
     if aggregate.context.new:
         tables += [OutboxEventRow.__tablename__, OutboxLeaseRow.__tablename__]
@@ -502,6 +507,9 @@ def check_migration(aggregate: Aggregate, revisions: list[Path]) -> None:
     missing = [t for t in tables if f"op.create_table({t!r}" not in text]
     indexes = [name for q in aggregate.indexed_filters for name, _ in aggregate.filter_indexes(q)]
     expected = {f"index {name!r}": f"create_index({name!r}" for name in indexes}
+    if aggregate.searched_filters:
+        index = f"{aggregate.plural}_search"
+        expected[f"trigram index {index!r}"] = f"CREATE VIRTUAL TABLE {index} USING fts5("
     if aggregate.owned:
         expected[f"column {OWNER!r}"] = f"sa.Column({OWNER!r}"
         expected[f"index {aggregate.owner_index!r}"] = f"create_index({aggregate.owner_index!r}"

@@ -231,6 +231,11 @@ class Filter:
         return self.suffix == ""
 
     @property
+    def searched(self) -> bool:
+        """Whether a trigram index looks its fragment up (one of 3 characters or more)."""
+        return self.suffix == "_contains"
+
+    @property
     def check(self) -> str:
         if self.suffix == "_contains":
             return (

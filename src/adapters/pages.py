@@ -3,17 +3,37 @@ cursor go to an index (each list's table declares the ones its filters need), so
 an index seek and the rows it returns; the other filters are checked on at most SCAN_LIMIT
 rows, whose end is found first. Every statement is bounded, however large the table: on
 libdqlite 1.11 one node runs every statement of every client on one thread, so one unbounded
-list request would stall all the others."""
+list request would stall all the others.
+
+Substring filters long enough for a trigram index (domain.paging.searchable) are looked up in
+the table's FTS5 index first, `<table>_search` (a migration makes it, with the triggers that
+keep it in step): when it finds at most SCAN_LIMIT rows, the page is read from those rows."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, select, true, tuple_
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    Select,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from adapters.orm import Base
+from adapters.search import Search
 from domain.paging import COUNT_LIMIT, SCAN_LIMIT, Cursor, Page, Position, Total, Window
 
 
@@ -30,12 +50,25 @@ class Listing[R: Base]:
     # the other columns in SQL, so that the index seeks (SQLite walks an index range from a
     # row value only when it starts right after the equalities).
     pinned: Position = ()
+    search: Search | None = None  # the substring filters a trigram index can answer
+    # Set once the index found at most SCAN_LIMIT rows: the rows to read, by rowid.
+    found: Select[tuple[int]] | None = None
 
     def walk(self, after: Position | None, bound: int) -> Select[tuple[R]]:
         """The rows the narrowing filters keep, in order, after `after`; the caller reads at
         most `bound` of them (a listing whose index cannot give them in order uses it)."""
-        statement = select(self.row).where(*self.narrowing).order_by(*self.order)
-        return statement if after is None else statement.where(self.beyond(after))
+        conditions = [*self.narrowing, *([] if after is None else [self.beyond(after)])]
+        if self.found is not None:
+            # Read the found rows by rowid and sort them: SQLite would rather walk an index
+            # of the other filters, the whole of an owner's rows to find a few.
+            rowid = literal_column(f"{self.row.__tablename__}.rowid", Integer)
+            conditions = [*map(_unindexed, conditions), rowid.in_(self.found)]
+        return select(self.row).where(*conditions).order_by(*self.order)
+
+    def found_by_search(self, found: Select[tuple[int]]) -> "Listing[R]":
+        """This listing read from the rows the trigram index `found`, every filter checked."""
+        narrowing = (*self.narrowing, *self.scanning)
+        return replace(self, narrowing=narrowing, scanning=(), search=None, found=found)
 
     def beyond(self, position: Position) -> ColumnElement[bool]:
         return self._compare(position, after=True)
@@ -58,10 +91,28 @@ class Listing[R: Base]:
         return tuple(getattr(row, column.key) for column in self.order)
 
 
+def _unindexed(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`condition` with each column written `+column`: SQLite then uses no index for it."""
+
+    def plus(element: Any, **options: Any) -> Any:
+        if isinstance(element, Column):
+            return UnaryExpression(element, operator=custom_op("+"), type_=element.type)
+        return None
+
+    no_options: dict[str, Any] = {}
+    unindexed: ColumnElement[bool] = replacement_traverse(condition, no_options, plus)
+    return unindexed
+
+
 async def find(session: AsyncSession, listing: Listing[Any], window: Window) -> Page[Any]:
     """The page of rows `window` asks for, with its total if asked."""
-    found = await page(session, listing, window.limit, window.offset, window.after)
-    return found.counted(await total(session, listing)) if window.with_total else found
+    if listing.search is not None:
+        rowids = listing.search.rowids().limit(SCAN_LIMIT + 1)
+        found = await session.scalar(select(func.count()).select_from(rowids.subquery()))
+        if (found or 0) <= SCAN_LIMIT:
+            listing = listing.found_by_search(rowids)
+    read = await page(session, listing, window.limit, window.offset, window.after)
+    return read.counted(await total(session, listing)) if window.with_total else read
 
 
 async def page(

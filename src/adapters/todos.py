@@ -7,8 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base, Flag, insert
+from adapters.search import Search, search_index
 from domain.errors import AlreadyExists
-from domain.paging import Page
+from domain.paging import Page, searchable
 from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import (
     KEY_MAX_LENGTH,
@@ -32,6 +33,9 @@ class TodoRow(Base):
     key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(String(VALUE_MAX_LENGTH))
     done: Mapped[bool] = mapped_column(Flag)
+
+
+search_index(TodoRow, "key", "value")  # for the substring filters
 
 
 class SqlAlchemyTodoRepository(AbstractTodoRepository):
@@ -75,7 +79,15 @@ def _listing(query: TodoFilter) -> pages.Listing[TodoRow]:
     if query.value_contains is not None:
         scanning.append(func.instr(TodoRow.value, query.value_contains) > 0)
     pinned = () if query.owner is None else (query.owner,)
-    return pages.Listing(TodoRow, (TodoRow.owner, TodoRow.key), narrowing, scanning, pinned)
+    order = (TodoRow.owner, TodoRow.key)
+    return pages.Listing(TodoRow, order, narrowing, scanning, pinned, search=_search(query))
+
+
+def _search(query: TodoFilter) -> Search | None:
+    """The fragments todos_search (migration 0004) looks up: key and value, case-sensitive."""
+    fragments = {"key": query.key_contains, "value": query.value_contains}
+    searched = {column: text for column, text in fragments.items() if searchable(text)}
+    return Search("todos", searched) if searched else None
 
 
 def _to_entity(row: TodoRow) -> Todo:
@@ -109,4 +121,7 @@ class InMemoryTodoRepository(AbstractTodoRepository):
 
     async def find(self, query: TodoFilter) -> Page[Todo]:
         scans = query.scans if query.scanning else None
-        return self._table.page(query, narrows=query.narrows, scans=scans, position=position_of)
+        searches = query.searches if query.searched else None
+        return self._table.page(
+            query, narrows=query.narrows, scans=scans, searches=searches, position=position_of
+        )

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
+from adapters.search import Search, search_index
 from domain.errors import AlreadyExists
 from domain.fields import EMAIL_MAX_LENGTH, Email, folded
-from domain.paging import Page
+from domain.paging import Page, searchable
 from domain.principals import SUBJECT_MAX_LENGTH
 from domain.users import (
     NAME_MAX_LENGTH,
@@ -45,6 +46,9 @@ def _email_taken(user: User) -> AlreadyExists:
     return AlreadyExists("user with email", user.email.text)
 
 
+search_index(UserRow, "name", "email_key")  # for the substring filters
+
+
 class SqlAlchemyUserRepository(AbstractUserRepository):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -75,7 +79,14 @@ def _listing(query: UserFilter) -> pages.Listing[UserRow]:
         scanning.append(func.instr(UserRow.name, query.name_contains) > 0)
     if query.email_contains is not None:
         scanning.append(func.instr(UserRow.email_key, folded(query.email_contains)) > 0)
-    return pages.Listing(UserRow, (UserRow.id,), narrowing, scanning)
+    return pages.Listing(UserRow, (UserRow.id,), narrowing, scanning, search=_search(query))
+
+
+def _search(query: UserFilter) -> Search | None:
+    """The fragments users_search (migration blog/0004) looks up: name, and the folded email."""
+    fragments = {"name": query.name_contains, "email_key": query.searched_email}
+    searched = {column: text for column, text in fragments.items() if searchable(text)}
+    return Search("users", searched) if searched else None
 
 
 def _to_row(user: User) -> UserRow:
@@ -113,4 +124,7 @@ class InMemoryUserRepository(AbstractUserRepository):
 
     async def find(self, query: UserFilter) -> Page[User]:
         scans = query.scans if query.scanning else None
-        return self._table.page(query, narrows=query.narrows, scans=scans, position=user_position)
+        searches = query.searches if query.searched else None
+        return self._table.page(
+            query, narrows=query.narrows, scans=scans, searches=searches, position=user_position
+        )

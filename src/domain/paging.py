@@ -3,10 +3,13 @@ that resumes a list where a page ended, and the bounds that keep any one page ch
 many rows are stored.
 
 A list is read in its order (each query object names it), from just after its `after` cursor.
-Its filters are of two kinds. Those an index answers (equality on a column) narrow the rows
-the list walks; the others (substrings) are checked on each row walked, and a page walks at
-most SCAN_LIMIT rows: it can hold fewer than `limit` items, or none, while `next` says more
-may follow. A total is counted only when asked for, and stops at COUNT_LIMIT.
+Its filters are of three kinds. Those an index answers (equality on a column) narrow the rows
+the list walks. Substring filters of SEARCH_MIN_LENGTH characters or more are looked up in an
+index of the column's trigrams first: when at most SCAN_LIMIT rows of the whole table hold the
+fragments, a page reads those rows only, and is full. Otherwise (a shorter fragment, or one
+found in more rows) the substrings are checked on each row walked, and a page walks at most
+SCAN_LIMIT rows: it can hold fewer than `limit` items, or none, while `next` says more may
+follow. A total is counted only when asked for, and stops at COUNT_LIMIT.
 """
 
 import base64
@@ -15,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from itertools import islice
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from domain.errors import InvalidValue
 
@@ -23,6 +26,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_OFFSET = 10_000  # an offset walks every row it skips: deeper, follow `next`
 SCAN_LIMIT = 5_000  # rows one page walks to check the filters no index answers
+SEARCH_MIN_LENGTH = 3  # characters: a trigram index answers a fragment this long or longer
 COUNT_LIMIT = 10_000  # rows a total walks: beyond, it says "more than"
 CURSOR_MAX_LENGTH = 1024
 
@@ -126,6 +130,17 @@ def check_window(
         raise InvalidValue("offset", "cannot be combined with `after`")
     if offset and scans is not None:
         raise InvalidValue("offset", f"cannot be combined with {scans}: follow `next`")
+
+
+def searchable(fragment: str | None) -> TypeGuard[str]:
+    """Whether a substring filter's fragment is looked up in a trigram index."""
+    return fragment is not None and len(fragment) >= SEARCH_MIN_LENGTH
+
+
+def holds_searched(text: str | None, fragment: str | None) -> bool:
+    """Whether `text` holds `fragment`, where the trigram index looks it up (else True); an
+    absent text holds none."""
+    return not searchable(fragment) or (text is not None and fragment in text)
 
 
 def page_of[T](

@@ -5,7 +5,16 @@ import abc
 from dataclasses import dataclass, replace
 
 from domain.fields import canonical, check_bool, check_no_control_characters, check_text
-from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
+from domain.paging import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Page,
+    Position,
+    check_cursor,
+    check_window,
+    holds_searched,
+    searchable,
+)
 from domain.principals import Principal, check_owner
 
 KEY_MAX_LENGTH = 128
@@ -55,8 +64,9 @@ class Todo:
 @dataclass(frozen=True, slots=True)
 class TodoFilter:
     """Which todos to list: every field narrows the result; results are ordered by owner, then
-    key. `owner` None means every owner's. The substring filters have no index: a page checks
-    them on at most SCAN_LIMIT todos (domain.paging)."""
+    key. `owner` None means every owner's. The substring filters are case-sensitive, looked up
+    in a trigram index when long enough, else checked on at most SCAN_LIMIT todos a page walks
+    (domain.paging)."""
 
     owner: str | None = None
     key_contains: str | None = None
@@ -84,7 +94,7 @@ class TodoFilter:
 
     @property
     def scanning(self) -> str | None:
-        """The first filter given that no index answers, if any."""
+        """The first substring filter given, if any."""
         if self.key_contains is not None:
             return "key_contains"
         return None if self.value_contains is None else "value_contains"
@@ -99,6 +109,17 @@ class TodoFilter:
         """Whether `todo` passes the substring filters (case-sensitive)."""
         return (self.key_contains is None or self.key_contains in todo.key.text) and (
             self.value_contains is None or self.value_contains in todo.value.text
+        )
+
+    @property
+    def searched(self) -> bool:
+        """Whether a substring filter is long enough to look up in the trigram index."""
+        return searchable(self.key_contains) or searchable(self.value_contains)
+
+    def searches(self, todo: Todo) -> bool:
+        """Whether `todo` holds the fragments looked up in the trigram index."""
+        return holds_searched(todo.key.text, self.key_contains) and holds_searched(
+            todo.value.text, self.value_contains
         )
 
     def matches(self, todo: Todo) -> bool:

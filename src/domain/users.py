@@ -14,7 +14,16 @@ from domain.fields import (
     check_text,
     folded,
 )
-from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
+from domain.paging import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Page,
+    Position,
+    check_cursor,
+    check_window,
+    holds_searched,
+    searchable,
+)
 from domain.principals import Principal, check_owner
 
 NAME_MAX_LENGTH = 100
@@ -67,9 +76,10 @@ class UserRegistered(DomainEvent):
 class UserFilter:
     """Which users to list: every field narrows the result; results are ordered by id.
 
-    `name_contains` is case-sensitive; `email_contains` is not, as emails are not. Neither has
-    an index: a page checks them on at most SCAN_LIMIT users (domain.paging). `owner` None
-    means everyone's: only an admin may ask for that (`seen_by`).
+    `name_contains` is case-sensitive; `email_contains` is not, as emails are not. Each is
+    looked up in a trigram index when long enough, else checked on at most SCAN_LIMIT users a
+    page walks (domain.paging). `owner` None means everyone's: only an admin may ask for that
+    (`seen_by`).
     """
 
     owner: str | None = None
@@ -100,7 +110,7 @@ class UserFilter:
 
     @property
     def scanning(self) -> str | None:
-        """The first filter given that no index answers, if any."""
+        """The first substring filter given, if any."""
         if self.name_contains is not None:
             return "name_contains"
         return None if self.email_contains is None else "email_contains"
@@ -122,6 +132,22 @@ class UserFilter:
         """Whether `user` passes the substring filters."""
         return (self.name_contains is None or self.name_contains in user.name.text) and (
             self.email_contains is None or folded(self.email_contains) in user.email.key
+        )
+
+    @property
+    def searched_email(self) -> str | None:
+        """The fragment of `email_contains` as the index holds emails (folded)."""
+        return None if self.email_contains is None else folded(self.email_contains)
+
+    @property
+    def searched(self) -> bool:
+        """Whether a substring filter is long enough to look up in the trigram index."""
+        return searchable(self.name_contains) or searchable(self.searched_email)
+
+    def searches(self, user: User) -> bool:
+        """Whether `user` holds the fragments looked up in the trigram index."""
+        return holds_searched(user.name.text, self.name_contains) and holds_searched(
+            user.email.key, self.searched_email
         )
 
     def matches(self, user: User) -> bool:

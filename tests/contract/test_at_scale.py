@@ -1,6 +1,7 @@
 """The in-memory twin answers as dqlite does at 10^5 todos: the same pages, the same cursors,
-the same bounded totals, for every kind of filter, where a page's walk of SCAN_LIMIT rows and
-a total's stop at COUNT_LIMIT matter. Once per run: filling dqlite takes a few seconds."""
+the same bounded totals, for every kind of filter, where a page's walk of SCAN_LIMIT rows, a
+fragment looked up in the trigram index, and a total's stop at COUNT_LIMIT matter. Once per
+run: filling dqlite takes a few seconds."""
 
 import asyncio
 import json
@@ -35,7 +36,8 @@ def todo(n: int) -> Todo:
     return Todo(owner, TodoKey(f"k{n * 31 % ROWS:06d}"), TodoValue(value), done=n % 3 == 0)
 
 
-SPARSE = TodoFilter(key_contains="99999")  # one in 10^5: a page walks SCAN_LIMIT rows
+SPARSE = TodoFilter(value_contains="yb")  # too short to look up, and in no todo: a walk
+RARE = TodoFilter(value_contains=" 4242", with_total=True)  # looked up: in 11 todos
 COUNTED_PAST_THE_CAP = TodoFilter(done=True, limit=1000, with_total=True)
 QUERIES = [
     TodoFilter(),
@@ -44,7 +46,10 @@ QUERIES = [
     TodoFilter(owner="dora", done=False, with_total=True),
     TodoFilter(key_contains="k00", with_total=True),  # dense in key order at the start
     SPARSE,
-    TodoFilter(owner="carol", value_contains="bread", limit=50, with_total=True),
+    RARE,
+    TodoFilter(owner="carol", value_contains=" 4242", with_total=True),  # looked up: 1 of 11
+    TodoFilter(key_contains="7", value_contains="bread 12", limit=20, with_total=True),
+    TodoFilter(owner="carol", value_contains="bread", limit=50, with_total=True),  # in 14,286
     TodoFilter(value_contains="milk", done=True, limit=1000),
     TodoFilter(owner="alice", key_contains="k0", value_contains="bread", with_total=True),
     TodoFilter(owner="bob", limit=7, offset=9_000),
@@ -105,4 +110,6 @@ def test_memory_and_dqlite_page_10_to_the_5_todos_alike(dqlite_node: DqliteNode)
     # The bounds were reached: a walk of SCAN_LIMIT rows that found nothing, a capped total.
     sparse = on_memory[QUERIES.index(SPARSE)][0]
     assert (sparse.items, sparse.next is not None) == ((), True)
+    rare = on_memory[QUERIES.index(RARE)][0]
+    assert (len(rare.items), rare.next, rare.total) == (11, None, Total(11))
     assert on_memory[QUERIES.index(COUNTED_PAST_THE_CAP)][0].total == Total(COUNT_LIMIT + 1, True)

@@ -33,7 +33,8 @@ keys = st.text(key_chars, min_size=1, max_size=4) | st.text(
 # Few owners, so that they share keys; arbitrary subjects, so that they sort as text does.
 owners = st.sampled_from([ALICE, BOB, "10", NOBODY]) | st.text(chars, max_size=SUBJECT_MAX_LENGTH)
 values = st.text(chars, max_size=6) | st.text(chars, max_size=VALUE_MAX_LENGTH)
-fragments = st.text(st.sampled_from(TRICKY), max_size=2)
+# Up to 4 characters: the trigram index looks up those of 3 or more (FTS5's syntax among them).
+fragments = st.text(st.sampled_from(TRICKY + '"*:^()'), max_size=4)
 
 
 @st.composite
@@ -410,21 +411,54 @@ async def test_following_next_walks_every_todo_once_in_order(units: UnitsOfWork)
     assert seen == sorted(stored, key=lambda t: (t.owner, t.key.text))
 
 
-async def test_a_page_with_a_substring_filter_walks_at_most_scan_limit_todos(
+async def test_a_page_with_a_short_substring_filter_walks_at_most_scan_limit_todos(
     units: UnitsOfWork,
 ) -> None:
-    """Where only the last of SCAN_LIMIT + 1 todos matches, the first page is empty and says
-    where to go on; the next page holds it, and nothing after."""
+    """A fragment too short for the trigram index: where only the last of SCAN_LIMIT + 1
+    todos holds it, the first page is empty and says where to go on; the next page holds it,
+    and nothing after."""
     await add_all(units, *(alice_s(f"k{n:05d}", "") for n in range(SCAN_LIMIT)))
     await add_all(units, alice_s("z", "needle"))
 
-    first = await find_page(units, TodoFilter(owner=ALICE, value_contains="needle"))
+    first = await find_page(units, TodoFilter(owner=ALICE, value_contains="dl"))
     assert first.items == ()
     assert first.next == Cursor((ALICE, f"k{SCAN_LIMIT - 1:05d}"))
 
-    second = await find_page(
-        units, TodoFilter(owner=ALICE, value_contains="needle", after=first.next)
-    )
+    second = await find_page(units, TodoFilter(owner=ALICE, value_contains="dl", after=first.next))
     assert second == Page((alice_s("z", "needle"),), None)
-    counted = await find_page(units, TodoFilter(value_contains="needle", with_total=True))
+    counted = await find_page(units, TodoFilter(value_contains="dl", with_total=True))
     assert counted.total == Total(1)
+
+
+async def test_a_fragment_of_three_characters_found_in_few_todos_fills_its_pages(
+    units: UnitsOfWork,
+) -> None:
+    """The trigram index finds the two todos after SCAN_LIMIT others: no walk, full pages."""
+    await add_all(units, *(alice_s(f"k{n:05d}", "") for n in range(SCAN_LIMIT)))
+    await add_all(units, alice_s("z1", 'a "needle"'), alice_s("z2", 'needle" key'))
+
+    first = await find_page(units, TodoFilter(owner=ALICE, value_contains='dle"', limit=1))
+    assert first == Page((alice_s("z1", 'a "needle"'),), Cursor((ALICE, "z1")))
+    second = await find_page(
+        units, TodoFilter(owner=ALICE, value_contains='dle"', limit=1, after=first.next)
+    )
+    assert second == Page((alice_s("z2", 'needle" key'),), None)
+    counted = await find_page(
+        units, TodoFilter(key_contains="z", value_contains='dle"', with_total=True)
+    )
+    assert counted.total == Total(2)
+    assert await find_page(units, TodoFilter(value_contains="Needle")) == Page(())
+
+
+async def test_a_fragment_found_in_more_than_scan_limit_todos_is_checked_on_the_walk(
+    units: UnitsOfWork,
+) -> None:
+    """Too many holders for the index to pay: the page walks SCAN_LIMIT todos, as a short
+    fragment's does, and here finds none of them."""
+    await add_all(units, *(alice_s(f"k{n:05d}", "") for n in range(SCAN_LIMIT)))
+    await add_all(units, *(alice_s(f"m{n:05d}", "common") for n in range(SCAN_LIMIT + 1)))
+
+    first = await find_page(units, TodoFilter(owner=ALICE, value_contains="common"))
+    assert first == Page((), Cursor((ALICE, f"k{SCAN_LIMIT - 1:05d}")))
+    second = await find_page(units, TodoFilter(value_contains="common", limit=2, after=first.next))
+    assert [todo.key.text for todo in second.items] == ["m00000", "m00001"]

@@ -5,16 +5,27 @@ the environment (migrations/env.py) and the script template are shared.
 """
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import comparators, renderers
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.ddl.sqlite import SQLiteImpl
+from alembic.operations.ops import MigrateOperation, UpgradeOps
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import DispatchPriority
 
 from adapters.dqlite.dialing import DialFunc
 from adapters.dqlite.engine import create_dqlite_sync_engine
+from adapters.search import (
+    create_statements,
+    declared_columns,
+    drop_statements,
+    made_search_indexes,
+)
 
 ALEMBIC_INI = Path(__file__).resolve().parents[3] / "alembic.ini"
 MIGRATIONS = ALEMBIC_INI.parent / "migrations"
@@ -29,6 +40,62 @@ class DqliteImpl(SQLiteImpl):
 
     __dialect__ = "dqlite"
     transactional_ddl = True
+
+
+class CreateSearchIndex(MigrateOperation):
+    """A table's trigram index (adapters/search.py), to make."""
+
+    def __init__(self, table: str, columns: Sequence[str]) -> None:
+        self.table, self.columns = table, tuple(columns)
+
+    def reverse(self) -> "DropSearchIndex":
+        return DropSearchIndex(self.table, self.columns)
+
+    def to_diff_tuple(self) -> tuple[str, str, tuple[str, ...]]:
+        return ("add_search_index", self.table, self.columns)
+
+
+class DropSearchIndex(MigrateOperation):
+    """A table's trigram index, to drop (`columns`: what it covered, for the downgrade)."""
+
+    def __init__(self, table: str, columns: Sequence[str]) -> None:
+        self.table, self.columns = table, tuple(columns)
+
+    def reverse(self) -> CreateSearchIndex:
+        return CreateSearchIndex(self.table, self.columns)
+
+    def to_diff_tuple(self) -> tuple[str, str, tuple[str, ...]]:
+        return ("remove_search_index", self.table, self.columns)
+
+
+# LAST: after the tables' own comparison, so that a new table is made before its index.
+@comparators.dispatch_for("schema", priority=DispatchPriority.LAST)
+def _compare_search_indexes(
+    autogen_context: AutogenContext, upgrade_ops: UpgradeOps, schemas: object
+) -> None:
+    """Autogenerate (and `alembic check`) see the trigram indexes the models declare."""
+    assert autogen_context.connection is not None
+    made = made_search_indexes(autogen_context.connection)
+    declared = {t.name: declared_columns(t) for t in autogen_context.sorted_tables}
+    for table in sorted(made.keys() | declared.keys()):
+        columns, covered = declared.get(table, ()), made.get(table, ())
+        if columns == covered:
+            continue
+        if covered:
+            upgrade_ops.ops.append(DropSearchIndex(table, covered))
+        if columns:
+            upgrade_ops.ops.append(CreateSearchIndex(table, columns))
+
+
+# Written as the SQL they run: a migration never imports code that may change after it.
+@renderers.dispatch_for(CreateSearchIndex)
+def _render_create(autogen_context: AutogenContext, op: CreateSearchIndex) -> list[str]:
+    return [f"op.execute({sql!r})" for sql in create_statements(op.table, op.columns)]
+
+
+@renderers.dispatch_for(DropSearchIndex)
+def _render_drop(autogen_context: AutogenContext, op: DropSearchIndex) -> list[str]:
+    return [f"op.execute({sql!r})" for sql in drop_statements(op.table)]
 
 
 def alembic_config(sync_url: str, context: str, dial: DialFunc | None = None) -> Config:

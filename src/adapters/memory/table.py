@@ -2,9 +2,10 @@
 
 import copy
 from collections.abc import Callable, Hashable, Iterable
+from itertools import islice
 from typing import Any
 
-from domain.paging import Page, Position, Window, page_of, total_of
+from domain.paging import SCAN_LIMIT, Page, Position, Window, page_of, total_of
 
 
 class InMemoryTable[K: Hashable, V]:
@@ -55,9 +56,15 @@ class InMemoryTable[K: Hashable, V]:
         narrows: Callable[[V], bool],
         scans: Callable[[V], bool] | None,
         position: Callable[[V], Position],
+        searches: Callable[[V], bool] | None = None,
     ) -> Page[V]:
         """The page `window` asks for, as the SQL store gives it (domain.paging): the rows
-        `narrows` keeps, in `position` order, checked against `scans` within the bounds."""
+        `narrows` keeps, in `position` order, checked against `scans` within the bounds;
+        `searches`, the fragments a trigram index would look up, narrows them first when the
+        table holds at most SCAN_LIMIT rows that pass it."""
+        if searches is not None and scans is not None and self._few_pass(searches):
+            narrows = _both(narrows, scans)
+            scans = None
         start = None if window.after is None else window.after.position
         found = page_of(
             self._walk(narrows, position, start),
@@ -78,6 +85,11 @@ class InMemoryTable[K: Hashable, V]:
     ) -> Iterable[V]:
         rows = sorted(filter(narrows, self._current().values()), key=position)
         return rows if after is None else (row for row in rows if position(row) > after)
+
+    def _few_pass(self, where: Callable[[V], bool]) -> bool:
+        """Whether at most SCAN_LIMIT rows pass `where`, as a bounded index lookup says."""
+        passing = filter(where, self._current().values())
+        return len(list(islice(passing, SCAN_LIMIT + 1))) <= SCAN_LIMIT
 
     def count(self, where: Callable[[V], bool]) -> int:
         return sum(1 for value in self._current().values() if where(value))
@@ -114,3 +126,7 @@ class InMemoryTable[K: Hashable, V]:
 
 class ReadOnlyTransaction(RuntimeError):
     """A write was attempted inside `uow.read_only()`: a bug in the use case."""
+
+
+def _both[V](first: Callable[[V], bool], second: Callable[[V], bool]) -> Callable[[V], bool]:
+    return lambda value: first(value) and second(value)
