@@ -12,6 +12,7 @@ from domain.paging import (
     MAX_LIMIT,
     MAX_OFFSET,
     SCAN_LIMIT,
+    SEARCH_MIN_LENGTH,
     Cursor,
     Page,
 )
@@ -60,8 +61,10 @@ class PageInfo(BaseModel):
 
     next: str | None = Field(
         description="Pass as `after` for the page that follows; null when the list is done. "
-        f"A page whose filters include a substring looks through at most {SCAN_LIMIT:,} "
-        "items, so it may hold fewer than `limit` (even none) while `next` is not null."
+        f"A substring of {SEARCH_MIN_LENGTH} characters or more is looked up in an index; "
+        f"a shorter one, or one that more than {SCAN_LIMIT:,} items hold, is looked for in at "
+        f"most {SCAN_LIMIT:,} items a page goes through, so that page may hold fewer than "
+        "`limit` (even none) while `next` is not null."
     )
     total: int | None = Field(
         None, description="How many items match, when asked for with `total=true`."

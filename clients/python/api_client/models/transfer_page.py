@@ -19,8 +19,9 @@ T = TypeVar("T", bound="TransferPage")
 class TransferPage:
     """
     Attributes:
-        next_ (None | str): Pass as `after` for the page that follows; null when the list is done. A page whose filters
-            include a substring looks through at most 5,000 items, so it may hold fewer than `limit` (even none) while
+        next_ (None | str): Pass as `after` for the page that follows; null when the list is done. A substring of 3
+            characters or more is looked up in an index; a shorter one, or one that more than 5,000 items hold, is looked
+            for in at most 5,000 items a page goes through, so that page may hold fewer than `limit` (even none) while
             `next` is not null.
         items (list[TransferOut]):
         total (int | None | Unset): How many items match, when asked for with `total=true`.
