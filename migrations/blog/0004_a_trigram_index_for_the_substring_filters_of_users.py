@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 CREATE_SEARCH_INDEX = (
-    "CREATE VIRTUAL TABLE users_search USING fts5(name, email_key, content='users', "
+    "CREATE VIRTUAL TABLE users_search USING fts5(name, email_key, content='users', columnsize=0, "
     "tokenize='trigram case_sensitive 1')",
     'CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN INSERT INTO users_search '
     '(rowid, name, email_key) VALUES (new.rowid, new.name, new.email_key); END',

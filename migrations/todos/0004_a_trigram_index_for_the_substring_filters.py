@@ -20,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 CREATE_SEARCH_INDEX = (
-    "CREATE VIRTUAL TABLE todos_search USING fts5(key, value, content='todos', tokenize='trigram "
-    "case_sensitive 1')",
+    "CREATE VIRTUAL TABLE todos_search USING fts5(key, value, content='todos', columnsize=0, "
+    "tokenize='trigram case_sensitive 1')",
     'CREATE TRIGGER todos_search_insert AFTER INSERT ON todos BEGIN INSERT INTO todos_search '
     '(rowid, key, value) VALUES (new.rowid, new.key, new.value); END',
     'CREATE TRIGGER todos_search_delete AFTER DELETE ON todos BEGIN INSERT INTO todos_search '
