@@ -204,8 +204,8 @@ run. Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}. Raw 
   more than `APP_SNAPSHOT_THRESHOLD` one-row writes to a scratch database), which is then
   sent instead. Timed from its start, and from the moment it was added, until it votes
   (libraft promotes a node only once its log has caught up with the leader's), and until its
-  app serves. Its app is given `APP_STARTUP_TIMEOUT={JOIN_TIMEOUT_SECONDS:.0f}`: with the
-  default 30 s, an app whose catch-up takes longer gives up joining and exits. Each time the
+  app serves (its `/ready` says "joining" until it votes; the app keeps waiting past its
+  start-up timeout, up to {JOIN_TIMEOUT_SECONDS:.0f} s here). Each time the
   new node is then made the leader and counts its own todos (checked), and is removed from
   the cluster before it stops.
 - Isolation, at {largest:,} rows: point reads by key over a raw `dqliteclient` connection

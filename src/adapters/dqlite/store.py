@@ -11,7 +11,13 @@ from adapters.contexts import CONTEXTS, Context
 from adapters.dqlite.database import DqliteDatabase
 from adapters.dqlite.engine import wait_until_serving
 from adapters.dqlite.leader import PROBE_TIMEOUT_SECONDS, ClusterView, LeaderTracker
-from adapters.dqlite.membership import Membership, cluster_already_running, hand_over, join
+from adapters.dqlite.membership import (
+    Membership,
+    Promotion,
+    cluster_already_running,
+    hand_over,
+    join,
+)
 from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.tls import TlsFiles, tls_dialer
 from service.operations import Readiness, StoreStatus
@@ -56,6 +62,7 @@ class DqliteStore:
         self._migrate = migrate
         self.retry_counters = retry_counters or RetryCounters()
         self._membership: Membership | None = None
+        self._promotion: Promotion | None = None  # a joining node's, which may outlast start()
         self.tracker = LeaderTracker([address, *peers], tls_dialer(tls) if tls else None)
         # Each wire round trip gives up after statement_timeout, so a request stuck on a paused
         # or cut-off leader fails over instead of waiting out the driver's 10 s; connecting
@@ -89,13 +96,21 @@ class DqliteStore:
     async def start(self) -> None:
         if self._node is not None:
             await self._start_node(self._node)
+        try:
+            await self._open_databases()
+        except Exception:
+            if self._promotion is not None:  # the app exits: see that its node does not vote
+                await self._promotion.stop()
+            raise
+        if self._membership is not None:
+            await self._remember_peers(self._membership)
+        self._watch = asyncio.create_task(self._watch_leader())
+
+    async def _open_databases(self) -> None:
         for database in self.databases.values():
             await wait_until_serving(database.engine, self._startup_timeout, self._follow_leader)
             if self._migrate:
                 await database.migrate_to_head(self._startup_timeout)
-        if self._membership is not None:
-            await self._remember_peers(self._membership)
-        self._watch = asyncio.create_task(self._watch_leader())
 
     async def stop(self) -> None:
         if self._watch is not None:
@@ -105,6 +120,8 @@ class DqliteStore:
             await database.dispose()
         if self._node is None:
             return
+        if self._promotion is not None:
+            await self._promotion.stop()
         if self._membership is not None and len(self.tracker.addresses) > 1:
             try:
                 await asyncio.wait_for(hand_over(self._membership, self.tracker), 10)
@@ -162,6 +179,8 @@ class DqliteStore:
         )
         leader = await self._probed_leader()
         checks["leader"] = "ok" if leader else "no leader known"
+        if self._promotion is not None and (joining := self._promotion.progress) != "ok":
+            checks["membership"] = joining
         for database in self.databases.values():
             checks |= await database.readiness()
         return Readiness(all(v == "ok" for v in checks.values()), checks)
@@ -212,7 +231,7 @@ class DqliteStore:
         await asyncio.to_thread(node.start)
         logger.info("dqlite node %s serving %s", node.node_id, node.address)
         if node.node_id != 1:  # node 1 bootstraps the cluster; the others are added to it
-            await join(membership, self._startup_timeout, self.tracker.dial)
+            self._promotion = await join(membership, self._startup_timeout, self.tracker.dial)
         membership.save(node.data_dir)
         self._membership = membership
 
