@@ -7,23 +7,36 @@ example aggregate. The tests' own ledger is served beside them, but has no Alemb
 no backup holds it.
 """
 
+import asyncio
+import math
+import random
 import shutil
 import sqlite3
+import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dqlitedbapi
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import make_url, text
 
 from adapters.contexts import CONTEXTS, Context
-from adapters.dqlite.migrations import head_revisions
+from adapters.dqlite import backup as backups
+from adapters.dqlite.admin import ClusterAdmin
+from adapters.dqlite.backup import BackupFile, DumpTooLarge, filled_tables, restore, write_backup
+from adapters.dqlite.engine import create_dqlite_sync_engine
+from adapters.dqlite.leader import cluster_client
+from adapters.dqlite.migrations import head_revisions, upgrade_to_head
+from adapters.dqlite.node import DqliteNode
 from tests.integration.cluster import Cluster, running_cluster
 from tests.integration.process import ROOT, AppProcess
 from tests.integration.test_cluster_faults import lead_with
@@ -49,7 +62,13 @@ def file_of(folder: Path, context: Context) -> Path:
     return folder / f"{context.name}.sqlite"
 
 
-EVERY_TABLE = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+# Trigram indexes (virtual tables, and their shadow tables) aside: they are derived from their
+# tables' rows, rebuilt by triggers as a restore copies those rows, so their pages differ
+# from the backup's; they are compared by what they answer.
+EVERY_TABLE = (
+    "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+    "AND substr(name, 1, 7) != 'sqlite_'"
+)
 # The relay's lease belongs to the running cluster, not to its data: a restore keeps the
 # target's, and it changes whenever the relay renews it.
 TABLES = f"{EVERY_TABLE} AND name != 'outbox_lease'"
@@ -442,3 +461,250 @@ def test_a_restore_delivers_again_the_events_delivered_since_shortly_before_the_
     finally:
         source.stop()
         target.stop()
+
+
+# One database backed up and restored in this process, on the session's node: quick enough to
+# try what the runs of the CLI on clusters above cannot afford to.
+
+needs_a_context = pytest.mark.skipif(not CONTEXTS, reason="needs a context")
+
+WORDS = "outbox_events_words"  # the tests' own trigram index, made as a migration makes one
+WORDS_ADD = f"INSERT INTO {WORDS} (rowid, stream, payload) VALUES (new.id, new.stream, new.payload)"
+WORDS_REMOVE = (
+    f"INSERT INTO {WORDS} ({WORDS}, rowid, stream, payload) "
+    "VALUES ('delete', old.id, old.stream, old.payload)"
+)
+MAKE_WORDS = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {WORDS} USING fts5(stream, payload, "
+    "content='outbox_events', content_rowid='id', tokenize='trigram case_sensitive 1')",
+    f"CREATE TRIGGER IF NOT EXISTS {WORDS}_insert AFTER INSERT ON outbox_events "
+    f"BEGIN {WORDS_ADD}; END",
+    f"CREATE TRIGGER IF NOT EXISTS {WORDS}_delete AFTER DELETE ON outbox_events "
+    f"BEGIN {WORDS_REMOVE}; END",
+    f"CREATE TRIGGER IF NOT EXISTS {WORDS}_update AFTER UPDATE OF stream, payload "
+    f"ON outbox_events BEGIN {WORDS_REMOVE}; {WORDS_ADD}; END",
+)
+SEARCHES = ['"ord"', '"blue"', 'payload:"äöü"', '"-🙂x"', '"der-1" AND "red"', '"nowhere"']
+EVENT_COLUMNS = (
+    "name, stream, payload, recorded_at, attempts, retry_at_ms, delivered_at_ms, "
+    "parked_at_ms, last_error"
+)
+STORE_EVENT = f"INSERT INTO outbox_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 9)})"
+DELIVERED = ("t", 1, None, 0, None, None)  # recorded_at ... last_error, after name, stream, payload
+# Each value as SQLite stores it in these columns (INTEGER or TEXT): ints beyond 2^53 up to
+# both ends of 64 bits; reals with a fraction (an INTEGER column makes an integral real an
+# int), the least and greatest doubles among them; NULLs; text that JSON must escape.
+EXACT_EVENTS: list[tuple[Any, ...]] = [
+    ("a", "s1", "é😀 中文 עברית", "t", 2**53 + 1, 0.1, None, None, None),
+    ("b", "s2", '"q" \\ \n\t\x01 \u2028', "t", 2**63 - 1, 5e-324, -(2**63), 0, "x" * 500),
+    ("c", "s3", "", "t", -(2**63), 1.7976931348623157e308, 0, None, "🙂"),
+    ("d", "s4", "{}", "t", 0, 2.2250738585072014e-308, None, -1, ""),
+    ("e", "s5", "null", "t", -1, -2.5e-300, 2**62, None, "\\u0041"),
+]
+
+
+def execute(
+    address: str, database: str, statement: str, rows: Sequence[tuple[Any, ...]] = ((),)
+) -> None:
+    """Run `statement` on `database` once for each of `rows` (once), in one transaction."""
+    connection = dqlitedbapi.connect(address, database=database)
+    try:
+        cursor = connection.cursor()
+        for row in rows:
+            cursor.execute(statement, row)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def query(address: str, database: str, statement: str, *row: Any) -> list[tuple[Any, ...]]:
+    connection = dqlitedbapi.connect(address, database=database)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(statement, row)
+        return [tuple(found) for found in cursor.fetchall()]
+    finally:
+        connection.close()
+
+
+def exactly(rows: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+    """Each value with its type, a real as repr writes it (exact, -0.0 too)."""
+    return [tuple(f"{type(value).__name__} {value!r}" for value in row) for row in rows]
+
+
+def random_reals(count: int) -> list[float]:
+    """Doubles from random bits, of every magnitude and sign (subnormals too), none infinite."""
+    rng = random.Random(7)
+    reals = (struct.unpack("<d", rng.randbytes(8))[0] for _ in range(count))
+    return [real for real in reals if math.isfinite(real)]
+
+
+def new_database(node: DqliteNode, context: Context | None = None) -> str:
+    """The name of a new database on `node`, at `context`'s head when given (else empty)."""
+    name = f"backup_{uuid.uuid4().hex}"
+    if context is not None:
+        upgrade_to_head(f"dqlite://{node.address}/{name}", context.name)
+    return name
+
+
+def take_backup(node: DqliteNode, database: str, context: Context, folder: Path) -> BackupFile:
+    """A backup of `database` as the CLI takes one (its DUMP through the cluster client)."""
+    files = asyncio.run(cluster_client([node.address]).dump(database))
+    return write_backup(files, database, context, folder / f"{context.name}.sqlite")
+
+
+def restored(
+    node: DqliteNode, backup: BackupFile, context: Context, into: str = "", replace: bool = False
+) -> str:
+    """The database `backup` was restored into: `into`, or a new one."""
+    database = into or new_database(node)
+    restore(backup, f"dqlite://{node.address}/{database}", context, replace=replace)
+    return database
+
+
+def events(node: DqliteNode, database: str) -> list[tuple[Any, ...]]:
+    return query(
+        node.address, database, f"SELECT id, {EVENT_COLUMNS} FROM outbox_events ORDER BY id"
+    )
+
+
+def searched(node: DqliteNode, database: str) -> dict[str, list[tuple[Any, ...]]]:
+    """What the tests' trigram index answers to each of SEARCHES: the events' ids."""
+    found = f"SELECT rowid FROM {WORDS} WHERE {WORDS} MATCH ? ORDER BY rowid"
+    return {words: query(node.address, database, found, words) for words in SEARCHES}
+
+
+def check_index(node: DqliteNode, database: str) -> None:
+    """Fail unless the tests' index holds exactly what its table's rows put in it."""
+    check = f"INSERT INTO {WORDS} ({WORDS}, rank) VALUES ('integrity-check', 1)"
+    execute(node.address, database, check)
+
+
+@needs_a_context
+def test_a_trigram_index_is_restored_answering_as_before_though_the_backup_lists_only_tables(
+    dqlite_node: DqliteNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = CONTEXTS[0]
+    source = new_database(dqlite_node, context)
+    for statement in MAKE_WORDS:
+        execute(dqlite_node.address, source, statement)
+    colors = ["red", "blue", "äöü", "🙂x"]
+    stored = [
+        ("E", f"order-{i}-{colors[i % 4]}", f"payload {colors[i % 3]} {i}", *DELIVERED)
+        for i in range(300)
+    ]
+    execute(dqlite_node.address, source, STORE_EVENT, stored)
+    execute(dqlite_node.address, source, "DELETE FROM outbox_events WHERE id % 7 = 0")
+    upgrade = command.upgrade
+
+    def upgrade_and_index(config: Config, revision: str) -> None:  # as a migration would
+        upgrade(config, revision)
+        target = make_url(config.get_main_option("sqlalchemy.url") or "")
+        for statement in MAKE_WORDS:
+            execute(dqlite_node.address, str(target.database), statement)
+
+    backup = take_backup(dqlite_node, source, context, tmp_path)
+    monkeypatch.setattr(command, "upgrade", upgrade_and_index)
+    target = restored(dqlite_node, backup, context)
+
+    assert not [table for table in backup.rows if table.startswith(WORDS)]
+    assert backup.rows["outbox_events"] == len(stored) - len(stored) // 7
+    assert filled_tables(f"dqlite://{dqlite_node.address}/{target}") == {
+        "outbox_events": backup.rows["outbox_events"]
+    }
+    answers = searched(dqlite_node, source)
+    assert all(answers[words] for words in SEARCHES[:-1]), answers
+    assert searched(dqlite_node, target) == answers
+    check_index(dqlite_node, target)
+    # Again over what it now holds: the rows it deletes first (a few transactions) take their
+    # words out with them.
+    monkeypatch.setattr(backups, "DELETE_BATCH_ROWS", 50)
+    restored(dqlite_node, backup, context, into=target, replace=True)
+    assert searched(dqlite_node, target) == answers
+    check_index(dqlite_node, target)
+
+
+@needs_a_context
+def test_a_restore_copies_every_value_exactly_as_json_ints_reals_text_and_nulls(
+    dqlite_node: DqliteNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = CONTEXTS[0]
+    source = new_database(dqlite_node, context)
+    reals = [real for real in random_reals(400) if not real.is_integer() or abs(real) > 2**63]
+    stored = [*EXACT_EVENTS, *(("r", "s", "p", "t", 1, real, None, None, None) for real in reals)]
+    execute(dqlite_node.address, source, STORE_EVENT, stored)
+
+    def refuse(*arguments: Any) -> Any:
+        raise AssertionError("copied with bound parameters, not as JSON")
+
+    monkeypatch.setattr(backups, "_as_parameters", refuse)
+    monkeypatch.setattr(backups, "COPY_BATCH_BYTES", 4 * 2**10)  # a few batches, not one
+    backup = take_backup(dqlite_node, source, context, tmp_path)
+    target = restored(dqlite_node, backup, context)
+
+    assert exactly([row[1:] for row in events(dqlite_node, source)]) == exactly(stored)
+    assert exactly(events(dqlite_node, target)) == exactly(events(dqlite_node, source))
+
+
+@needs_a_context
+def test_a_table_holding_a_blob_is_copied_exactly_with_bound_parameters(
+    dqlite_node: DqliteNode, tmp_path: Path
+) -> None:
+    context = CONTEXTS[0]
+    source = new_database(dqlite_node, context)
+    blob = bytes(range(256)) * 3  # JSON has no blobs, and SQLite 3.40 no unhex()
+    stored = [*EXACT_EVENTS, ("b", "s", blob, "t", 1, 0.5, None, None, b"")]
+    execute(dqlite_node.address, source, STORE_EVENT, stored)
+
+    target = restored(dqlite_node, take_backup(dqlite_node, source, context, tmp_path), context)
+
+    assert exactly(events(dqlite_node, target)) == exactly(events(dqlite_node, source))
+    assert exactly([row[1:] for row in events(dqlite_node, target)]) == exactly(stored)
+
+
+def test_a_database_file_over_64_mib_is_dumped_whole(
+    dqlite_node: DqliteNode, tmp_path: Path
+) -> None:
+    # dqliteclient's own DUMP refused any file over 64 MiB: a 10^6-row database's.
+    database = new_database(dqlite_node)
+    engine = create_dqlite_sync_engine(f"dqlite://{dqlite_node.address}/{database}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE chunks (data BLOB)"))
+        for _ in range(9):  # 8 MiB a transaction
+            with engine.begin() as connection:
+                eight = "WITH n(i) AS (VALUES (1), (2), (3), (4), (5), (6), (7), (8)) "
+                connection.execute(
+                    text(f"{eight} INSERT INTO chunks SELECT zeroblob(1048576) FROM n")
+                )
+    finally:
+        engine.dispose()
+
+    files = asyncio.run(cluster_client([dqlite_node.address]).dump(database))
+
+    assert len(files[database]) > 72 * 2**20
+    for name, data in files.items():  # the database file and its WAL, as SQLite reads them
+        (tmp_path / name).write_bytes(data)
+    with sqlite3.connect(tmp_path / database) as dumped:
+        found = dumped.execute("SELECT count(*), sum(length(data)) FROM chunks").fetchone()
+    assert found == (72, 72 * 2**20)
+
+
+@needs_a_context
+def test_a_dump_over_the_limit_is_refused_saying_how_big_the_database_is_and_what_limits_it(
+    dqlite_node: DqliteNode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = CONTEXTS[0]
+    prefix = f"limited_{uuid.uuid4().hex[:8]}_"
+    upgrade_to_head(f"dqlite://{dqlite_node.address}/{prefix}{context.name}", context.name)
+    monkeypatch.setattr(backups, "DUMP_MAX_BYTES", 16 * 2**10)
+    admin = ClusterAdmin([dqlite_node.address], CONTEXTS, database_prefix=prefix)
+
+    with pytest.raises(DumpTooLarge) as refused:
+        asyncio.run(admin.backup(tmp_path / "backup"))
+
+    said = str(refused.value)
+    assert f"the {prefix}{context.name} database is " in said
+    assert "KiB with its WAL, over the 16.0 KiB a backup can take" in said
+    assert "DUMP_MAX_BYTES" in said
+    assert not list(tmp_path.glob("backup/*.sqlite"))

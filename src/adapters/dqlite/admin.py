@@ -97,6 +97,7 @@ class ClusterAdmin:
             files = await self.tracker.client.dump(database)
             path = directory / f"{context.name}.sqlite"
             taken.append(await asyncio.to_thread(write_backup, files, database, context, path))
+            del files  # a database's copy may be large: not held while the next one's comes
         manifest = {"started_at_ms": started_ms, "contexts": [c.name for c in self._contexts]}
         await asyncio.to_thread(_write_atomically, directory / MANIFEST, json.dumps(manifest))
         return taken

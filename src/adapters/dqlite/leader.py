@@ -6,10 +6,11 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from dqliteclient import ClusterClient, DqliteError
+from dqliteclient import ClusterClient, DqliteError, NodeStore
 from dqlitedbapi.aio import AsyncConnection
 from dqlitewire.constants import NodeRole
 
+from adapters.dqlite import backup
 from adapters.dqlite.dialing import DialFunc, plain_dial
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,26 @@ def cluster_client(
     dial: DialFunc | None = None,
     probe_timeout: float = PROBE_TIMEOUT_SECONDS,
 ) -> ClusterClient:
-    return ClusterClient.from_addresses(
+    return _ClusterClient.from_addresses(
         addresses, timeout=timeout, attempt_timeout=probe_timeout, dial_func=dial
     )
+
+
+class _ClusterClient(ClusterClient):
+    """dqliteclient's, but for DUMP (a backup), which backup.dump reads: dqliteclient's own
+    refuses any database file over 64 MiB, whatever its max_message_size says (dqlite-wire
+    0.8 caps each file of the answer there), and a 10^6-row database is bigger."""
+
+    def __init__(
+        self, node_store: NodeStore, *, dial_func: DialFunc | None = None, **options: Any
+    ) -> None:
+        super().__init__(node_store, dial_func=dial_func, **options)
+        self._dial = dial_func or plain_dial
+
+    async def dump(self, database: str) -> dict[str, bytes]:
+        """The files of `database` on the leader; backup.DumpTooLarge if they are over
+        backup.DUMP_MAX_BYTES."""
+        return await backup.dump(await self.find_leader(), database, self._dial)
 
 
 class LeaderTracker:
