@@ -15,7 +15,6 @@ from adapters.contexts import context_named
 from adapters.dqlite import migrations  # noqa: F401  (teaches autogenerate the trigram indexes)
 from adapters.dqlite.engine import create_dqlite_sync_engine
 from adapters.search import derived_tables
-from entrypoints.settings import Settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -26,7 +25,12 @@ bounded_context = context_named(config.attributes["context"])
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or Settings().sync_url(bounded_context.name)
+    """The database, which adapters/dqlite/migrations.py names in the configuration it builds
+    (the app at start-up, `python -m entrypoints.cli migrate`, `make migration`)."""
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("no database to migrate: run Alembic through alembic_config()")
+    return url
 
 
 def _render_item(kind: str, item: Any, autogen: AutogenContext) -> str | bool:

@@ -111,7 +111,8 @@ async def _run(container: Container, args: argparse.Namespace) -> None:
             for taken in await admin.backup(args.directory):
                 print(f"{taken.path}: revision {taken.revision}, {_rows(taken.rows)}")
         case "restore":
-            for restored in await admin.restore(args.directory, replace=args.replace):
+            restoring = admin.restore(args.directory, replace=args.replace, progress=_progress)
+            for restored in await restoring:
                 print(
                     f"restored {restored.path.stem}: {_rows(restored.rows)} from revision "
                     f"{restored.revision}; at head"
@@ -126,6 +127,13 @@ async def _run(container: Container, args: argparse.Namespace) -> None:
             if not await admin.retry_event(args.context, args.event_id):
                 raise RuntimeError(f"no parked event {args.event_id} in {args.context}")
             print(f"{args.context} event {args.event_id} will be delivered again")
+
+
+def _progress(table: str, copied: int, total: int) -> None:
+    """A line on stderr that counts a restore's rows up, when stderr is a terminal."""
+    if sys.stderr.isatty():
+        end = "\n" if copied >= total else ""
+        print(f"\r{table}: {copied}/{total} rows", end=end, file=sys.stderr, flush=True)
 
 
 def _rows(rows: dict[str, int]) -> str:

@@ -158,7 +158,3 @@ class Settings(BaseSettings):
     @property
     def peer_addresses(self) -> list[str]:
         return [peer.strip() for peer in self.peers.split(",") if peer.strip()]
-
-    def sync_url(self, context: str) -> str:
-        """The URL of a context's database, as Alembic uses it (the sync dialect)."""
-        return f"dqlite://{self.node_address}/{self.database_prefix}{context}"

@@ -14,10 +14,10 @@ from adapters.contexts import Context, context_named
 from adapters.dqlite.backup import (
     BackupError,
     BackupFile,
+    Progress,
     filled_tables,
     read_backup,
     restore,
-    terminal_progress,
     write_backup,
 )
 from adapters.dqlite.dialing import DialFunc
@@ -102,7 +102,9 @@ class ClusterAdmin:
         await asyncio.to_thread(_write_atomically, directory / MANIFEST, json.dumps(manifest))
         return taken
 
-    async def restore(self, directory: Path, *, replace: bool) -> list[BackupFile]:
+    async def restore(
+        self, directory: Path, *, replace: bool, progress: Progress | None = None
+    ) -> list[BackupFile]:
         """Every context's backup in `directory` into its database, then the schemas at head.
         Each file, and without `replace` each target's emptiness, is checked before any
         database is touched. Events delivered from a little before the backup began are
@@ -130,7 +132,7 @@ class ClusterAdmin:
                 context,
                 replace=replace,
                 dial=self.tracker.dial,
-                progress=terminal_progress,
+                progress=progress,
                 redeliver_from_ms=started_ms - CLOCK_SKEW_MS,
             )
         return backups

@@ -19,7 +19,6 @@ import io
 import json
 import os
 import sqlite3
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -430,10 +429,3 @@ def _quoted(name: str) -> str:
 
 def _no_progress(table: str, copied: int, total: int) -> None:
     pass
-
-
-def terminal_progress(table: str, copied: int, total: int) -> None:
-    """A line on stderr that counts up, when stderr is a terminal."""
-    if sys.stderr.isatty():
-        end = "\n" if copied >= total else ""
-        print(f"\r{table}: {copied}/{total} rows", end=end, file=sys.stderr, flush=True)
