@@ -20,11 +20,11 @@ EXAMPLE = re.compile(
 NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
 # them. The fork runs the unit-of-work tests and one write over HTTP to the ledger's launcher
-# (proving it serves in the fork); the rest of the process tests and the cluster, fault,
-# partition, TLS, backup, day-2, disk, browser, keepalive, schemathesis and sign-in cluster
-# tests, 8+ minutes more, it only collects: the fork leaves those files and the launcher byte
-# for byte as they are here, where `make test` runs them. So too the documented commands' test,
-# whose fork-then-aggregate sequence `make test` runs here.
+# (proving it serves in the fork); the rest of the process tests and the cluster, membership,
+# fault, partition, TLS, backup, day-2, disk, browser, keepalive, schemathesis and sign-in
+# cluster tests, 8+ minutes more, it only collects: the fork leaves those files and the
+# launcher byte for byte as they are here, where `make test` runs them. So too the documented
+# commands' test, whose fork-then-aggregate sequence `make test` runs here.
 SERVES = (
     "tests/integration/test_api_process.py::test_a_write_over_http_is_acknowledged_and_read_back"
 )
@@ -33,6 +33,7 @@ COLLECTED_ONLY = [
     "test_api_process.py",
     "test_schemathesis.py",
     "test_cluster.py",
+    "test_membership.py",
     "test_cluster_faults.py",
     "test_partitions.py",
     "test_tls.py",
@@ -50,6 +51,7 @@ LAUNCHER = [
     "tests/integration/bank_workload.py",
     "tests/integration/set_workload.py",
     "tests/integration/netns.py",
+    "tests/integration/promotion.py",
     *(f"tests/ledger/{name}.py" for name in ("model", "storage", "database", "api", "serve")),
 ]
 
