@@ -130,8 +130,9 @@ class UserFilter:
 
     def scans(self, user: User) -> bool:
         """Whether `user` passes the substring filters."""
+        email = self.searched_email
         return (self.name_contains is None or self.name_contains in user.name.text) and (
-            self.email_contains is None or folded(self.email_contains) in user.email.key
+            email is None or email in user.email.key
         )
 
     @property
