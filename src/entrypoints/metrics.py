@@ -70,6 +70,20 @@ class _RelayCollector(Collector):
         yield holding
 
 
+class _RoundTripCollector(Collector):
+    """The store's count of round trips, as of the last scrape."""
+
+    def __init__(self) -> None:
+        self.round_trips = 0
+
+    def collect(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(
+            "dqlite_round_trips",
+            "Requests this process's connections sent to dqlite nodes (each answered once)",
+            self.round_trips,
+        )
+
+
 class Metrics:
     """One registry per app, so that apps built side by side (as in tests) do not collide."""
 
@@ -99,6 +113,8 @@ class Metrics:
         )
         registry.register(_RetryCollector(retry_counters))
         registry.register(_RelayCollector(relays))
+        self._round_trips = _RoundTripCollector()
+        registry.register(self._round_trips)
 
     def install(self, app: FastAPI, *, log_requests: bool = False) -> None:
         app.add_middleware(_MeasureRequests, metrics=self, log_requests=log_requests)
@@ -108,6 +124,7 @@ class Metrics:
             if outbox is not None:  # None: the context's database did not answer
                 self.pending.labels(context).set(outbox.pending)
                 self.parked.labels(context).set(outbox.parked)
+        self._round_trips.round_trips = status.round_trips
         self.pool_size.set(status.pool_size)
         self.in_use.set(status.connections_in_use)
         self.leader.set(status.leader_id or 0)

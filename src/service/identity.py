@@ -143,7 +143,7 @@ async def _count_attempt(
 
 @retried(idempotent=True)
 async def _person_by_email(uow: IdentityUnitOfWork, email: Email) -> Person | None:
-    async with uow.read_only():
+    async with uow.read_only(snapshot=False):  # one statement
         return await uow.people.get_by_email(email)
 
 

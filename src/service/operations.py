@@ -21,6 +21,7 @@ class StoreStatus:
     pool_size: int = 0
     connections_in_use: int = 0
     nodes: dict[int, str] = field(default_factory=dict)  # node id -> role
+    round_trips: int = 0  # requests sent to the store's nodes by this process's connections
 
 
 class Store(Protocol):

@@ -120,7 +120,7 @@ class OutboxRelay:
         """One pass: take or keep the lease, then deliver what is due; how many were."""
         if not await self._hold_lease():
             return 0
-        async with self._unit_of_work().read_only() as uow:
+        async with self._unit_of_work().read_only(snapshot=False) as uow:  # one statement
             events = await uow.outbox.undelivered(self.settings.batch)
         delivered, waiting = 0, set[str]()  # streams with an earlier event not delivered now
         self._next_retry_ms = None

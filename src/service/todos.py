@@ -25,7 +25,7 @@ async def get_todo(
 ) -> Todo:
     """The principal's todo of `key`, or, named by `owner`, someone else's if they may read
     it."""
-    async with uow.read_only():
+    async with uow.read_only(snapshot=False):  # one statement
         return await _readable(uow, principal, owner, TodoKey(key))
 
 

@@ -34,7 +34,10 @@ class AbstractUnitOfWork(abc.ABC):
 
     Leaving the block without committing, normally or by an exception, rolls back.
     `async with uow.read_only():` opens a transaction that only reads: on dqlite it does
-    not wait for the single writer's lock, and any attempt to write fails.
+    not wait for the single writer's lock, and any attempt to write fails. With
+    `snapshot=False` no transaction is opened: each statement reads the latest commit. For a
+    use case that reads with one statement a snapshot adds nothing, and on dqlite it costs a
+    round trip before (BEGIN) and one after (ROLLBACK).
 
     Each bounded context subclasses it (service/contexts.py), declaring the repositories of
     its aggregates; the implementation builds them from adapters/contexts.py.
@@ -43,6 +46,7 @@ class AbstractUnitOfWork(abc.ABC):
     outbox: AbstractOutbox  # the domain events stored with this transaction's changes
 
     reading_only: bool = False
+    reading_snapshot: bool = True  # while reading only: in one transaction
 
     def __init__(
         self,
@@ -92,13 +96,13 @@ class AbstractUnitOfWork(abc.ABC):
             self.outbox_bell.ring()
 
     @asynccontextmanager
-    async def read_only(self) -> AsyncIterator[Self]:
-        self.reading_only = True
+    async def read_only(self, *, snapshot: bool = True) -> AsyncIterator[Self]:
+        self.reading_only, self.reading_snapshot = True, snapshot
         try:
             async with self:
                 yield self
         finally:
-            self.reading_only = False
+            self.reading_only, self.reading_snapshot = False, True
 
     @abc.abstractmethod
     async def commit(self) -> None: ...

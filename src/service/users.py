@@ -30,7 +30,7 @@ async def register_user(uow: BlogUnitOfWork, principal: Principal, name: str, em
 @retried(idempotent=True)
 async def get_user(uow: BlogUnitOfWork, principal: Principal, user_id: int) -> User:
     """The user; NotFound if it is someone else's, as if it did not exist."""
-    async with uow.read_only():
+    async with uow.read_only(snapshot=False):  # one statement
         user = await existing_user(uow, user_id)
     principal.check_may_read(user.owner, "user", user_id)
     return user

@@ -213,3 +213,21 @@ async def test_each_context_is_a_dqlite_database_with_a_write_lock_of_its_own(
 
         assert await noted(store, ThingsUnitOfWork) == ["held"]
         assert await noted(store, OtherThingsUnitOfWork) == ["other"]
+
+
+async def test_a_read_only_unit_of_work_reads_one_snapshot_unless_it_asks_for_none(
+    dqlite_node: DqliteNode,
+) -> None:
+    """With a snapshot (the default), a write committed between two reads is not seen by the
+    second; without one (a single-statement read's choice: no BEGIN), it is."""
+    async with fresh_store(dqlite_node, contexts=THINGS_CONTEXTS) as store:
+        seen = {}
+        for snapshot in (True, False):
+            async with store.unit_of_work(ThingsUnitOfWork).read_only(snapshot=snapshot) as uow:
+                before = len(await uow.outbox.undelivered(10))
+                async with store.unit_of_work(ThingsUnitOfWork) as writer:
+                    await writer.outbox.add([Wrote(f"during {snapshot}")])
+                    await writer.commit()
+                seen[snapshot] = len(await uow.outbox.undelivered(10)) - before
+
+    assert seen == {True: 0, False: 1}

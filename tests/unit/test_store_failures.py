@@ -215,9 +215,13 @@ def test_a_node_s_disk_is_short_while_less_than_its_reserve_is_free(tmp_path: Pa
 
 
 class ReadOnlySession:
-    """Stands for a read-only session: all the unit of work does with it here is end it."""
+    """Stands for a read-only session: all the unit of work does with it here is begin its
+    snapshot and end it."""
 
-    ended = False
+    began = ended = False
+
+    async def execute(self, statement: object) -> None:
+        self.began = str(statement) == "BEGIN"
 
     async def rollback(self) -> None:
         self.ended = True
@@ -244,4 +248,5 @@ async def test_while_the_disk_is_short_writes_are_refused_before_they_begin_and_
     async with uow.read_only():
         pass
 
+    assert read_session.began
     assert read_session.ended

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.contexts import Context
-from adapters.dqlite.engine import create_dqlite_engine, dqlite_url
+from adapters.dqlite.engine import create_dqlite_engine, create_dqlite_read_engine, dqlite_url
 from adapters.dqlite.group_commit import GroupCommit
 from adapters.dqlite.leader import LeaderTracker
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
@@ -50,9 +50,10 @@ class DqliteDatabase:
         url = dqlite_url(tracker.addresses[0], name)
         self.engine = create_dqlite_engine(url, **engine_options)
         # Read-only units of work get connections that are read-only from the start (PRAGMA
-        # query_only once, at connect): no switching back and forth on every request.
+        # query_only once, at connect): no switching back and forth on every request. They
+        # send BEGIN themselves, unless one statement reads without a snapshot.
         read_connect_args = {**engine_options["connect_args"], "session_mode": "read_only"}
-        self.read_engine = create_dqlite_engine(
+        self.read_engine = create_dqlite_read_engine(
             url, **{**engine_options, "connect_args": read_connect_args}
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)

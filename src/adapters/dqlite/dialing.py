@@ -1,5 +1,5 @@
-"""How the app reaches a node: the wire client's `dial_func`, and the plain-TCP one it uses
-unless TLS is on (tls.py makes that one)."""
+"""How the app reaches a node: the wire client's `dial_func`, the plain-TCP one it uses
+unless TLS is on (tls.py makes that one), and a count of the round trips made through one."""
 
 import asyncio
 import socket
@@ -52,3 +52,28 @@ class _QuickAcks(asyncio.StreamReaderProtocol):
     def _quick_ack(self) -> None:
         if self._socket is not None and hasattr(socket, "TCP_QUICKACK"):  # Linux only
             self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+
+
+class RoundTrips:
+    """How many requests the connections dialled through `counting` sent to a node.
+
+    The wire client writes each request whole, in one call, and reads its one answer before
+    the next (no pipelining): writes are round trips. A new connection's handshake counts too.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def counting(self, dial: DialFunc) -> DialFunc:
+        async def dial_counted(address: str) -> Streams:
+            reader, writer = await dial(address)
+            write = writer.write
+
+            def counted_write(data: bytes | bytearray | memoryview) -> None:
+                self.count += 1
+                write(data)
+
+            writer.write = counted_write  # type: ignore[method-assign]
+            return reader, writer
+
+        return dial_counted

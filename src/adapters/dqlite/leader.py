@@ -11,7 +11,7 @@ from dqlitedbapi.aio import AsyncConnection
 from dqlitewire.constants import NodeRole
 
 from adapters.dqlite import backup
-from adapters.dqlite.dialing import DialFunc, plain_dial
+from adapters.dqlite.dialing import DialFunc, RoundTrips, plain_dial
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ class LeaderTracker:
         self.addresses = list(dict.fromkeys(addresses))
         self.dial = dial or plain_dial  # how to reach a node: over TLS, when given
         self.probe_timeout = probe_timeout
+        self.round_trips = RoundTrips()  # of the engines' connections, not the probes'
+        self._dial_counted = self.round_trips.counting(self.dial)
         self.leader = self.addresses[0]
         self._client: ClusterClient | None = None
         # Every driver connection made, with the node it was aimed at, while it lives.
@@ -123,7 +125,7 @@ class LeaderTracker:
     def connect(self, *args: Any, **params: Any) -> AsyncConnection:
         """The engine's creator: a driver connection aimed at the current leader."""
         params.pop("address", None)
-        connection = AsyncConnection(self.leader, *args, dial_func=self.dial, **params)
+        connection = AsyncConnection(self.leader, *args, dial_func=self._dial_counted, **params)
         self._aimed_at[connection] = self.leader
         return connection
 

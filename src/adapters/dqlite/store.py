@@ -188,13 +188,16 @@ class DqliteStore:
     async def status(self) -> StoreStatus:
         pools = [database.pool() for database in self.databases.values()]
         size, in_use = sum(p[0] for p in pools), sum(p[1] for p in pools)
+        trips = self.tracker.round_trips.count
         try:
             view = await self._probed_view()
         except Exception:  # no leader right now: report what is known locally
-            return StoreStatus(pool_size=size, connections_in_use=in_use)
+            return StoreStatus(pool_size=size, connections_in_use=in_use, round_trips=trips)
         node_id = None if self._node is None else self._node.node_id
         roles = {n.node_id: n.role for n in view.nodes}
-        return StoreStatus(node_id, roles.get(node_id or 0), view.leader_id, size, in_use, roles)
+        return StoreStatus(
+            node_id, roles.get(node_id or 0), view.leader_id, size, in_use, roles, trips
+        )
 
     async def _probed_leader(self) -> str | None:
         """The leader, asked of the cluster at most once per PROBE_SECONDS (failures that

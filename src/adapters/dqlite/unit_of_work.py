@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import NoReturn, Self
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,6 +68,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             session = await self._writing_session()
         elif self._read_session_factory is not None:  # its connections are read-only already
             session = self._read_session_factory()
+            if self.reading_snapshot:  # they begin no transaction unless asked
+                await self._begin(session)
         else:  # a deferred BEGIN and PRAGMA query_only, not IMMEDIATE
             session = self._session_factory()
             try:
@@ -76,6 +79,13 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
                 await self._reraise(error, during_commit=False)
         self._use(session)
         return await super().__aenter__()
+
+    async def _begin(self, session: AsyncSession) -> None:
+        try:
+            await session.execute(text("BEGIN"))  # deferred, read-only: the connection's mode
+        except Exception as error:
+            await session.close()
+            await self._reraise(error, during_commit=False)
 
     def _use(self, session: AsyncSession) -> None:
         self._session = session
