@@ -113,18 +113,54 @@ class JwtAccessTokens(AbstractAccessTokens):
 
 
 class JwtVerifier(AbstractTokenVerifier):
-    """Verifies tokens signed by this service's keys."""
+    """Verifies tokens signed by this service's keys, each once: a client sends the same
+    token with every request until it expires, and parsing and checking it cost 0.3 ms."""
 
     def __init__(self, keys: KeyRing, audience: Audience) -> None:
         self._keys = keys.verifying()
         self._audience = audience
+        self._verified = VerifiedTokens(audience.leeway_seconds)
 
     async def principal(self, token: str) -> Principal:
+        if (known := self._verified.get(token, time.time())) is not None:
+            return known
         kid = unverified_kid(token)
         key = self._keys.get(kid)
         if key is None:
             raise Unauthenticated("the token is signed by a key this service does not know")
-        return principal_of(decode(token, key, [ALGORITHM], self._audience), "roles")
+        claims = decode(token, key, [ALGORITHM], self._audience)
+        principal = principal_of(claims, "roles")
+        self._verified.remember(token, principal, claims)
+        return principal
+
+
+class VerifiedTokens:
+    """The principals of tokens verified lately, each until its claims' times say no more
+    (the same `exp`, `nbf` and `iat` checks with the same leeway as PyJWT's), at most
+    `capacity` of them, the longest unused forgotten first. Only verified tokens get in."""
+
+    def __init__(self, leeway_seconds: float, capacity: int = 10_000) -> None:
+        self._leeway = leeway_seconds
+        self._capacity = capacity
+        self._known: dict[str, tuple[Principal, float, float]] = {}  # valid from, until
+
+    def get(self, token: str, now: float) -> Principal | None:
+        known = self._known.get(token)
+        if known is None:
+            return None
+        principal, valid_from, valid_until = known
+        if now >= valid_until:
+            del self._known[token]
+        if not valid_from <= now < valid_until:
+            return None  # verified again by the caller, which then says why it is refused
+        self._known[token] = self._known.pop(token)  # the most recently used: dicts keep order
+        return principal
+
+    def remember(self, token: str, principal: Principal, claims: dict[str, Any]) -> None:
+        starts = max(float(claims.get("nbf", 0)), float(claims["iat"]))
+        self._known[token] = (principal, starts - self._leeway, claims["exp"] + self._leeway)
+        if len(self._known) > self._capacity:
+            del self._known[next(iter(self._known))]
 
 
 def unverified_kid(token: str) -> str:

@@ -21,6 +21,7 @@ from adapters.tokens import (
     JwtAccessTokens,
     JwtVerifier,
     KeyRing,
+    VerifiedTokens,
     kid_of,
 )
 from domain.errors import Unauthenticated
@@ -201,3 +202,37 @@ def test_the_kid_is_stable_across_loads_and_encodings(tmp_path: Path) -> None:
     assert first.signing_kid == again.signing_kid == kid_of(key.public_key())
     assert first.signing_kid in with_public_half.verifying()
     assert first.jwks() == again.jwks()
+
+
+def test_a_verified_token_is_known_from_its_start_to_its_expiry_within_the_leeway() -> None:
+    tokens = VerifiedTokens(leeway_seconds=30)
+    tokens.remember("t", Principal("7"), {"iat": 1000, "nbf": 1000, "exp": 1900})
+
+    assert tokens.get("t", 969) is None
+    assert tokens.get("t", 970) == Principal("7")
+    assert tokens.get("t", 1929.9) == Principal("7")
+    assert tokens.get("t", 1930) is None
+    assert tokens.get("t", 1000) is None  # once refused, forgotten: verified afresh next time
+    assert tokens.get("never verified", 1000) is None
+
+
+def test_verified_tokens_forget_the_longest_unused_once_full() -> None:
+    tokens = VerifiedTokens(leeway_seconds=0, capacity=2)
+    claims = {"iat": 0, "exp": 100}
+    tokens.remember("a", Principal("a"), claims)
+    tokens.remember("b", Principal("b"), claims)
+    assert tokens.get("a", 1) == Principal("a")  # now b is the longest unused
+    tokens.remember("c", Principal("c"), claims)
+
+    assert [tokens.get(token, 1) for token in "abc"] == [Principal("a"), None, Principal("c")]
+
+
+async def test_a_token_verified_once_is_answered_again_without_parsing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = Ed25519PrivateKey.generate()
+    verifier, token = JwtVerifier(KeyRing(key), AUDIENCE), token_of(key)
+    assert await verifier.principal(token) == Principal("7")
+    monkeypatch.setattr("adapters.tokens.decode", None)  # any second parse would fail
+
+    assert await verifier.principal(token) == Principal("7")
