@@ -128,13 +128,19 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
 class _LingeringTransport:
     """The socket's transport as uvicorn sees it: closing it lingers where it should, and a
-    lingering connection counts as closing, so that nothing more is written to it."""
+    lingering connection counts as closing, so that nothing more is written to it.
+
+    What uvicorn writes in one turn of the event loop goes out in one send: it writes a
+    response's head and its body apart, and on loopback each send cost about as much as
+    FastAPI's routing (measured with py-spy: half the samples of a GET were in send)."""
 
     def __init__(self, transport: asyncio.Transport, protocol: HeaderDeadlineProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._pending: list[bytes] = []
 
     def close(self) -> None:
+        self._flush()
         self._protocol.close_or_linger()
 
     def is_closing(self) -> bool:
@@ -143,8 +149,16 @@ class _LingeringTransport:
     def write(self, data: bytes) -> None:
         # A request pipelined before the refused one may still be answered, after the refusal
         # and its connection: close; asyncio raises on a write after write_eof().
-        if not self._protocol.lingering:
-            self._transport.write(data)
+        if self._protocol.lingering:
+            return
+        if not self._pending:
+            self._protocol.loop.call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and not self._protocol.lingering and not self._transport.is_closing():
+            self._transport.write(b"".join(pending))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
