@@ -13,6 +13,7 @@ from fastapi_standalone_docs import StandaloneDocs
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
 from entrypoints.guards import LimitRequestBodies, RefuseUndecodablePaths
+from entrypoints.logs import log_request
 from entrypoints.metrics import Metrics
 from entrypoints.problems import EVERY_OPERATION, document_problems, install_problem_handlers
 from entrypoints.request_ids import RequestIds
@@ -70,7 +71,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.metrics_role = settings.metrics_role
     figures = {relay.context: relay.figures for relay in app.state.relays}
     app.state.metrics = Metrics(container.retry_counters(), figures)
-    app.state.metrics.install(app, log_requests=settings.access_log)
+    app.state.metrics.install(app, also=log_request if settings.access_log else None)
     app.add_middleware(RefuseUndecodablePaths)
     app.add_middleware(
         LimitRequestBodies,

@@ -1,8 +1,7 @@
 """Prometheus metrics: requests and latencies as they happen, the store's state when scraped."""
 
-import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -15,7 +14,8 @@ from service.outbox import OutboxCounts
 from service.relay import RelayFigures
 from service.unit_of_work import RetryCounters
 
-request_log = logging.getLogger("entrypoints.requests")
+# What else sees each request once it is answered: method, route, status, seconds.
+type RequestObserver = Callable[[str, str, int, float], None]
 ROLES = ("voter", "standby", "spare")
 # Label values come from bounded sets: a client may send any token as its method (uvicorn takes
 # it), and one label value per distinct method would let a client grow /metrics without end.
@@ -116,8 +116,9 @@ class Metrics:
         self._round_trips = _RoundTripCollector()
         registry.register(self._round_trips)
 
-    def install(self, app: FastAPI, *, log_requests: bool = False) -> None:
-        app.add_middleware(_MeasureRequests, metrics=self, log_requests=log_requests)
+    def install(self, app: FastAPI, *, also: RequestObserver | None = None) -> None:
+        """Measure every request of `app`, and tell `also` (e.g. the access log) of each."""
+        app.add_middleware(_MeasureRequests, metrics=self, also=also)
 
     def render(self, status: StoreStatus, outboxes: Mapping[str, OutboxCounts | None]) -> bytes:
         for context, outbox in outboxes.items():
@@ -140,10 +141,10 @@ class _MeasureRequests:
     each request through an extra task and memory stream, which showed in the profile.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, log_requests: bool) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, also: RequestObserver | None) -> None:
         self.app = app
         self.metrics = metrics
-        self.log_requests = log_requests
+        self.also = also
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,14 +167,5 @@ class _MeasureRequests:
             seconds = time.perf_counter() - started
             self.metrics.latency.labels(method, route).observe(seconds)
             self.metrics.requests.labels(method, route, str(status)).inc()
-            if self.log_requests:  # the route's template, never the path, query or body
-                fields = {"method": method, "route": route, "status": status}
-                latency_ms = round(seconds * 1000, 1)
-                request_log.info(
-                    "%s %s %s %.1f ms",
-                    method,
-                    route,
-                    status,
-                    latency_ms,
-                    extra={**fields, "latency_ms": latency_ms},
-                )
+            if self.also is not None:
+                self.also(method, route, status, seconds)
