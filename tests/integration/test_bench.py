@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.dqlite import worker_ports
-from tools.bench.__main__ import AUTH_ENDPOINTS, BACKENDS, ENDPOINTS
+from tools.bench.__main__ import BACKENDS
+from tools.bench.floor_loads import FLOOR_ENDPOINTS, FLOORS, floor_target
+from tools.bench.loads import AUTH_ENDPOINTS, ENDPOINTS
 
 
 def bench(*arguments: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -47,11 +49,18 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
         ("store writes, one context", "node"),
         ("store writes, two contexts at once", "node"),
     }
+    expected |= {(floor_target(f, target), "node") for f in FLOORS for target in FLOOR_ENDPOINTS}
     assert expected <= measured, sorted(expected - measured)
-    assert len(results["targets"]) == 12
+    assert len(results["targets"]) == 15
+    assert set(results["round_trips"]) == {"GET /todos/{key}", "POST /todos", "POST /transfers"}
+    assert results["profiles"] == {}  # no flame graph in a smoke run
     assert results["memory_list_10000_ms"] > 0
     assert (tmp_path / "performance" / "chart.png").read_bytes().startswith(b"\x89PNG")
     report = (tmp_path / "performance.md").read_text()
     assert "| POST /todos 1 client / raw INSERT transactions |" in report
     assert "| target | measured | goal | met |" in done.stdout
     assert "| clients | open GET per s | verified GET per s |" in report
+    assert "| GET /todos/{key} 1 client / SQLAlchemy Core floor |" in report
+    assert "| GET /todos/{key} on memory 1 client / bare FastAPI |" in report
+    assert "| app, node / raw client | POST /todos |" in report
+    assert "| POST /transfers | " in report.split("Round trips to dqlite per request")[1]

@@ -3,41 +3,39 @@
 For each backend (the app on the in-memory store, on one embedded node, on a 3-node cluster)
 the app runs in its own processes and wrk, a compiled load generator on one thread, sends
 each endpoint's load at each client count: a warm-up that is not counted (none in a smoke run
-of loads under 2 s), then a fixed duration. In the same run: the raw wire client and
-go-dqlite's own benchmark on 1 and 3 nodes, and the app's store writing to one database
-against two at once. `--scale` runs only the data-at-scale bench instead (tools/bench/scale.py).
+of loads under 2 s), then a fixed duration. In the same run: the stack's floors (FastAPI bare,
+on the raw wire client, on SQLAlchemy Core: tools/bench/floors) under the same loads, the app's
+round trips to dqlite per request, the raw wire client and go-dqlite's own benchmark on 1 and 3
+nodes, the app's store writing to one database against two at once, and flame graphs of the
+app (py-spy). `--scale` runs only the data-at-scale bench instead (tools/bench/scale.py).
 """
 
 import argparse
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from tools.bench.apps import App, go_dqlite_benchmark, running_apps
 from tools.bench.client import post, sign_in
 from tools.bench.contexts import measure_contexts
-from tools.bench.measure import Figure, from_go_results, from_wrk, wrk
+from tools.bench.flames import record_flame
+from tools.bench.floor_loads import load_floors
+from tools.bench.loads import ACCOUNTS, AUTH_ENDPOINTS, ENDPOINTS, load
+from tools.bench.measure import Figure, from_go_results, wrk
 from tools.bench.memory import list_milliseconds
 from tools.bench.raw import measure_raw_client
-from tools.bench.report import table, write_report
+from tools.bench.report import partial_report, write_report
+from tools.bench.round_trips import measure_round_trips
 from tools.bench.scale import ISOLATION_SECONDS, SIZES, SMOKE_SIZE, run_scale
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("memory", "node", "cluster")
 SEED_TODOS = 200
-ACCOUNTS = 10
-ENDPOINTS = {  # target: (wrk script, the arguments it takes after the run's tag)
-    "POST /todos": ("post_todos.lua", []),
-    "GET /todos/{key}": ("get_todo.lua", ["seed-1"]),
-    "GET /todos?key_contains": ("list_todos.lua", []),
-    "POST /transfers": ("post_transfers.lua", [str(ACCOUNTS)]),
-}
-# What verifying a bearer token costs: two routes that touch no store, one open and one that
-# verifies the token (EdDSA) and builds the principal. The store does not change it, so these
-# run on the in-memory backend only.
-AUTH_ENDPOINTS = {
-    "GET /health (open)": ("get_path.lua", ["/health", "open"]),
-    "GET /auth/me (token verified)": ("get_path.lua", ["/auth/me"]),
+PROFILE_CLIENTS = 16
+PROFILED = {  # backend: the loads profiled on it, each into flame-<backend>-<name>.svg
+    "memory": {"get": "GET /todos/{key}"},
+    "node": {"get": "GET /todos/{key}", "post": "POST /todos"},
 }
 
 
@@ -53,23 +51,32 @@ def seed(app: App, authorization: str) -> None:
 def load_app(
     app: App, backend: str, clients: list[int], seconds: float, authorization: str
 ) -> list[Figure]:
-    figures = []
     endpoints = {**ENDPOINTS, **(AUTH_ENDPOINTS if backend == "memory" else {})}
-    for target, (script, arguments) in endpoints.items():
-        for count in clients:
-            tag = f"{backend}{count}"
-            if seconds >= 2:  # a smoke run (make test's) measures without warming up
-                warm_up = max(1.0, seconds / 5)
-                wrk(app.url, script, count, warm_up, [f"{tag}w", *arguments], authorization)
-            summary = wrk(app.url, script, count, seconds, [tag, *arguments], authorization)
-            figures.append(from_wrk(target, backend, count, summary))
-            print(
-                f"  {target:<26} {backend:<8} {count:>3} clients: "
-                f"{figures[-1].throughput:8.0f}/s p99 {figures[-1].p99_ms:7.1f} ms "
-                f"errors {figures[-1].errors}",
-                flush=True,
-            )
-    return figures
+    return load(app.url, endpoints, backend, clients, seconds, authorization)
+
+
+def profile_app(
+    app: App, backend: str, seconds: float, authorization: str, out: Path
+) -> dict[str, str]:
+    """Flame graphs of the app under PROFILE_CLIENTS clients: each file's name, or why none."""
+    found = {}
+    assert app.process is not None, "the app is running"
+    for name, target in PROFILED.get(backend, {}).items():
+        script, arguments = ENDPOINTS[target]
+        under_load = partial(
+            wrk,
+            app.url,
+            script,
+            PROFILE_CLIENTS,
+            arguments=[f"{backend}-profile-{name}", *arguments],
+            authorization=authorization,
+        )
+        svg = out / "performance" / f"flame-{backend}-{name}.svg"
+        key = f"{target} on {backend}, {PROFILE_CLIENTS} clients"
+        why_not = record_flame(app.process.pid, svg, seconds, under_load)
+        found[key] = why_not or svg.name
+        print(f"  flame graph, {key}: {found[key]}", flush=True)
+    return found
 
 
 def run(
@@ -78,16 +85,25 @@ def run(
     seconds: float,
     backends: list[str],
     settings: dict[str, str],
+    profile_into: Path | None = None,
 ) -> dict[str, object]:
+    """Every target of `backends`; with `profile_into`, flame graphs into its performance/."""
     figures: list[Figure] = []
+    round_trips: dict[str, float | None] = {}
+    profiles: dict[str, str] = {}
     for backend in backends:
         with running_apps(workdir / backend, backend, settings) as apps:
             authorization = sign_in(apps[0])
             seed(apps[0], authorization)
             figures += load_app(apps[0], backend, clients, seconds, authorization)
             if backend == "node":
-                figures += measure_raw_client(apps[0].env["APP_NODE_ADDRESS"], seconds)
-                figures += measure_contexts(apps[0].env["APP_NODE_ADDRESS"], seconds)
+                node = apps[0].env["APP_NODE_ADDRESS"]
+                figures += load_floors(workdir, node, clients, seconds)
+                round_trips = measure_round_trips(apps[0].url, authorization, ACCOUNTS)
+                figures += measure_raw_client(node, seconds)
+                figures += measure_contexts(node, seconds)
+            if profile_into is not None:
+                profiles |= profile_app(apps[0], backend, seconds, authorization, profile_into)
     for size, backend in ((1, "node"), (3, "cluster")):
         if backend not in backends:
             continue
@@ -99,6 +115,8 @@ def run(
         "seconds": seconds,
         "settings": settings,
         "figures": [figure.as_dict() for figure in figures],
+        "round_trips": round_trips,
+        "profiles": profiles,
         "memory_list_10000_ms": list_milliseconds(),
     }
 
@@ -125,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=ROOT / "docs", help="where performance.md and its files go"
     )
     parser.add_argument(
+        "--profile",
+        action=argparse.BooleanOptionalAction,
+        help="flame graphs (py-spy) of the app under load into --out's performance/ "
+        "(on unless loads are under 2 s, as in make test's smoke run)",
+    )
+    parser.add_argument(
         "--scale",
         action="store_true",
         help="only the data-at-scale bench (tools/bench/scale.py): docs/performance/scale.md",
@@ -144,12 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     backends = args.backends.split(",")
     if unknown := set(backends) - set(BACKENDS):
         parser.error(f"unknown backends {sorted(unknown)}: choose among {', '.join(BACKENDS)}")
+    profile = args.profile if args.profile is not None else seconds >= 2
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        results = run(Path(workdir), clients, seconds, backends, settings)
+        results = run(
+            Path(workdir), clients, seconds, backends, settings, args.out if profile else None
+        )
     if backends == list(BACKENDS):
         write_report(results, args.out)
     else:  # the targets compare backends: only a whole run writes the report
-        print("\n" + table(results))
+        print("\n" + partial_report(results))
     return 0
 
 

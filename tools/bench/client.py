@@ -13,8 +13,17 @@ BENCH_EMAIL, BENCH_PASSWORD = "bench@example.org", "the bench signs in with this
 TOKEN_REUSE_SECONDS = 600.0  # access tokens last 15 minutes
 
 
-def post(url: str, body: dict[str, object], authorization: str = "") -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", "Authorization": authorization}
+def post(
+    url: str,
+    body: dict[str, object],
+    authorization: str = "",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": authorization,
+        **(headers or {}),
+    }
     request = urllib.request.Request(url, json.dumps(body).encode(), headers)
     with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 201, answer.read()

@@ -15,6 +15,8 @@ matplotlib.use("Agg")  # no screen: render to files only
 import matplotlib.pyplot as plt
 
 from tools.bench.contexts import CLIENTS as CONTEXT_WRITERS
+from tools.bench.floor_loads import floor_target
+from tools.bench.floor_report import floors_section
 
 Figures = list[dict[str, Any]]
 
@@ -55,6 +57,27 @@ def targets(results: dict[str, Any]) -> list[Target]:
             "GET /todos/{key} 1 client / raw point SELECTs",
             ratio(get, pick(f, "raw point SELECT", "node")),
             ">= 0.40",
+            False,
+        ),
+        Target(
+            "GET /todos/{key} 1 client / SQLAlchemy Core floor",
+            ratio(get, pick(f, floor_target("core", "GET /todos/{key}"), "node")),
+            ">= 0.85",
+            False,
+        ),
+        Target(
+            "POST /todos 1 client / SQLAlchemy Core floor",
+            ratio(post, pick(f, floor_target("core", "POST /todos"), "node")),
+            ">= 0.85",
+            False,
+        ),
+        Target(
+            "GET /todos/{key} on memory 1 client / bare FastAPI",
+            ratio(
+                pick(f, "GET /todos/{key}", "memory"),
+                pick(f, floor_target("bare", "GET /todos/{key}"), "node"),
+            ),
+            ">= 0.50",
             False,
         ),
         Target(
@@ -140,6 +163,11 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def partial_report(results: dict[str, Any]) -> str:
+    """What a run of some backends prints: its figures and, as far as they go, the floors."""
+    return f"{table(results)}\n\n## Floors\n\n{floors_section(results)}"
+
+
 def target_table(found: list[Target]) -> str:
     rows = ["| target | measured | goal | met |", "|---|---:|---|---|"]
     rows += [
@@ -185,7 +213,7 @@ def write_report(results: dict[str, Any], out: Path) -> None:
     files.mkdir(parents=True, exist_ok=True)
     (files / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     chart(results, files / "chart.png")
-    print("\n" + table(results) + "\n\n" + target_table(found))
+    print(f"\n{partial_report(results)}\n\n{target_table(found)}")
     history = files / "history.md"  # written by hand, kept across runs
     notes = history.read_text() if history.exists() else ""
     (out / "performance.md").write_text(_markdown(results, found, notes))
@@ -233,6 +261,12 @@ Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
 - In the same run: the raw Python wire client (`dqliteclient`) on one connection, doing
   `BEGIN IMMEDIATE` / `INSERT` / `COMMIT` and point `SELECT`s; go-dqlite's `dqlite-benchmark`
   (kvwrite, 1 worker) on 1 and on 3 nodes.
+- Also in the same run: the stack's floors, each a small FastAPI app of the bench's
+  (`tools/bench/floors`) with the app's todo models on `GET /todos/{{key}}` and `POST /todos`,
+  no middleware and no token, in a process of its own served by uvicorn as the app is: bare
+  (a dict), on the raw wire client (one connection), and on SQLAlchemy Core (`dqlite+aio`,
+  the app's engine), the last two on the node the `node` app embeds. They take the same wrk
+  loads as the app (below: Floors).
 - Also in the same run: the app's store (each context's writers' queue and group commit)
   creating todos from two processes of 16 writers each, first both in the todos context (one
   database), then one in the todos context and one in a second context holding the same
@@ -249,6 +283,10 @@ Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
 {table(results)}
 
 In-memory list of 10,000 todos with a filter: {results["memory_list_10000_ms"]:.1f} ms.
+
+## Floors
+
+{floors_section(results)}
 
 ## What a bearer token costs
 
