@@ -9,6 +9,8 @@ or killed: it rejoins by itself.
 The ports are <base>+i: --api-port-base and --dqlite-port-base (or CLUSTER_API_PORT_BASE and
 CLUSTER_DQLITE_PORT_BASE) move them, --host the address. A node restarted with --only must be
 given the same ones as the rest of its cluster: they are its and its peers' addresses.
+
+The apps get this environment (APP_WORKERS=2 makes each serve its port from two processes).
 """
 
 import argparse

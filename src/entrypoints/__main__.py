@@ -1,8 +1,9 @@
 """`python -m entrypoints`: serve the API, with an embedded dqlite node unless told otherwise."""
 
 import argparse
+import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from dependency_injector import providers
@@ -11,11 +12,13 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from entrypoints.container import Container
+    from entrypoints.settings import Settings
 
 SETTINGS_HELP = """\
 Everything else is set by environment variables with the prefix APP_, or a .env file in the
 working directory: e.g. APP_API_HOST and APP_API_PORT (127.0.0.1, 8000), APP_STORAGE=memory
-to keep everything in the process with no dqlite, APP_NODE_ADDRESS, APP_PEERS, APP_DATA_DIR.
+to keep everything in the process with no dqlite, APP_NODE_ADDRESS, APP_PEERS, APP_DATA_DIR,
+APP_WORKERS=N to serve the port from N processes.
 The README lists them all.
 """
 
@@ -38,7 +41,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=_port, help="the API's port (overrides APP_API_PORT)", metavar="PORT"
     )
+    # How the supervisor of APP_WORKERS > 1 starts each worker (entrypoints/workers.py).
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return parser
+
+
+def _server_options(settings: "Settings") -> dict[str, Any]:
+    """uvicorn's options beside where it listens."""
+    from entrypoints.http_protocol import with_header_timeout
+
+    return {
+        "log_config": None,  # uvicorn's loggers go through configure_logging's handler
+        "access_log": False,  # the app logs each request itself when APP_ACCESS_LOG is set
+        # asyncio's own loop: the dqlite client passes options to create_connection() that
+        # uvloop does not take. HTTP parsing is httptools' (a dependency), not pure-Python h11,
+        # with a deadline for request headers added.
+        "loop": "asyncio",
+        "http": with_header_timeout(settings.header_timeout_seconds),
+    }
+
+
+def _with_arguments(settings: "Settings", args: argparse.Namespace) -> "Settings":
+    """`settings` with what --host and --port say instead."""
+    overrides = {
+        name: value
+        for name, value in (("api_host", args.host), ("api_port", args.port))
+        if value is not None
+    }
+    return settings.model_copy(update=overrides) if overrides else settings
 
 
 def main(
@@ -47,35 +79,31 @@ def main(
     """Serve the app that `app_factory` (by default `create_app`) builds on the container."""
     args = _parser().parse_args(argv)  # --help and bad arguments exit here, before any setup
     # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
-    from entrypoints.app import create_app
     from entrypoints.container import Container
-    from entrypoints.http_protocol import with_header_timeout
     from entrypoints.logs import configure_logging
 
     configure_logging()
     container = Container()
-    settings = container.settings()
-    overrides = {
-        name: value
-        for name, value in (("api_host", args.host), ("api_port", args.port))
-        if value is not None
-    }
-    if overrides:
-        settings = settings.model_copy(update=overrides)
+    settings = _with_arguments(container.settings(), args)
+    if args.worker is None and settings.workers > 1:
+        from entrypoints.workers import supervise
+
+        sys.exit(supervise(settings))
+    if args.worker is not None:
+        from entrypoints.workers import worker_settings
+
+        settings = worker_settings(settings, args.worker)
+    if settings is not container.settings():
         container.settings.override(providers.Object(settings))
+    from entrypoints.app import create_app
+
     app = (app_factory or create_app)(container)
-    uvicorn.run(
-        app,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,  # uvicorn's loggers go through configure_logging's handler
-        access_log=False,  # the app logs each request itself when APP_ACCESS_LOG is set
-        # asyncio's own loop: the dqlite client passes options to create_connection() that
-        # uvloop does not take. HTTP parsing is httptools' (a dependency), not pure-Python h11,
-        # with a deadline for request headers added.
-        loop="asyncio",
-        http=with_header_timeout(settings.header_timeout_seconds),
-    )
+    if args.worker is not None:
+        from entrypoints.workers import serve_as_worker
+
+        serve_as_worker(app, args.listen_fd, args.ready_fd, _server_options(settings))
+        return
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, **_server_options(settings))
 
 
 if __name__ == "__main__":

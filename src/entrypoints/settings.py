@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     retry_budget_seconds: float = Field(8.0, ge=0, description="How long a use case retries.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(
+        1, ge=1, le=64, description="Processes serving the API port; the first holds the node."
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=0, description="Larger request bodies get a 413 before they are read."
     )
@@ -141,6 +144,15 @@ class Settings(BaseSettings):
     @property
     def previous_key_paths(self) -> list[Path]:
         return [Path(p.strip()) for p in self.auth_previous_keys.split(",") if p.strip()]
+
+    @model_validator(mode="after")
+    def _workers_share_one_store(self) -> Self:
+        if self.workers > 1 and self.storage == "memory":
+            raise ValueError(
+                "APP_WORKERS > 1 needs APP_STORAGE=dqlite: with APP_STORAGE=memory each worker "
+                "process would keep a store of its own"
+            )
+        return self
 
     @model_validator(mode="after")
     def _trailing_covers_threshold(self) -> Self:

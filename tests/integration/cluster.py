@@ -1,8 +1,6 @@
 """A dqlite cluster of app processes on this machine, as `make cluster` runs it, on free ports."""
 
 import asyncio
-import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,16 +15,20 @@ from tests.integration.process import AppProcess
 class Cluster:
     """Apps 1..size, each with its own node; node 1 bootstraps, the others join it."""
 
-    def __init__(self, workdir: Path, size: int = 3, network: Network | None = None) -> None:
-        """On loopback, or each app in its own namespace of `network`."""
+    def __init__(
+        self, workdir: Path, size: int = 3, network: Network | None = None, workers: int = 1
+    ) -> None:
+        """On loopback, or each app in its own namespace of `network`; each app serves from
+        `workers` processes (APP_WORKERS)."""
         self.apps = {
-            n: AppProcess(workdir / f"node{n}", node_id=n)
+            n: AppProcess(workdir / f"node{n}", node_id=n, workers=workers)
             if network is None
             else AppProcess(
                 workdir / f"node{n}",
                 node_id=n,
                 host=network.host(n),
                 command_prefix=network.inside(n),
+                workers=workers,
             )
             for n in range(1, size + 1)
         }
@@ -47,7 +49,7 @@ class Cluster:
     def stop(self) -> None:
         for app in self.apps.values():
             if app.running:
-                os.kill(app.pid, signal.SIGCONT)  # a paused node would not see SIGTERM
+                app.resume()  # a paused node would not see SIGTERM
                 app.stop()
 
     def view(self) -> ClusterView:
@@ -66,9 +68,9 @@ class Cluster:
 
 @contextmanager
 def running_cluster(
-    workdir: Path, size: int = 3, network: Network | None = None
+    workdir: Path, size: int = 3, network: Network | None = None, workers: int = 1
 ) -> Iterator[Cluster]:
-    cluster = Cluster(workdir, size, network)
+    cluster = Cluster(workdir, size, network, workers)
     try:
         cluster.start()
         yield cluster

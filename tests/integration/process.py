@@ -44,8 +44,10 @@ class AppProcess:
         module: str = "tests.ledger.serve",
         host: str = "127.0.0.1",
         command_prefix: list[str] | None = None,
+        workers: int = 1,
     ) -> None:
         self.workdir = workdir
+        self.workers = workers  # APP_WORKERS: above 1, the pid is their supervisor's
         self.module = module
         self.host = host  # of the API and, by default, of the node
         self.command_prefix = command_prefix or []  # e.g. to run it in a network namespace
@@ -91,6 +93,7 @@ class AppProcess:
             "APP_API_HOST": self.host,
             "APP_PRIVATE_NETWORK": "false" if self.host == "127.0.0.1" else "true",
             "APP_API_PORT": str(self.api_port),
+            "APP_WORKERS": str(self.workers),
             # Apps started side by side (a cluster, a backup's source and target) share one
             # token signing key, as production nodes share theirs.
             "APP_AUTH_KEY_DIR": str(self.workdir.parent / "auth-keys"),
@@ -209,24 +212,86 @@ class AppProcess:
         return self._popen.wait(timeout)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT) -> int:
-        """Send `signum` to the pid, wait, SIGKILL if it is still there; return the exit code."""
+        """Send `signum` to the pid, wait, SIGKILL if it is still there; return the exit code
+        once its workers (if any) are gone too, so that its ports are free."""
         if self._popen is None:
             return 0
+        workers = list(self.worker_pids().values())
         if self._popen.poll() is None:
             try:
                 os.kill(self._popen.pid, signum)
-                return self._popen.wait(timeout)
+                self._popen.wait(timeout)
             except subprocess.TimeoutExpired:
                 os.kill(self._popen.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass  # it ended between poll() and kill()
-        return self._popen.wait(timeout)
+        code = self._popen.wait(timeout)
+        wait_until_gone(workers, timeout)
+        return code
+
+    def worker_pids(self) -> dict[int, int]:
+        """Each worker's pid by its index, while the supervisor runs (APP_WORKERS > 1)."""
+        if not self.running or self.workers == 1:
+            return {}
+        return {
+            index: pid for pid in children_of(self.pid) if (index := worker_index(pid)) is not None
+        }
+
+    def pause(self) -> None:
+        """SIGSTOP the app: its supervisor first, so that it sees no worker stop, then those."""
+        for pid in [self.pid, *self.worker_pids().values()]:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT whatever pause() stopped."""
+        for pid in [*self.worker_pids().values(), self.pid]:
+            os.kill(pid, signal.SIGCONT)
 
     def output(self) -> str:
         """What the latest launch wrote to stdout and stderr so far."""
         if not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid`, as /proc lists them now."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _stat(int(entry.name))[1:2] == [str(pid)]:
+            found.append(int(entry.name))
+    return found
+
+
+def worker_index(pid: int) -> int | None:
+    """The index a worker of a supervisor was started with (`--worker K`), if it is one."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    if b"--worker" not in arguments[:-1]:
+        return None
+    return int(arguments[arguments.index(b"--worker") + 1])
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (a zombie no one reaped yet holds no socket)."""
+    return _stat(pid)[:1] in ([], ["Z"])
+
+
+def wait_until_gone(pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"still running after {timeout:.0f}s: {pids}"
+        time.sleep(0.05)
+
+
+def _stat(pid: int) -> list[str]:
+    """/proc/<pid>/stat's fields after the command's name: state, parent pid, ...; [] if none."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
 
 
 def http_client(

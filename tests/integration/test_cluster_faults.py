@@ -16,7 +16,6 @@ prints at its end (tests/measurements.py).
 """
 
 import asyncio
-import os
 import signal
 import time
 from collections import Counter
@@ -59,6 +58,8 @@ CONVERGE_SECONDS = 20.0  # a restarted follower catches up within this
 LEADERSHIP_SECONDS = 15.0
 MAX_WRITE_GAP_SECONDS = 5.0  # the issue's acceptance criterion for a cluster losing its leader
 HANDOVER_LOGGED = "handed leadership to node"
+# Each app serves from two processes (one holds the node): the faults hit an app as a whole.
+WORKERS = 2
 
 SUMMARY: list[str] = []
 
@@ -124,11 +125,11 @@ def kill_and_restart(target: AppProcess, down_for: float = KILLED_FOR_SECONDS) -
 
 def pause_and_resume(target: AppProcess) -> Injected:
     at = time.time()
-    os.kill(target.pid, signal.SIGSTOP)
+    target.pause()
     try:
         time.sleep(PAUSED_FOR_SECONDS)
     finally:
-        os.kill(target.pid, signal.SIGCONT)  # never leave a paused process behind
+        target.resume()  # never leave a paused process behind
     return Injected(at)
 
 
@@ -147,7 +148,7 @@ def terminate_and_restart(target: AppProcess) -> Injected:
 def run_cluster_fault(
     workdir: Path, fault: str, seed: int, inject: Callable[[AppProcess], Injected]
 ) -> FaultRun:
-    with running_cluster(workdir) as cluster:
+    with running_cluster(workdir, workers=WORKERS) as cluster:
         nodes = [app.base_url for app in cluster.apps.values()]
         accounts = open_accounts(nodes[0])
         workload = BankWorkload(nodes, accounts, seed=seed)
@@ -185,7 +186,7 @@ def run_cluster_fault(
 
 
 def run_single_node_fault(workdir: Path, fault: str, seed: int) -> FaultRun:
-    app = AppProcess(workdir / "single")
+    app = AppProcess(workdir / "single", workers=WORKERS)
     try:
         app.start()
         accounts = open_accounts(app.base_url)
@@ -467,7 +468,7 @@ def test_every_transfer_request_gets_a_documented_answer_when_a_single_node_is_k
 
 
 def test_reads_answer_no_server_error_right_after_leadership_moves(tmp_path: Path) -> None:
-    with running_cluster(tmp_path) as cluster:
+    with running_cluster(tmp_path, workers=WORKERS) as cluster:
         nodes = [app.base_url for app in cluster.apps.values()]
         with httpx.Client(timeout=15, trust_env=False) as client:
             for node in nodes:  # each app now holds a pooled connection to the leader

@@ -41,6 +41,7 @@ from tests.integration.netns import Network, private_network
 from tests.integration.set_workload import SetFigures, SetWorkload, read_set, set_figures
 from tests.integration.test_cluster_faults import (
     CONVERGE_SECONDS,
+    WORKERS,
     WORKLOAD_STOP_SECONDS,
     FaultRun,
     Injected,
@@ -198,7 +199,7 @@ def run_partition(
 ) -> PartitionRun:
     with (
         private_network(3) as network,
-        running_cluster(workdir, network=network) as cluster,
+        running_cluster(workdir, network=network, workers=WORKERS) as cluster,
         LeaderWatch(cluster.addresses) as watch,
     ):
         nodes = [app.base_url for app in cluster.apps.values()]
