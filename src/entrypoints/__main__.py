@@ -79,24 +79,24 @@ def main(
     """Serve the app that `app_factory` (by default `create_app`) builds on the container."""
     args = _parser().parse_args(argv)  # --help and bad arguments exit here, before any setup
     # Imported only now, so that `--help` builds nothing and needs nothing beyond argparse.
-    from entrypoints.container import Container
     from entrypoints.logs import configure_logging
+    from entrypoints.settings import Settings
 
     configure_logging()
-    container = Container()
-    settings = _with_arguments(container.settings(), args)
+    settings = _with_arguments(Settings(), args)
     if args.worker is None and settings.workers > 1:
         from entrypoints.workers import supervise
 
-        sys.exit(supervise(settings))
+        sys.exit(supervise(settings))  # which needs neither the app nor its adapters
     if args.worker is not None:
         from entrypoints.workers import worker_settings
 
         settings = worker_settings(settings, args.worker)
-    if settings is not container.settings():
-        container.settings.override(providers.Object(settings))
     from entrypoints.app import create_app
+    from entrypoints.container import Container
 
+    container = Container()
+    container.settings.override(providers.Object(settings))
     app = (app_factory or create_app)(container)
     if args.worker is not None:
         from entrypoints.workers import serve_as_worker

@@ -47,6 +47,7 @@ STEADY_SECONDS = 30.0  # a worker that lived this long is started again after th
 OTHERS_STOP_SECONDS = 15.0  # workers 1..N-1 finish their requests within this
 NODE_HOLDER_STOP_SECONDS = 25.0  # worker 0 also hands over the node's role (10 s at most)
 TICK_SECONDS = 0.1
+STOP_TICK_SECONDS = 0.02  # a stopping cluster waits on each app's supervisor in turn
 # What a worker ended with when it stopped cleanly: uvicorn raises the signal it caught again.
 CLEAN_EXITS = (0, -signal.SIGTERM, -signal.SIGINT)
 
@@ -69,10 +70,10 @@ def serve_as_worker(
     # each connection it accepts; uvicorn's own fd= takes it for a Unix socket, and would not.
     listener = socket.socket(fileno=listen_fd)
     config = uvicorn.Config(app, backlog=ACCEPTS_PER_TURN, **options)
-    _TakingTurns(config).run(sockets=[listener])
+    _SharedSocketServer(config).run(sockets=[listener])
 
 
-class _TakingTurns(uvicorn.Server):
+class _SharedSocketServer(uvicorn.Server):
     """Accepts ACCEPTS_PER_TURN connections each time the socket wakes it, not uvicorn's 2048.
 
     Every worker is woken by a new connection, and the first to run took all those waiting:
@@ -293,5 +294,5 @@ class Supervisor:
                         worker.process.kill()
                         worker.process.wait()
                 return False
-            time.sleep(TICK_SECONDS)
+            time.sleep(STOP_TICK_SECONDS)
         return all(w.process is not None and w.process.returncode in CLEAN_EXITS for w in running)
