@@ -114,8 +114,10 @@ def supervise(settings: Settings, command: CommandLine = own_command_line) -> in
     address = (settings.api_host, settings.api_port)
     try:
         listener = _listen(*address)
-    except OSError as error:  # worded as uvicorn words it: launchers look for it
-        logger.error("error while attempting to bind on address %s: %s", address, error)
+    except OSError as error:  # worded as asyncio words it for uvicorn: launchers look for it
+        reason = (os.strerror(error.errno) if error.errno else str(error)).lower()
+        message = "[Errno %s] error while attempting to bind on address %r: %s"
+        logger.error(message, error.errno, address, reason)
         return 1
     logger.info("serving http://%s:%d from %d workers", *address, settings.workers)
     return Supervisor(listener, settings.workers, command).run()
