@@ -2,25 +2,32 @@
 repositories. Tables live beside their repositories; rows are mapped to entities explicitly."""
 
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Delete,
     Dialect,
     Integer,
+    Select,
     SQLColumnExpression,
     String,
     Table,
     TypeDecorator,
+    Update,
+    and_,
+    bindparam,
+    delete,
     func,
     select,
+    update,
 )
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
-from sqlalchemy.orm.exc import FlushError
 
 from domain.errors import DomainError
 
@@ -146,9 +153,72 @@ async def insert(session: AsyncSession, row: Base, conflict: DomainError) -> Non
         raise conflict from None
 
 
-async def flush(session: AsyncSession, conflict: DomainError) -> None:
-    """Send the session's changes now; raise `conflict` if a unique constraint refuses them."""
+# Rows by primary key, read and written with Core statements, not the ORM's session.get() and
+# flush: measured on one node, reading a todo by key through session.get() took 0.88 ms, the
+# same SELECT through Core 0.50 ms (the round trip itself 0.14 ms).
+
+
+async def get_row[R: Base](session: AsyncSession, row_class: type[R], *key: object) -> R | None:
+    """The row of `row_class` whose primary key is `key`, or None; not added to the session."""
+    found = (await session.execute(_select_by_key(row_class), _key_values(key))).first()
+    if found is None:
+        return None
+    return row_class(**{name: found._mapping[column] for name, column in _attributes(row_class)})
+
+
+async def update_row(
+    session: AsyncSession,
+    row_class: type[Base],
+    key: tuple[object, ...],
+    values: dict[str, Any],
+    conflict: DomainError | None = None,
+) -> int:
+    """Set `values` (column: value) in the row whose primary key is `key`; how many rows
+    changed. Raise `conflict`, when given, if a unique constraint refuses the values."""
+    statement = _update_by_key(row_class).values(values)
     try:
-        await session.flush()
-    except (IntegrityError, FlushError):
+        result = await session.execute(statement, _key_values(key))
+    except IntegrityError:
+        if conflict is None:
+            raise
         raise conflict from None
+    return cast(int, getattr(result, "rowcount", 0))
+
+
+async def delete_row(session: AsyncSession, row_class: type[Base], *key: object) -> int:
+    """Delete the row whose primary key is `key`; rows deleted (0 or 1)."""
+    result = await session.execute(_delete_by_key(row_class), _key_values(key))
+    return cast(int, getattr(result, "rowcount", 0))
+
+
+def _key_values(key: tuple[object, ...]) -> dict[str, object]:
+    return {f"key_{n}": value for n, value in enumerate(key)}
+
+
+def _by_key(table: Table) -> ColumnElement[bool]:
+    columns = table.primary_key.columns
+    return and_(*(column == bindparam(f"key_{n}") for n, column in enumerate(columns)))
+
+
+@cache
+def _attributes(row_class: type[Base]) -> tuple[tuple[str, Any], ...]:
+    """Each mapped attribute's name, with its column."""
+    return tuple((a.key, a.columns[0]) for a in sa_inspect(row_class).column_attrs)
+
+
+@cache  # one statement per table, built once, so SQLAlchemy's compiled cache finds it at once
+def _select_by_key(row_class: type[Base]) -> Select[Any]:
+    table = cast(Table, row_class.__table__)
+    return select(table).where(_by_key(table))
+
+
+@cache
+def _update_by_key(row_class: type[Base]) -> Update:
+    table = cast(Table, row_class.__table__)
+    return update(table).where(_by_key(table))
+
+
+@cache
+def _delete_by_key(row_class: type[Base]) -> Delete:
+    table = cast(Table, row_class.__table__)
+    return delete(table).where(_by_key(table))

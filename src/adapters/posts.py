@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
+from adapters.orm import AwareDateTime, Base, Flag, get_row, insert, next_id
 from domain.errors import AlreadyExists
 from domain.paging import Page
 from domain.posts import (
@@ -63,7 +63,7 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
         await insert(self._session, _to_row(post), AlreadyExists("post", post.id))
 
     async def get(self, id: int) -> Post | None:
-        row = await self._session.get(PostRow, id)
+        row = await get_row(self._session, PostRow, id)
         return None if row is None else _to_post(row)
 
     async def find(self, query: PostFilter) -> Page[Post]:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import Base, Flag, insert
+from adapters.orm import Base, Flag, delete_row, get_row, insert, update_row
 from adapters.search import Search, search_index
 from domain.errors import AlreadyExists
 from domain.paging import Page, searchable
@@ -47,19 +47,15 @@ class SqlAlchemyTodoRepository(AbstractTodoRepository):
         await insert(self._session, row, AlreadyExists("todo", todo.key.text))
 
     async def get(self, owner: str, key: TodoKey) -> Todo | None:
-        row = await self._session.get(TodoRow, (owner, key.text))
+        row = await get_row(self._session, TodoRow, owner, key.text)
         return None if row is None else _to_entity(row)
 
     async def update(self, todo: Todo) -> None:
-        row = await self._session.get_one(TodoRow, (todo.owner, todo.key.text))
-        row.value, row.done = todo.value.text, todo.done
-        await self._session.flush()
+        values = {"value": todo.value.text, "done": todo.done}
+        await update_row(self._session, TodoRow, _primary_key(todo), values)
 
     async def delete(self, owner: str, key: TodoKey) -> None:
-        row = await self._session.get(TodoRow, (owner, key.text))
-        if row is not None:
-            await self._session.delete(row)
-            await self._session.flush()
+        await delete_row(self._session, TodoRow, owner, key.text)
 
     async def find(self, query: TodoFilter) -> Page[Todo]:
         page = await pages.find(self._session, _listing(query), query)

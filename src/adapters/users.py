@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
+from adapters.orm import AwareDateTime, Base, Flag, get_row, insert, next_id
 from adapters.search import Search, search_index
 from domain.errors import AlreadyExists
 from domain.fields import EMAIL_MAX_LENGTH, Email, folded
@@ -60,7 +60,7 @@ class SqlAlchemyUserRepository(AbstractUserRepository):
         await insert(self._session, _to_row(user), _email_taken(user))
 
     async def get(self, id: int) -> User | None:
-        row = await self._session.get(UserRow, id)
+        row = await get_row(self._session, UserRow, id)
         return None if row is None else to_user(row)
 
     async def find(self, query: UserFilter) -> Page[User]:
