@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.dqlite import worker_ports
-from tools.bench.__main__ import BACKENDS
+from tools.bench.__main__ import BACKENDS, WORKER_ENDPOINTS
 from tools.bench.floor_loads import FLOOR_ENDPOINTS, FLOORS, floor_target
 from tools.bench.loads import AUTH_ENDPOINTS, ENDPOINTS
 
@@ -39,7 +39,8 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
 
     results = json.loads((tmp_path / "performance" / "results.json").read_text())
     measured = {(f["target"], f["backend"]) for f in results["figures"] if f["operations"] > 0}
-    expected = {(target, backend) for target in ENDPOINTS for backend in BACKENDS}
+    expected = {(t, backend) for t in ENDPOINTS for backend in BACKENDS if backend != "workers"}
+    expected |= {(target, "workers") for target in WORKER_ENDPOINTS}
     expected |= {(target, "memory") for target in AUTH_ENDPOINTS}
     expected |= {
         ("raw INSERT transaction", "node"),
@@ -51,7 +52,7 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     }
     expected |= {(floor_target(f, target), "node") for f in FLOORS for target in FLOOR_ENDPOINTS}
     assert expected <= measured, sorted(expected - measured)
-    assert len(results["targets"]) == 15
+    assert len(results["targets"]) == 19
     assert set(results["round_trips"]) == {"GET /todos/{key}", "POST /todos", "POST /transfers"}
     assert results["profiles"] == {}  # no flame graph in a smoke run
     assert results["memory_list_10000_ms"] > 0
@@ -62,5 +63,6 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     assert "| clients | open GET per s | verified GET per s |" in report
     assert "| GET /todos/{key} 1 client / SQLAlchemy Core floor |" in report
     assert "| GET /todos/{key} on memory 1 client / bare FastAPI |" in report
+    assert "| POST /todos 1 clients, 2 workers / 1 worker |" in report
     assert "| app, node / raw client | POST /todos |" in report
     assert "| POST /transfers | " in report.split("Round trips to dqlite per request")[1]

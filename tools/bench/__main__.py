@@ -1,6 +1,7 @@
 """`make bench` (`python -m tools.bench`): every target in one run, then the report.
 
-For each backend (the app on the in-memory store, on one embedded node, on a 3-node cluster)
+For each backend (the app on the in-memory store, on one embedded node, on that node with its
+API served by two worker processes (APP_WORKERS=2), on a 3-node cluster)
 the app runs in its own processes and wrk, a compiled load generator on one thread, sends
 each endpoint's load at each client count: a warm-up that is not counted (none in a smoke run
 of loads under 2 s), then a fixed duration. In the same run: the stack's floors (FastAPI bare,
@@ -30,7 +31,9 @@ from tools.bench.round_trips import measure_round_trips
 from tools.bench.scale import ISOLATION_SECONDS, SIZES, SMOKE_SIZE, run_scale
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKENDS = ("memory", "node", "cluster")
+BACKENDS = ("memory", "node", "workers", "cluster")
+# The loads the workers backend takes: what more processes change is the app's own CPU.
+WORKER_ENDPOINTS = ("GET /todos/{key}", "POST /todos")
 SEED_TODOS = 200
 PROFILE_CLIENTS = 16
 PROFILED = {  # backend: the loads profiled on it, each into flame-<backend>-<name>.svg
@@ -52,6 +55,8 @@ def load_app(
     app: App, backend: str, clients: list[int], seconds: float, authorization: str
 ) -> list[Figure]:
     endpoints = {**ENDPOINTS, **(AUTH_ENDPOINTS if backend == "memory" else {})}
+    if backend == "workers":
+        endpoints = {target: endpoints[target] for target in WORKER_ENDPOINTS}
     return load(app.url, endpoints, backend, clients, seconds, authorization)
 
 

@@ -19,6 +19,7 @@ from dqlitewire.constants import NodeRole
 from adapters.dqlite.leader import CLIENT_ERRORS, cluster_client
 
 STARTUP_SECONDS = 60.0
+WORKERS = 2  # the `workers` backend's APP_WORKERS: one process per core here
 PORT_ATTEMPTS = 3
 GO_SETTLE_SECONDS = 8  # go-dqlite promotes joining nodes to voters within ~3 s here
 
@@ -125,6 +126,8 @@ class PortTaken(RuntimeError):
 def _apps(workdir: Path, backend: str, settings: dict[str, str]) -> list[App]:
     if backend == "memory":
         return [App(workdir / "memory", {"APP_STORAGE": "memory", **settings})]
+    if backend == "workers":  # one node, its API served by WORKERS processes
+        settings = {"APP_WORKERS": str(WORKERS), **settings}
     size = 3 if backend == "cluster" else 1
     addresses = [f"127.0.0.1:{free_port()}" for _ in range(size)]
     return [
@@ -140,8 +143,9 @@ def _apps(workdir: Path, backend: str, settings: dict[str, str]) -> list[App]:
 def running_apps(
     workdir: Path, backend: str, settings: dict[str, str] | None = None
 ) -> Iterator[list[App]]:
-    """The app on `backend` (memory, node or cluster) with extra APP_ `settings`, ready; the
-    API of each node. Started afresh on other ports (up to 3 times) if a port was taken."""
+    """The app on `backend` (memory, node, workers or cluster) with extra APP_ `settings`,
+    ready; the API of each node. Started afresh on other ports (up to 3 times) if a port was
+    taken."""
     for attempt in range(1, PORT_ATTEMPTS + 1):
         with ExitStack() as stack:
             apps = _apps(workdir / f"attempt{attempt}", backend, settings or {})

@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")  # no screen: render to files only
 import matplotlib.pyplot as plt
 
+from tools.bench.apps import WORKERS
 from tools.bench.contexts import CLIENTS as CONTEXT_WRITERS
 from tools.bench.floor_loads import floor_target
 from tools.bench.floor_report import floors_section
@@ -110,6 +111,22 @@ def targets(results: dict[str, Any]) -> list[Target]:
             False,
         )
     )
+    for endpoint, goal in (("GET /todos/{key}", ">= 1.40"), ("POST /todos", ">= 1.15")):
+        two = pick(f, endpoint, "workers", most)
+        name = f"{endpoint} {most} clients, {WORKERS} workers / 1 worker"
+        found.append(Target(name, ratio(two, pick(f, endpoint, "node", most)), goal, False))
+    writes = pick(f, "POST /todos", "workers", most)
+    found += [
+        Target(
+            f"POST /todos {most} clients, {WORKERS} workers: errors", writes["errors"], "0", False
+        ),
+        Target(
+            f"POST /todos {most} clients, {WORKERS} workers: p99 (ms)",
+            writes["p99_ms"],
+            "<= 1000",
+            False,
+        ),
+    ]
     for endpoint in ("POST /todos", "POST /transfers"):
         many, one = pick(f, endpoint, "node", most), pick(f, endpoint, "node")
         found += [
@@ -181,7 +198,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     endpoints = list(dict.fromkeys(f["target"] for f in figures))
     fig, axes = plt.subplots(2, len(endpoints), figsize=(4 * len(endpoints), 7), squeeze=False)
     for column, endpoint in enumerate(endpoints):
-        for backend in ("memory", "node", "cluster"):
+        for backend in ("memory", "node", "workers", "cluster"):
             points = sorted(
                 (f["clients"], f["throughput"], f["p99_ms"])
                 for f in figures
@@ -253,8 +270,9 @@ Machine: {m["cpu"]}, Python {m["python"]}, libdqlite {m["libdqlite"]}.
 ## How it measures
 
 - The app runs in its own processes (`python -m entrypoints`): on the in-memory store
-  (`memory`), on one embedded dqlite node (`node`), on a 3-node cluster on this machine
-  (`cluster`, load sent to node 1).
+  (`memory`), on one embedded dqlite node (`node`), on that node with its API served by
+  {WORKERS} worker processes (`workers`, `APP_WORKERS={WORKERS}`: GET /todos/{{key}} and POST
+  /todos only), on a 3-node cluster on this machine (`cluster`, load sent to node 1).
 - The load generator is wrk (compiled, one thread, keep-alive connections) with the Lua
   scripts in `tools/bench/lua`: each POST has a key of its own. Each load runs a warm-up that is
   not counted, then {results["seconds"]:.0f} s.
