@@ -1,6 +1,7 @@
 """`python -m entrypoints`: serve the API, with an embedded dqlite node unless told otherwise."""
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,8 @@ import uvicorn
 from dependency_injector import providers
 
 if TYPE_CHECKING:
+    import socket
+
     from fastapi import FastAPI
 
     from entrypoints.container import Container
@@ -41,10 +44,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=_port, help="the API's port (overrides APP_API_PORT)", metavar="PORT"
     )
-    # How the supervisor of APP_WORKERS > 1 starts each worker (entrypoints/workers.py).
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     return parser
 
 
@@ -84,26 +83,39 @@ def main(
 
     configure_logging()
     settings = _with_arguments(Settings(), args)
-    if args.worker is None and settings.workers > 1:
+    if settings.workers > 1:
+        # Imported once, here: the workers forked from this process share them.
+        import entrypoints.app
+        import entrypoints.container  # noqa: F401
         from entrypoints.workers import supervise
 
-        sys.exit(supervise(settings))  # which needs neither the app nor its adapters
-    if args.worker is not None:
-        from entrypoints.workers import worker_settings
+        serve_worker = functools.partial(_serve_worker, settings, app_factory)
+        sys.exit(supervise(settings, serve_worker))
+    app = _app(settings, app_factory)
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, **_server_options(settings))
 
-        settings = worker_settings(settings, args.worker)
+
+def _app(settings: "Settings", app_factory: "Callable[[Container], FastAPI] | None") -> "FastAPI":
     from entrypoints.app import create_app
     from entrypoints.container import Container
 
     container = Container()
     container.settings.override(providers.Object(settings))
-    app = (app_factory or create_app)(container)
-    if args.worker is not None:
-        from entrypoints.workers import serve_as_worker
+    return (app_factory or create_app)(container)
 
-        serve_as_worker(app, args.listen_fd, args.ready_fd, _server_options(settings))
-        return
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, **_server_options(settings))
+
+def _serve_worker(
+    settings: "Settings",
+    app_factory: "Callable[[Container], FastAPI] | None",
+    index: int,
+    listener: "socket.socket",
+    ready_fd: int,
+) -> None:
+    """Worker `index` of the supervisor of APP_WORKERS > 1, in its own process."""
+    from entrypoints.workers import serve_as_worker, worker_settings
+
+    settings = worker_settings(settings, index)
+    serve_as_worker(_app(settings, app_factory), listener, ready_fd, _server_options(settings))
 
 
 if __name__ == "__main__":

@@ -179,7 +179,8 @@ class AppProcess:
         return self.exit_code is not None
 
     def wait_serving(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        """Return once the launched process answers GET /health; fail the test if it does not."""
+        """Return once the launched process answers GET /health, and each of its workers serves;
+        fail the test if it does not."""
         deadline = time.monotonic() + timeout
         with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while True:
@@ -187,7 +188,7 @@ class AppProcess:
                 if code is not None:
                     pytest.fail(f"the app exited with code {code} before serving:\n{self.output()}")
                 try:
-                    if client.get("/health").status_code == 200:
+                    if client.get("/health").status_code == 200 and self._every_worker_serves():
                         return
                 except httpx.TransportError:
                     pass
@@ -195,6 +196,11 @@ class AppProcess:
                     self.stop()
                     pytest.fail(f"the app did not serve within {timeout:.0f}s:\n{self.output()}")
                 time.sleep(0.1)
+
+    def _every_worker_serves(self) -> bool:
+        """As its supervisor logged (worker 0 alone answers /health for a while)."""
+        output = self.output() if self.workers > 1 else ""
+        return all(f"worker {k} serving" in output for k in range(1, self.workers))
 
     @property
     def running(self) -> bool:
@@ -255,23 +261,24 @@ class AppProcess:
 
 
 def children_of(pid: int) -> list[int]:
-    """The processes whose parent is `pid`, as /proc lists them now."""
+    """The live processes whose parent is `pid`, as /proc lists them now (no zombie)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _stat(int(entry.name))[1:2] == [str(pid)]:
-            found.append(int(entry.name))
+        if entry.name.isdigit():
+            state_and_parent = _stat(int(entry.name))[:2]
+            if state_and_parent[1:] == [str(pid)] and state_and_parent[0] != "Z":
+                found.append(int(entry.name))
     return found
 
 
 def worker_index(pid: int) -> int | None:
-    """The index a worker of a supervisor was started with (`--worker K`), if it is one."""
+    """The index of a supervisor's worker (its process is named `app worker K`), if it is one."""
     try:
-        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return None
-    if b"--worker" not in arguments[:-1]:
-        return None
-    return int(arguments[arguments.index(b"--worker") + 1])
+    prefix, _, index = name.rpartition(" ")
+    return int(index) if prefix == "app worker" else None
 
 
 def gone(pid: int) -> bool:
