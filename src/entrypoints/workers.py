@@ -224,6 +224,8 @@ class Supervisor:
     def _launch(self, worker: Worker) -> None:
         read_end, write_end = os.pipe()
         supervisor = os.getpid()
+        sys.stdout.flush()  # else the worker would inherit, and write again, what is buffered
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
             os.close(read_end)

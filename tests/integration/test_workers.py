@@ -1,7 +1,7 @@
 """APP_WORKERS=2: one API port served by two processes of the app, one of them holding the node.
 
 The app runs as an operator runs it (`AppProcess`); its pid is then the supervisor's, and its
-workers are its children, told apart by their `--worker K` argument.
+workers are its children, each named `app worker K`.
 """
 
 import os
