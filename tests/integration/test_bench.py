@@ -56,6 +56,8 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     assert set(results["round_trips"]) == {"GET /todos/{key}", "POST /todos", "POST /transfers"}
     assert results["profiles"] == {}  # no flame graph in a smoke run
     assert results["memory_list_10000_ms"] > 0
+    assert len(results["layers_us"]) == 4
+    assert all(microseconds > 0 for microseconds in results["layers_us"].values())
     assert (tmp_path / "performance" / "chart.png").read_bytes().startswith(b"\x89PNG")
     report = (tmp_path / "performance.md").read_text()
     assert "| POST /todos 1 client / raw INSERT transactions |" in report
@@ -64,5 +66,6 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     assert "| GET /todos/{key} 1 client / SQLAlchemy Core floor |" in report
     assert "| GET /todos/{key} on memory 1 client / bare FastAPI |" in report
     assert "| POST /todos 1 clients, 2 workers / 1 worker |" in report
+    assert "| the app, GET /todos/{key}: + unit of work, use case, store |" in report
     assert "| app, node / raw client | POST /todos |" in report
     assert "| POST /transfers | " in report.split("Round trips to dqlite per request")[1]

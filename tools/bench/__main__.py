@@ -7,8 +7,9 @@ each endpoint's load at each client count: a warm-up that is not counted (none i
 of loads under 2 s), then a fixed duration. In the same run: the stack's floors (FastAPI bare,
 on the raw wire client, on SQLAlchemy Core: tools/bench/floors) under the same loads, the app's
 round trips to dqlite per request, the raw wire client and go-dqlite's own benchmark on 1 and 3
-nodes, the app's store writing to one database against two at once, and flame graphs of the
-app (py-spy). `--scale` runs only the data-at-scale bench instead (tools/bench/scale.py).
+nodes, the app's store writing to one database against two at once, what each layer of the
+app costs in one process (tools/bench/layers.py), and flame graphs of the app (py-spy).
+`--scale` runs only the data-at-scale bench instead (tools/bench/scale.py).
 """
 
 import argparse
@@ -22,6 +23,7 @@ from tools.bench.client import post, sign_in
 from tools.bench.contexts import measure_contexts
 from tools.bench.flames import record_flame
 from tools.bench.floor_loads import load_floors
+from tools.bench.layers import layer_microseconds
 from tools.bench.loads import ACCOUNTS, AUTH_ENDPOINTS, ENDPOINTS, load
 from tools.bench.measure import Figure, from_go_results, wrk
 from tools.bench.memory import list_milliseconds
@@ -123,6 +125,7 @@ def run(
         "round_trips": round_trips,
         "profiles": profiles,
         "memory_list_10000_ms": list_milliseconds(),
+        "layers_us": layer_microseconds(),
     }
 
 

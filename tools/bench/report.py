@@ -257,6 +257,17 @@ def token_cost(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def layers_section(results: dict[str, Any]) -> str:
+    """Microseconds per GET of each layer, called in one process with no network."""
+    rows = ["| what answers the GET | µs per request | added |", "|---|---:|---:|"]
+    before = None
+    for name, microseconds in results["layers_us"].items():
+        added = "" if before is None else f"{microseconds - before:+.0f}"
+        rows.append(f"| {name} | {microseconds:.0f} | {added} |")
+        before = microseconds
+    return "\n".join(rows)
+
+
 def _markdown(results: dict[str, Any], found: list[Target], history: str) -> str:
     m = results["machine"]
     return f"""# Performance
@@ -305,6 +316,14 @@ In-memory list of 10,000 todos with a filter: {results["memory_list_10000_ms"]:.
 ## Floors
 
 {floors_section(results)}
+
+## Where a request's time goes
+
+Each ASGI app called directly in the bench's process, with no network (wrk's figures add
+uvicorn and the kernel's loopback to each, about the same for every app), on the in-memory
+store (tools/bench/layers.py):
+
+{layers_section(results)}
 
 ## What a bearer token costs
 

@@ -6,12 +6,13 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.dqlite.engine import create_dqlite_engine, dqlite_url
 from entrypoints.api.todos import TodoOut
-from tools.bench.floors.serving import CREATE_TABLE, SEED, SEED_KEYS, serve, todo_out
+from tools.bench.floors import serving
+from tools.bench.floors.serving import OWNER, SEED, SEED_KEYS, serve, todo_out, todos_schema
 
 DATABASE = "floor_core"
 POOL_SIZE = 10  # the app's default APP_DB_POOL_SIZE, with as many overflow connections
-SELECT = text("SELECT value, done FROM todos WHERE key = :key")
-INSERT = text("INSERT INTO todos (key, value) VALUES (:key, :value)")
+SELECT = text(serving.SELECT.replace("?", ":owner", 1).replace("?", ":key"))
+INSERT = text(serving.INSERT.replace("?", ":key", 1).replace("?", ":value"))
 
 
 class CoreTodos:
@@ -22,7 +23,8 @@ class CoreTodos:
 
     async def start(self) -> None:
         async with self._engine.begin() as connection:
-            await connection.exec_driver_sql(CREATE_TABLE)
+            for statement in todos_schema():
+                await connection.exec_driver_sql(statement)
             await connection.exec_driver_sql(SEED, tuple(SEED_KEYS))
 
     async def stop(self) -> None:
@@ -30,7 +32,7 @@ class CoreTodos:
 
     async def get(self, key: str) -> TodoOut | None:
         async with self._engine.connect() as connection:
-            row = (await connection.execute(SELECT, {"key": key})).first()
+            row = (await connection.execute(SELECT, {"owner": OWNER, "key": key})).first()
         return None if row is None else todo_out(key, row.value, bool(row.done))
 
     async def add(self, key: str, value: str) -> TodoOut | None:

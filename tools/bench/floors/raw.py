@@ -8,7 +8,16 @@ from dqliteclient.exceptions import OperationalError
 
 from adapters.dqlite.dialing import plain_dial
 from entrypoints.api.todos import TodoOut
-from tools.bench.floors.serving import CREATE_TABLE, SEED, SEED_KEYS, serve, todo_out
+from tools.bench.floors.serving import (
+    INSERT,
+    OWNER,
+    SEED,
+    SEED_KEYS,
+    SELECT,
+    serve,
+    todo_out,
+    todos_schema,
+)
 
 DATABASE = "floor_raw"
 SQLITE_CONSTRAINT = 19
@@ -22,7 +31,8 @@ class RawTodos:
 
     async def start(self) -> None:
         self._connection = await connect(self._node, database=DATABASE, dial_func=plain_dial)
-        await self._connection.execute(CREATE_TABLE)
+        for statement in todos_schema():
+            await self._connection.execute(statement)
         await self._connection.execute(SEED, SEED_KEYS)
 
     async def stop(self) -> None:
@@ -36,18 +46,14 @@ class RawTodos:
 
     async def get(self, key: str) -> TodoOut | None:
         async with self._lock:
-            row = await self.connection.fetchone(
-                "SELECT value, done FROM todos WHERE key = ?", [key]
-            )
+            row = await self.connection.fetchone(SELECT, [OWNER, key])
         return None if row is None else todo_out(key, row["value"], bool(row["done"]))
 
     async def add(self, key: str, value: str) -> TodoOut | None:
         async with self._lock:
             await self.connection.execute("BEGIN IMMEDIATE")
             try:
-                await self.connection.execute(
-                    "INSERT INTO todos (key, value) VALUES (?, ?)", [key, value]
-                )
+                await self.connection.execute(INSERT, [key, value])
             except OperationalError as error:
                 await self.connection.execute("ROLLBACK")
                 if error.code & 0xFF == SQLITE_CONSTRAINT:
