@@ -45,6 +45,7 @@ REMOVED_TESTS = [
     "tests/unit/test_domain_events_api.py",
     "tests/integration/test_client_examples.py",  # the examples' use cases, through the client
     "tests/contract/test_at_scale.py",  # the twin against dqlite at 10^5 todos
+    "tests/integration/test_round_trips.py",  # a todo read and written, a transfer
 ]
 # `make bench` and `make soak` load the examples' endpoints (the figures in docs/performance.md
 # and the README's are theirs): they go with them, until a fork points them at its own.
