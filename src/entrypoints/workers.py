@@ -54,6 +54,7 @@ OTHERS_STOP_SECONDS = 15.0  # workers 1..N-1 finish their requests within this
 NODE_HOLDER_STOP_SECONDS = 25.0  # worker 0 also hands over the node's role (10 s at most)
 TICK_SECONDS = 0.1
 STOP_TICK_SECONDS = 0.02  # a stopping cluster waits on each app's supervisor in turn
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 # What a worker ended with when it stopped cleanly: uvicorn raises the signal it caught again.
 CLEAN_EXITS = (0, -signal.SIGTERM, -signal.SIGINT)
 
@@ -185,7 +186,7 @@ class Supervisor:
         self.workers = [Worker(index) for index in range(self.count)]
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             signal.signal(signum, self._on_signal)
         try:
             if not self._start_node_holder():
@@ -226,22 +227,29 @@ class Supervisor:
         supervisor = os.getpid()
         sys.stdout.flush()  # else the worker would inherit, and write again, what is buffered
         sys.stderr.flush()
+        # Held back until the worker has its own handlers: SIGTERM to a worker just forked
+        # must stop it, not run the supervisor's handler in it.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            self._become(worker.index, write_end, supervisor)
+            self._become(worker.index, write_end, supervisor, mask)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(write_end)
         worker.pid, worker.exit_code, worker.start_at = pid, None, None
         worker.ready_fd, worker.started_at = read_end, time.monotonic()
         self._ready.register(read_end, selectors.EVENT_READ, worker)
         logger.info("worker %d started (pid %d)", worker.index, pid)
 
-    def _become(self, index: int, ready_fd: int, supervisor: int) -> NoReturn:
+    def _become(
+        self, index: int, ready_fd: int, supervisor: int, mask: set[int | signal.Signals]
+    ) -> NoReturn:
         """In the forked process: serve as worker `index`, and never return to the caller."""
         code = 1
         try:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in STOP_SIGNALS:
                 signal.signal(signum, signal.SIG_DFL)  # uvicorn installs its own handlers
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.setpgid(0, 0)  # a terminal's Ctrl-C reaches the supervisor, which orders
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             if os.getppid() != supervisor:  # it died before prctl took effect
