@@ -5,10 +5,13 @@ APP_STORAGE=memory on a machine without the dqlite stack.
 """
 
 import functools
+import hashlib
 import os
 import socket
+import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
@@ -70,7 +73,17 @@ def _dqlite_store(
         contexts=contexts,
         database_prefix=settings.database_prefix,
         tls=tls,
+        sibling_locks=_sibling_locks(settings),
     )
+
+
+def _sibling_locks(settings: Settings) -> Path | None:
+    """Where the worker processes of one app (APP_WORKERS > 1) take turns at each database's
+    write lock: a directory named after the node's data dir, which they share."""
+    if settings.workers == 1:
+        return None
+    named = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"app-write-locks-{named}"
 
 
 def _tls_files(settings: Settings) -> "TlsFiles | None":

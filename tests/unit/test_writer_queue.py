@@ -1,12 +1,14 @@
-"""The dqlite store's writers' queue: one at a time in order, and out of the way in a failover."""
+"""The dqlite store's writers' queue: one at a time in order, and out of the way in a failover;
+and the lock the writers of several worker processes take turns at."""
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
 from adapters.dqlite import writers
-from adapters.dqlite.writers import WriterQueue
+from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
 from service.unit_of_work import StoreUnavailable
 
 
@@ -72,3 +74,37 @@ def test_a_write_refused_for_disk_space_is_remembered_until_one_commits_or_time_
     queue.database_failed(disk_full=True)
     now[0] += writers.FULL_DISK_REPORT_SECONDS  # no write since: /ready must not stay at 503
     assert not queue.disk_full
+
+
+async def test_sibling_write_locks_hand_the_lock_to_the_waiting_worker_before_the_holder_again(
+    tmp_path: Path,
+) -> None:
+    """Two workers' locks on one file (each its own descriptor, as after fork): the one that
+    waits gets the lock when the holder lets go, ahead of the holder's next attempt."""
+    holder, waiter = (SiblingWriteLock(tmp_path / "todos.lock") for _ in range(2))
+    await holder.acquire()
+    waiting = asyncio.create_task(waiter.acquire())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+
+    holder.release()
+    again = asyncio.create_task(holder.acquire())
+    await asyncio.wait_for(waiting, 1)
+    await asyncio.sleep(0.05)
+    assert not again.done()
+    waiter.release()
+    await asyncio.wait_for(again, 1)
+    holder.release()
+
+
+async def test_a_worker_that_gives_up_waiting_for_the_sibling_lock_does_not_keep_it(
+    tmp_path: Path,
+) -> None:
+    holder, quitter, later = (SiblingWriteLock(tmp_path / "todos.lock") for _ in range(3))
+    await holder.acquire()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(quitter.acquire(), 0.05)
+    holder.release()
+
+    await asyncio.wait_for(later.acquire(), 1)  # the quitter's thread took it and let go
+    later.release()

@@ -17,7 +17,7 @@ from adapters.dqlite.group_commit import GroupCommit
 from adapters.dqlite.leader import LeaderTracker
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
-from adapters.dqlite.writers import WriterQueue
+from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
 from service.outbox import OutboxBell
 from service.unit_of_work import RetryCounters, RetrySettings
 
@@ -39,6 +39,7 @@ class DqliteDatabase:
         retry_settings: RetrySettings | None,
         retry_counters: RetryCounters,
         disk_shortage: Callable[[], str | None] = lambda: None,
+        siblings: SiblingWriteLock | None = None,
     ) -> None:
         self.context = context
         self.name = name
@@ -59,7 +60,7 @@ class DqliteDatabase:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.writers = WriterQueue()
-        self._group = GroupCommit(self.engine, self.writers, follow_leader)
+        self._group = GroupCommit(self.engine, self.writers, follow_leader, siblings)
         self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
         self.outbox_bell = OutboxBell()
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from adapters.dqlite.errors import classify
-from adapters.dqlite.writers import WriterQueue
+from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
 from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
 
 # A batch ends after this many members, or this long after it began, even with writers still
@@ -52,10 +52,12 @@ class GroupCommit:
         engine: AsyncEngine,
         writers: WriterQueue,
         on_failure: Callable[[], Awaitable[object]] | None = None,
+        siblings: SiblingWriteLock | None = None,
     ) -> None:
         self._engine = engine
         self._writers = writers
         self._on_failure = on_failure
+        self._siblings = siblings  # the other worker processes' writers, when there are any
         self._current: SharedTransaction | None = None
 
     async def join(self) -> tuple[AsyncSession, SharedTransaction]:
@@ -63,10 +65,17 @@ class GroupCommit:
         writers' turn."""
         shared = self._current
         if shared is None:
-            connection = await self._engine.connect()
+            if self._siblings is not None:
+                await self._siblings.acquire()
+            try:
+                connection = await self._engine.connect()
+            except BaseException:
+                self._let_siblings_in()
+                raise
             try:
                 await connection.begin()  # BEGIN IMMEDIATE: the database's write lock
             except BaseException:
+                self._let_siblings_in()
                 await connection.invalidate()
                 await connection.close()
                 raise
@@ -123,6 +132,7 @@ class GroupCommit:
         """A member's statement broke the transaction: nothing of it was replicated, so every
         member waiting for the COMMIT is refused, the connection dropped, the turn given up."""
         self._current = None
+        self._let_siblings_in()
         self._writers.database_failed(disk_full=isinstance(error, StoreFull))
         if shared.members:
             refusal = StoreUnavailable(f"the shared transaction failed before its COMMIT: {error}")
@@ -163,6 +173,7 @@ class GroupCommit:
             await _drop(shared.connection)
             raise
         finally:
+            self._let_siblings_in()
             self._writers.leave()
         shared.outcome.set_result(None)
         self._writers.committed()
@@ -178,6 +189,11 @@ class GroupCommit:
         await _drop(shared.connection)
         if self._on_failure is not None:
             await self._on_failure()
+
+    def _let_siblings_in(self) -> None:
+        """The shared transaction ended (or never began): the other workers may write."""
+        if self._siblings is not None:
+            self._siblings.release()
 
 
 async def _drop(connection: AsyncConnection) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from adapters.contexts import CONTEXTS, Context
 from adapters.dqlite.database import DqliteDatabase
@@ -20,6 +21,7 @@ from adapters.dqlite.membership import (
 )
 from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.tls import TlsFiles, tls_dialer
+from adapters.dqlite.writers import SiblingWriteLock
 from service.operations import Readiness, StoreStatus
 from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
 
@@ -39,7 +41,9 @@ LEADER_WATCH_SECONDS = 0.25
 class DqliteStore:
     """An embedded node (optional) in its cluster, and a database per context (named
     `database_prefix` + the context's name) with engines that follow the leader among every
-    known node, each database's schema at the head of its own history."""
+    known node, each database's schema at the head of its own history. Given
+    `sibling_locks` (a directory the app's worker processes share), each database's writers
+    take turns with the other workers' (`SiblingWriteLock`)."""
 
     def __init__(
         self,
@@ -56,6 +60,7 @@ class DqliteStore:
         contexts: Sequence[Context] = CONTEXTS,
         database_prefix: str = "",
         tls: TlsFiles | None = None,
+        sibling_locks: Path | None = None,
     ) -> None:
         self._node = node
         self._startup_timeout = startup_timeout
@@ -86,6 +91,7 @@ class DqliteStore:
                 retry_settings=retry_settings,
                 retry_counters=self.retry_counters,
                 disk_shortage=self._disk_shortage,
+                siblings=_sibling_lock(sibling_locks, database_prefix + context.name),
             )
             for context in contexts
         }
@@ -248,3 +254,7 @@ class DqliteStore:
         self.tracker.learn(membership.peers)
         if self._node is not None:
             membership.save(self._node.data_dir)
+
+
+def _sibling_lock(directory: Path | None, database: str) -> SiblingWriteLock | None:
+    return None if directory is None else SiblingWriteLock(directory / f"{database}.lock")

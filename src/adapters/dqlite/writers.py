@@ -1,7 +1,12 @@
-"""This process's writers, queued in arrival order while the database answers them."""
+"""This process's writers, queued in arrival order while the database answers them, and
+taking turns with the writers of the app's other worker processes (APP_WORKERS)."""
 
 import asyncio
+import fcntl
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Literal
 
 from service.unit_of_work import StoreUnavailable
@@ -85,3 +90,50 @@ class WriterQueue:
         """A write was refused for want of disk space lately, and none has committed since."""
         at = self._refused_for_space_at
         return at is not None and time.monotonic() - at < FULL_DISK_REPORT_SECONDS
+
+
+class SiblingWriteLock:
+    """One database's write lock among the worker processes of one app, held by a process's
+    shared transaction from its BEGIN to its COMMIT.
+
+    Each worker's writers queue apart. Without this lock they meet at dqlite's write lock,
+    where a refused BEGIN sleeps before it tries again (the driver's busy retries, up to
+    100 ms each), while the holder's next batch takes the lock again at once: measured with 64
+    writers over 2 workers, p99 1.0-1.5 s. An flock on a file the workers share is handed
+    over by the kernel, which wakes the worker waiting in it when the holder lets go; each
+    process waits on a thread of its own, so the holder's next attempt comes after it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._waiter: ThreadPoolExecutor | None = None
+        self._held = False
+
+    async def acquire(self) -> None:
+        if self._fd is None:  # opened in the worker: a descriptor shared across fork() is
+            self._path.parent.mkdir(parents=True, exist_ok=True)  # one lock, not two
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="write-lock")
+        loop = asyncio.get_running_loop()
+        taking = loop.run_in_executor(self._waiter, fcntl.flock, self._fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.shield(taking)
+        except BaseException:  # cancelled: let go of the lock once the thread has it
+            taking.add_done_callback(self._unlock_once_taken)
+            raise
+        self._held = True
+
+    def release(self) -> None:
+        """Let go, if held (harmless to call again)."""
+        if self._held:
+            self._held = False
+            self._unlock()
+
+    def _unlock_once_taken(self, taking: asyncio.Future[None]) -> None:
+        if not taking.cancelled() and taking.exception() is None:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
