@@ -2,7 +2,7 @@
 -- signed in for (BENCH_AUTHORIZATION), and one JSON line of results.
 local authorization = os.getenv("BENCH_AUTHORIZATION")
 local counter = 0
-local thread_tag = "t"
+thread_tag = "t"  -- global: setup() sets each thread's own (thread:set), a local would hide it
 local threads = {}
 local next_thread = 0
 
