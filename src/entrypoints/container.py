@@ -28,7 +28,7 @@ from service.identity import AbstractTokenVerifier, Credentials
 from service.messagebus import MessageBus
 from service.operations import Store
 from service.relay import OutboxRelay, RelaySettings
-from service.unit_of_work import RetryCounters, RetrySettings
+from service.retry import RetryCounters, RetrySettings
 
 if TYPE_CHECKING:
     from adapters.dqlite.admin import ClusterAdmin

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.operations import StoreStatus
 from service.outbox import OutboxCounts
 from service.relay import RelayFigures
-from service.unit_of_work import RetryCounters
+from service.retry import RetryCounters
 
 # What else sees each request once it is answered: method, route, status, seconds.
 type RequestObserver = Callable[[str, str, int, float], None]

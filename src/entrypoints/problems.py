@@ -22,7 +22,7 @@ from domain.errors import (
     Unauthenticated,
 )
 from entrypoints.request_ids import current_request_id
-from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

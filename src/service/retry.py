@@ -5,16 +5,31 @@ import functools
 import random
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Concatenate, Protocol
 
-from service.unit_of_work import (
-    AbstractUnitOfWork,
-    OutcomeUnknown,
-    RetryCounters,
-    RetrySettings,
-    StoreFull,
-    StoreUnavailable,
-)
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
+
+if TYPE_CHECKING:  # the unit of work holds its retry settings: it imports this module
+    from service.unit_of_work import AbstractUnitOfWork
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How long use cases keep trying while the store is unavailable."""
+
+    budget_seconds: float = 8.0
+    first_delay: float = 0.05
+    max_delay: float = 1.0
+
+
+@dataclass
+class RetryCounters:
+    """What retrying did so far, shared by every unit of work of a store (/metrics reads it)."""
+
+    retries: int = 0
+    unknown_outcomes: int = 0
+    gave_up: int = 0
 
 
 class Backoff:

@@ -3,30 +3,12 @@
 import abc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
 from domain.events import DomainEvent, RecordsEvents
 from service.outbox import AbstractOutbox, OutboxBell
-
-
-@dataclass(frozen=True)
-class RetrySettings:
-    """How long use cases keep trying while the store is unavailable."""
-
-    budget_seconds: float = 8.0
-    first_delay: float = 0.05
-    max_delay: float = 1.0
-
-
-@dataclass
-class RetryCounters:
-    """What retrying did so far, shared by every unit of work of a store (/metrics reads it)."""
-
-    retries: int = 0
-    unknown_outcomes: int = 0
-    gave_up: int = 0
+from service.retry import RetryCounters, RetrySettings
 
 
 class AbstractUnitOfWork(abc.ABC):
@@ -119,18 +101,3 @@ class UnitsOfWork(Protocol):
     """Opens a new unit of work of the context asked for: `units(BillingUnitOfWork)`."""
 
     def __call__[U: AbstractUnitOfWork](self, context: type[U], /) -> U: ...
-
-
-class StoreUnavailable(Exception):
-    """The store refused the transaction before writing anything (busy, no leader): nothing
-    changed, and the same request may be sent again later."""
-
-
-class StoreFull(StoreUnavailable):
-    """The store could not write for want of disk space: nothing changed, and retrying helps
-    only once an operator has freed space."""
-
-
-class OutcomeUnknown(Exception):
-    """The commit was sent but its result was lost (e.g. leadership changed during it): the
-    changes may or may not be stored."""

@@ -20,7 +20,8 @@ from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import DqliteStore
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
-from service.unit_of_work import AbstractUnitOfWork, StoreUnavailable
+from service.errors import StoreUnavailable
+from service.unit_of_work import AbstractUnitOfWork
 from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 from tests.dqlite import fresh_store
 from tests.ledger.model import Account, Transfer, accounts_of, transfers_of

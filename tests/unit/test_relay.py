@@ -8,10 +8,11 @@ import time
 import pytest
 
 from adapters.memory.store import InMemoryStore
+from service.errors import StoreFull, StoreUnavailable
 from service.messagebus import MessageBus
 from service.outbox import OutboxBell
 from service.relay import OutboxRelay, RelaySettings
-from service.unit_of_work import AbstractUnitOfWork, StoreFull, StoreUnavailable
+from service.unit_of_work import AbstractUnitOfWork
 from tests.unit.probe_routes import PROBE, ProbeUnitOfWork
 
 

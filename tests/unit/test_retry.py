@@ -3,15 +3,9 @@
 import pytest
 
 from adapters.memory.store import InMemoryStore
-from service.retry import retried
-from service.unit_of_work import (
-    AbstractUnitOfWork,
-    OutcomeUnknown,
-    RetryCounters,
-    RetrySettings,
-    StoreFull,
-    StoreUnavailable,
-)
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
+from service.retry import RetryCounters, RetrySettings, retried
+from service.unit_of_work import AbstractUnitOfWork
 from tests.unit.probe_routes import PROBE, ProbeUnitOfWork
 
 

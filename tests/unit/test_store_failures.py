@@ -16,13 +16,8 @@ from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from entrypoints.request_ids import RequestIdFilter
-from service.unit_of_work import (
-    OutcomeUnknown,
-    RetryCounters,
-    RetrySettings,
-    StoreFull,
-    StoreUnavailable,
-)
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
+from service.retry import RetryCounters, RetrySettings
 from tests.unit.probe_routes import PROBE, ProbeUnitOfWork, new_unit_of_work
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from adapters.dqlite import writers
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
-from service.unit_of_work import StoreUnavailable
+from service.errors import StoreUnavailable
 
 
 async def test_writers_take_turns_in_the_order_they_arrived() -> None:

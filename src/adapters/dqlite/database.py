@@ -19,7 +19,7 @@ from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
 from service.outbox import OutboxBell
-from service.unit_of_work import RetryCounters, RetrySettings
+from service.retry import RetryCounters, RetrySettings
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
 
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6

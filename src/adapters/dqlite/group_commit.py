@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from adapters.dqlite.errors import classify
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
-from service.unit_of_work import OutcomeUnknown, StoreFull, StoreUnavailable
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
 
 # A batch ends after this many members, or this long after it began, even with writers still
 # queued: its COMMIT acknowledges them all, so the first must not wait on an endless batch.

@@ -23,7 +23,8 @@ from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.tls import TlsFiles, tls_dialer
 from adapters.dqlite.writers import SiblingWriteLock
 from service.operations import Readiness, StoreStatus
-from service.unit_of_work import AbstractUnitOfWork, RetryCounters, RetrySettings
+from service.retry import RetryCounters, RetrySettings
+from service.unit_of_work import AbstractUnitOfWork
 
 logger = logging.getLogger(__name__)
 

@@ -14,14 +14,10 @@ from adapters.dqlite.errors import classify
 from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
 from adapters.outbox import SqlAlchemyOutbox
+from service.errors import StoreFull, StoreUnavailable
 from service.outbox import OutboxBell
-from service.unit_of_work import (
-    AbstractUnitOfWork,
-    RetryCounters,
-    RetrySettings,
-    StoreFull,
-    StoreUnavailable,
-)
+from service.retry import RetryCounters, RetrySettings
+from service.unit_of_work import AbstractUnitOfWork
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):

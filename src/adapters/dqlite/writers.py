@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from service.unit_of_work import StoreUnavailable
+from service.errors import StoreUnavailable
 
 # How long a write refused for want of disk space keeps /ready at 503 when nothing commits
 # after it (a balancer that stops sending writes must not keep the node out for good).

@@ -8,14 +8,11 @@ from typing import Any, Self
 from adapters.contexts import CONTEXTS, Context
 from adapters.memory.table import InMemoryTable
 from adapters.outbox import InMemoryOutbox
+from service.errors import StoreUnavailable
 from service.operations import Readiness, StoreStatus
 from service.outbox import OutboxBell
-from service.unit_of_work import (
-    AbstractUnitOfWork,
-    RetryCounters,
-    RetrySettings,
-    StoreUnavailable,
-)
+from service.retry import RetryCounters, RetrySettings
+from service.unit_of_work import AbstractUnitOfWork
 
 
 class InMemoryDatabase:

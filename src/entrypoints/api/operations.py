@@ -8,8 +8,8 @@ from pydantic import BaseModel
 
 from entrypoints.dependencies import MetricsDep, RelaysDep, StoreDep, metrics_reader
 from entrypoints.problems import PROTECTED_OPERATION
+from service.errors import StoreUnavailable
 from service.outbox import OutboxCounts
-from service.unit_of_work import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
