@@ -59,6 +59,8 @@ class DqliteDatabase:
         )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        connections = engine_options.get("pool_size", 5) + engine_options.get("max_overflow", 10)
+        self._read_slots = asyncio.Semaphore(connections)  # FIFO: see SqlAlchemyUnitOfWork
         self.writers = WriterQueue()
         self._group = GroupCommit(self.engine, self.writers, follow_leader, siblings)
         self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
@@ -74,6 +76,7 @@ class DqliteDatabase:
             writers=self.writers,
             group=self._group,
             read_session_factory=self._read_sessions,
+            read_slots=self._read_slots,
             disk_shortage=self._disk_shortage,
             outbox_bell=self.outbox_bell,
         )

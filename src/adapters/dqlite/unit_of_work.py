@@ -1,6 +1,7 @@
 """The unit of work on dqlite: one SQLAlchemy session per `async with`, in a transaction of its
 own or in the one this process's queued writers share."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import NoReturn, Self
@@ -28,7 +29,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     Read-write units of work given `writers` wait there for their turn; given `group` too,
     they work inside the transaction the queued writers share (see GroupCommit), otherwise
     in their own, keeping the turn to the end. Read-only ones use `read_session_factory`
-    when given. While `disk_shortage` says something, read-write ones are refused (StoreFull).
+    when given, once they hold one of `read_slots` (as many as its pool's connections): those
+    are handed out first come first served, where SQLAlchemy's pool gives a returned
+    connection to whoever asks next, ahead of those already waiting (at 64 clients, a GET's p50
+    was 45 ms and its p99 1.75 s). While `disk_shortage` says something, read-write ones are
+    refused (StoreFull).
     """
 
     def __init__(
@@ -42,6 +47,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         writers: WriterQueue | None = None,
         group: GroupCommit | None = None,
         read_session_factory: async_sessionmaker[AsyncSession] | None = None,
+        read_slots: asyncio.Semaphore | None = None,
         disk_shortage: Callable[[], str | None] = lambda: None,
         outbox_bell: OutboxBell | None = None,
     ) -> None:
@@ -51,6 +57,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._writers = writers
         self._group = group
         self._read_session_factory = read_session_factory
+        self._read_slots = read_slots
+        self._holds_read_slot = False
         self._disk_shortage = disk_shortage
         self._holds_turn = False
         self._shared: SharedTransaction | None = None  # the group's transaction, while in it
@@ -63,6 +71,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._holds_turn = self._writers is not None and await self._writers.enter()
             session = await self._writing_session()
         elif self._read_session_factory is not None:  # its connections are read-only already
+            if self._read_slots is not None:
+                await self._read_slots.acquire()
+                self._holds_read_slot = True
             session = self._read_session_factory()
             if self.reading_snapshot:  # they begin no transaction unless asked
                 await self._begin(session)
@@ -81,6 +92,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             await session.execute(text("BEGIN"))  # deferred, read-only: the connection's mode
         except Exception as error:
             await session.close()
+            self._give_read_slot_back()
             await self._reraise(error, during_commit=False)
 
     def _use(self, session: AsyncSession) -> None:
@@ -126,6 +138,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             try:
                 await self._session.close()
             finally:
+                self._give_read_slot_back()
                 self._leave_writers()
                 await self._leave_group(committed=False)
         if isinstance(exc, DBAPIError):
@@ -148,6 +161,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     async def rollback(self) -> None:
         await self._session.rollback()
+
+    def _give_read_slot_back(self) -> None:
+        if self._holds_read_slot and self._read_slots is not None:
+            self._holds_read_slot = False
+            self._read_slots.release()
 
     def _leave_writers(self) -> None:
         if self._holds_turn and self._writers is not None:

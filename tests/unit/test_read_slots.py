@@ -1,0 +1,74 @@
+"""Read-only units of work on dqlite wait for a read slot, first come first served, and give it
+back however they end (SQLAlchemy's pool would let a newcomer take a connection first)."""
+
+import asyncio
+from typing import cast
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
+
+
+class ReadSession:
+    """Stands for a read-only session; its BEGIN fails when told to."""
+
+    def __init__(self, begin_fails: bool = False) -> None:
+        self.begin_fails = begin_fails
+
+    async def execute(self, statement: object) -> None:
+        if self.begin_fails:
+            raise RuntimeError("the node went away")
+
+    async def rollback(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+def reader(slots: asyncio.Semaphore, session: ReadSession | None = None) -> SqlAlchemyUnitOfWork:
+    def no_session() -> AsyncSession:
+        raise AssertionError("a read-only unit of work writes nothing")
+
+    return SqlAlchemyUnitOfWork(
+        cast(async_sessionmaker[AsyncSession], no_session),
+        read_session_factory=cast(
+            async_sessionmaker[AsyncSession], lambda: session or ReadSession()
+        ),
+        read_slots=slots,
+    )
+
+
+async def test_readers_beyond_the_slots_wait_and_go_in_the_order_they_came() -> None:
+    slots, order, inside = asyncio.Semaphore(2), [], []
+
+    async def read(name: str) -> None:
+        async with reader(slots).read_only():
+            order.append(name)
+            inside.append(name)
+            await asyncio.sleep(0.01)
+            inside.remove(name)
+        await asyncio.sleep(0)  # and at once asks again: it must queue behind the others
+        if len(order) < 8:
+            await read(name.upper())
+
+    async def at_most_two_inside() -> None:
+        while len(order) < 8:
+            assert len(inside) <= 2
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(*(read(name) for name in "abcd"), at_most_two_inside())
+
+    assert order[:4] == list("abcd")
+    assert order[4:6] == ["A", "B"]  # back in line behind c and d, not ahead of them
+    assert not slots.locked()
+
+
+async def test_a_reader_whose_begin_fails_gives_its_slot_back() -> None:
+    slots = asyncio.Semaphore(1)
+    with pytest.raises(RuntimeError, match="went away"):
+        async with reader(slots, ReadSession(begin_fails=True)).read_only():
+            pass
+
+    assert not slots.locked()
