@@ -2,6 +2,8 @@
 and the lock the writers of several worker processes take turns at."""
 
 import asyncio
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,25 +78,24 @@ def test_a_write_refused_for_disk_space_is_remembered_until_one_commits_or_time_
     assert not queue.disk_full
 
 
-async def test_sibling_write_locks_hand_the_lock_to_the_waiting_worker_before_the_holder_again(
+async def test_a_sibling_write_lock_admits_one_worker_at_a_time_and_passes_to_the_one_waiting(
     tmp_path: Path,
 ) -> None:
-    """Two workers' locks on one file (each its own descriptor, as after fork): the one that
-    waits gets the lock when the holder lets go, ahead of the holder's next attempt."""
-    holder, waiter = (SiblingWriteLock(tmp_path / "todos.lock") for _ in range(2))
+    """Each worker's lock on one file has its own descriptor, as after fork."""
+    holder, waiter, third = (SiblingWriteLock(tmp_path / "todos.lock") for _ in range(3))
     await holder.acquire()
     waiting = asyncio.create_task(waiter.acquire())
     await asyncio.sleep(0.05)
     assert not waiting.done()
 
     holder.release()
-    again = asyncio.create_task(holder.acquire())
-    await asyncio.wait_for(waiting, 1)
+    await asyncio.wait_for(waiting, 5)
+    blocked = asyncio.create_task(third.acquire())
     await asyncio.sleep(0.05)
-    assert not again.done()
+    assert not blocked.done()
     waiter.release()
-    await asyncio.wait_for(again, 1)
-    holder.release()
+    await asyncio.wait_for(blocked, 5)
+    third.release()
 
 
 async def test_a_worker_that_gives_up_waiting_for_the_sibling_lock_does_not_keep_it(
@@ -106,5 +107,31 @@ async def test_a_worker_that_gives_up_waiting_for_the_sibling_lock_does_not_keep
         await asyncio.wait_for(quitter.acquire(), 0.05)
     holder.release()
 
-    await asyncio.wait_for(later.acquire(), 1)  # the quitter's thread took it and let go
+    await asyncio.wait_for(later.acquire(), 5)  # the quitter's thread took it and let go
     later.release()
+
+
+def test_a_worker_waiting_for_the_sibling_lock_can_still_exit(tmp_path: Path) -> None:
+    """The waiting thread is a daemon: a worker told to stop while its sibling holds the lock
+    (frozen, say) exits instead of waiting for it forever."""
+    waits_forever = f"""
+import asyncio
+from pathlib import Path
+from adapters.dqlite.writers import SiblingWriteLock
+
+async def main():
+    path = Path({str(tmp_path / "todos.lock")!r})
+    await SiblingWriteLock(path).acquire()  # the sibling, which never lets go
+    try:
+        await asyncio.wait_for(SiblingWriteLock(path).acquire(), 0.1)
+    except TimeoutError:
+        print("gave up waiting")
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", waits_forever], capture_output=True, text=True, timeout=20
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "gave up waiting\n"
