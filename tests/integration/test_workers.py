@@ -1,7 +1,8 @@
 """APP_WORKERS=2: one API port served by two processes of the app, one of them holding the node.
 
 The app runs as an operator runs it (`AppProcess`); its pid is then the supervisor's, and its
-workers are its children, each named `app worker K`.
+workers are its children, each named `app worker K`. The writes are the tests' own ledger's
+(tests/ledger), so these tests keep working in a fork without the examples.
 """
 
 import os
@@ -96,33 +97,33 @@ def test_32_concurrent_writers_over_both_workers_all_succeed_and_store_each_row_
 ) -> None:
     wait_for_workers(app)
     app.signed_in()  # once, before the writers start
-    keys = [f"writer{w}-{n}" for w in range(WRITERS) for n in range(WRITES_EACH)]
+    owners = [f"writer{w}-{n}" for w in range(WRITERS) for n in range(WRITES_EACH)]
 
-    def write(writer: int) -> list[int]:
+    def write(writer: int) -> list[tuple[int, str]]:
         # A client each: connections of their own, so the two workers share the writers.
         with http_client(app, timeout=30) as client:
-            return [
-                client.post("/todos", json={"key": key, "value": "v"}).status_code
-                for key in keys[writer * WRITES_EACH : (writer + 1) * WRITES_EACH]
+            answers = [
+                client.post("/ledger/accounts", json={"owner": owner, "balance_cents": 1})
+                for owner in owners[writer * WRITES_EACH : (writer + 1) * WRITES_EACH]
             ]
+        return [(answer.status_code, answer.json().get("owner", "")) for answer in answers]
 
     with ThreadPoolExecutor(WRITERS) as pool:
-        answers = list(pool.map(write, range(WRITERS)))
-    statuses = Counter(status for writer in answers for status in writer)
+        answers = [answer for writer in pool.map(write, range(WRITERS)) for answer in writer]
 
-    assert statuses == {201: len(keys)}
+    assert Counter(status for status, _ in answers) == {201: len(owners)}
     with http_client(app) as client:
-        page = client.get("/todos", params={"key_contains": "writer", "limit": 1000}).json()
-    stored = Counter(item["key"] for item in page["items"])
-    assert stored == Counter(keys)
+        page = client.get("/ledger/accounts", params={"limit": 1000}).json()
+    stored = Counter(a["owner"] for a in page["items"] if a["owner"].startswith("writer"))
+    assert stored == Counter(owners)
 
 
 class Probe:
-    """GET a todo on a new connection every PROBE_EVERY_SECONDS, in a thread: each answer's
-    start and end, and whether it was a 200."""
+    """GET a ledger account on a new connection every PROBE_EVERY_SECONDS, in a thread: each
+    answer's start and end, and whether it was a 200."""
 
-    def __init__(self, app: AppProcess, key: str) -> None:
-        self.url = f"{app.base_url}/todos/{key}"
+    def __init__(self, app: AppProcess, account_id: int) -> None:
+        self.url = f"{app.base_url}/ledger/accounts/{account_id}"
         self.headers = app.signed_in()
         self.answers: list[tuple[float, float, bool]] = []
         self._stopped = threading.Event()
@@ -150,9 +151,10 @@ class Probe:
 def test_a_killed_worker_is_started_again_while_the_other_keeps_serving(app: AppProcess) -> None:
     killed = wait_for_workers(app)[1]
     with http_client(app) as client:
-        assert client.post("/todos", json={"key": "probed", "value": "v"}).status_code == 201
+        opened = client.post("/ledger/accounts", json={"owner": "probed", "balance_cents": 1})
+    assert opened.status_code == 201
 
-    with Probe(app, "probed") as probe:
+    with Probe(app, opened.json()["id"]) as probe:
         time.sleep(0.5)
         os.kill(killed, signal.SIGKILL)
         while not gone(killed):

@@ -22,8 +22,10 @@ REQUESTS = 2_000
 ROUNDS = 5
 
 
-async def microseconds_per_request(app: Asgi, path: str, headers: dict[str, str]) -> float:
-    """The best of ROUNDS rounds of REQUESTS GETs of `path`, each answered 200."""
+async def microseconds_per_request(
+    app: Asgi, path: str, headers: dict[str, str], requests: int = REQUESTS, rounds: int = ROUNDS
+) -> float:
+    """The best of `rounds` rounds of `requests` GETs of `path`, each answered 200."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -49,22 +51,22 @@ async def microseconds_per_request(app: Asgi, path: str, headers: dict[str, str]
             statuses.add(message["status"])
 
     best = float("inf")
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         started = time.perf_counter()
-        for _ in range(REQUESTS):
+        for _ in range(requests):
             await app(dict(scope), receive, send)
-        best = min(best, (time.perf_counter() - started) / REQUESTS * 1e6)
+        best = min(best, (time.perf_counter() - started) / requests * 1e6)
     if statuses != {200}:
         raise RuntimeError(f"GET {path} answered {sorted(statuses)}")
     return best
 
 
-async def _layers() -> dict[str, float]:
+async def _layers(requests: int, rounds: int) -> dict[str, float]:
     found = {}
     floor = floor_app(DictTodos(""))
     async with floor.router.lifespan_context(floor):
         found["bare FastAPI: the todo route alone"] = await microseconds_per_request(
-            floor, f"/todos/{SEED_KEYS[0]}", {}
+            floor, f"/todos/{SEED_KEYS[0]}", {}, requests, rounds
         )
     container = Container()
     container.settings.override(providers.Object(Settings(storage="memory")))
@@ -77,7 +79,7 @@ async def _layers() -> dict[str, float]:
             "the app, GET /todos/{key}: + unit of work, use case, store": ("/todos/k", bearer),
         }
         for name, (path, headers) in paths.items():
-            found[name] = await microseconds_per_request(app, path, headers)
+            found[name] = await microseconds_per_request(app, path, headers, requests, rounds)
     return found
 
 
@@ -94,6 +96,6 @@ async def _signed_in_with_a_todo(app: Any) -> dict[str, str]:
     return bearer
 
 
-def layer_microseconds() -> dict[str, float]:
+def layer_microseconds(requests: int = REQUESTS, rounds: int = ROUNDS) -> dict[str, float]:
     """Microseconds per GET of each layer's app, in this process, on the in-memory store."""
-    return asyncio.run(_layers())
+    return asyncio.run(_layers(requests, rounds))
