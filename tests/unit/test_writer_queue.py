@@ -111,6 +111,29 @@ async def test_a_worker_that_gives_up_waiting_for_the_sibling_lock_does_not_keep
     later.release()
 
 
+async def test_a_worker_s_next_wait_takes_over_the_one_it_gave_up_and_keeps_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Its waits share one descriptor: had the given-up wait let go once its thread took the
+    lock, it would have freed the lock under the next wait."""
+    sibling, worker, third = (SiblingWriteLock(tmp_path / "todos.lock") for _ in range(3))
+    await sibling.acquire()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(worker.acquire(), 0.05)
+    next_wait = asyncio.create_task(worker.acquire())
+    await asyncio.sleep(0.05)
+    sibling.release()
+    await asyncio.wait_for(next_wait, 5)
+    await asyncio.sleep(0.05)  # the given-up wait's thread has returned by now
+
+    blocked = asyncio.create_task(third.acquire())
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    worker.release()
+    await asyncio.wait_for(blocked, 5)
+    third.release()
+
+
 def test_a_worker_waiting_for_the_sibling_lock_can_still_exit(tmp_path: Path) -> None:
     """The waiting thread is a daemon: a worker told to stop while its sibling holds the lock
     (frozen, say) exits instead of waiting for it forever."""

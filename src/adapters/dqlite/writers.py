@@ -110,23 +110,40 @@ class SiblingWriteLock:
         self._path = path
         self._fd: int | None = None
         self._held = False
+        # A wait given up (cancelled) whose thread may still take the lock. The process's
+        # waits share one descriptor, and flock lets a second wait on it through at once once
+        # the first has the lock: so the next wait takes this one over instead of starting
+        # another, and if none comes, the lock is let go as soon as it is taken.
+        self._given_up: asyncio.Future[None] | None = None
 
     async def acquire(self) -> None:
+        taken, self._given_up = self._given_up, None
+        if taken is None:
+            taken = self._wait_on_a_thread()
+        try:
+            await asyncio.shield(taken)
+        except BaseException:
+            self._given_up = taken
+            taken.add_done_callback(self._let_go_unless_taken_over)
+            raise
+        self._held = True
+
+    def _wait_on_a_thread(self) -> asyncio.Future[None]:
         fd = self._opened()
         loop = asyncio.get_running_loop()
-        taken = loop.create_future()
+        taken: asyncio.Future[None] = loop.create_future()
 
         def take() -> None:
             fcntl.flock(fd, fcntl.LOCK_EX)
             loop.call_soon_threadsafe(_settle, taken)
 
         threading.Thread(target=take, name="sibling write lock", daemon=True).start()
-        try:
-            await asyncio.shield(taken)
-        except BaseException:  # cancelled: let go of the lock once the thread has it
-            taken.add_done_callback(lambda _: self._unlock())
-            raise
-        self._held = True
+        return taken
+
+    def _let_go_unless_taken_over(self, taken: asyncio.Future[None]) -> None:
+        if self._given_up is taken:
+            self._given_up = None
+            self._unlock()
 
     def release(self) -> None:
         """Let go, if held (harmless to call again)."""
