@@ -13,12 +13,15 @@ from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 class ReadSession:
     """Stands for a read-only session; its BEGIN fails when told to."""
 
-    def __init__(self, begin_fails: bool = False) -> None:
+    def __init__(self, begin_fails: bool = False, begin_hangs: bool = False) -> None:
         self.begin_fails = begin_fails
+        self.begin_hangs = begin_hangs
 
     async def execute(self, statement: object) -> None:
         if self.begin_fails:
             raise RuntimeError("the node went away")
+        if self.begin_hangs:
+            await asyncio.Event().wait()
 
     async def rollback(self) -> None:
         pass
@@ -70,5 +73,18 @@ async def test_a_reader_whose_begin_fails_gives_its_slot_back() -> None:
     with pytest.raises(RuntimeError, match="went away"):
         async with reader(slots, ReadSession(begin_fails=True)).read_only():
             pass
+
+    assert not slots.locked()
+
+
+async def test_a_reader_cancelled_during_its_begin_gives_its_slot_back() -> None:
+    slots = asyncio.Semaphore(1)
+
+    async def read() -> None:
+        async with reader(slots, ReadSession(begin_hangs=True)).read_only():
+            pass
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(read(), 0.05)
 
     assert not slots.locked()

@@ -90,9 +90,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     async def _begin(self, session: AsyncSession) -> None:
         try:
             await session.execute(text("BEGIN"))  # deferred, read-only: the connection's mode
-        except Exception as error:
-            await session.close()
+        except BaseException as error:  # cancelled too: __aexit__ will not run
             self._give_read_slot_back()
+            await session.close()
+            if not isinstance(error, Exception):
+                raise
             await self._reraise(error, during_commit=False)
 
     def _use(self, session: AsyncSession) -> None:
