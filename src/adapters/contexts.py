@@ -3,7 +3,8 @@
 Both stores give each context a database of its own (on dqlite, `<prefix><name>` in the one
 cluster) and build its unit of work from this list: the context's class from
 service/contexts.py, with one repository per registration (`uow.<name>`). Each context's
-database also holds its outbox, and its Alembic history is migrations/<name>/.
+database also holds its outbox and the stored answers of its keyed requests, and its Alembic
+history is migrations/<name>/.
 """
 
 import functools
@@ -15,6 +16,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.accounts import InMemoryAccountRepository, SqlAlchemyAccountRepository
+from adapters.idempotency import StoredAnswerRow
 from adapters.login_attempts import InMemoryLoginFailureRepository, SqlAlchemyLoginFailureRepository
 from adapters.memory.table import InMemoryTable
 from adapters.orm import Base
@@ -53,8 +55,9 @@ class Context:
     @functools.cached_property
     def metadata(self) -> MetaData:
         """The tables of this context's database: its repositories' (those their modules
-        map) and the outbox's. What Alembic compares its history with."""
-        modules = {_module(r.sql) for r in self.registrations} | {OutboxEventRow.__module__}
+        map), the outbox's and the stored answers'. What Alembic compares its history with."""
+        platform = {OutboxEventRow.__module__, StoredAnswerRow.__module__}
+        modules = {_module(r.sql) for r in self.registrations} | platform
         metadata = MetaData()
         for mapper in Base.registry.mappers:
             if mapper.class_.__module__ in modules:

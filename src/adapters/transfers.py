@@ -11,11 +11,10 @@ from adapters import pages
 from adapters.memory.table import InMemoryTable
 from adapters.orm import AwareDateTime, Base, insert, next_id
 from domain.errors import AlreadyExists
+from domain.idempotency import KEY_MAX_LENGTH, IdempotencyKey
 from domain.paging import Page, Position
 from domain.transfers import (
-    KEY_MAX_LENGTH,
     AbstractTransferRepository,
-    IdempotencyKey,
     Transfer,
     TransferFilter,
     TransferRequest,
@@ -30,12 +29,14 @@ class TransferRow(Base):
     from_account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     to_account: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     amount_cents: Mapped[int]
-    idempotency_key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH), unique=True)
+    # The key it was asked under; keys are each principal's (two may use the same one), so
+    # unique only with the principal, in idempotency_keys.
+    idempotency_key: Mapped[str] = mapped_column(String(KEY_MAX_LENGTH))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime)
 
 
-def _key_taken(transfer: Transfer) -> AlreadyExists:
-    return AlreadyExists("transfer with idempotency key", transfer.idempotency_key.text)
+def _id_taken(transfer: Transfer) -> AlreadyExists:
+    return AlreadyExists("transfer", transfer.id)
 
 
 class SqlAlchemyTransferRepository(AbstractTransferRepository):
@@ -46,12 +47,7 @@ class SqlAlchemyTransferRepository(AbstractTransferRepository):
         return await next_id(self._session, TransferRow.id)
 
     async def add(self, transfer: Transfer) -> None:
-        await insert(self._session, _to_row(transfer), _key_taken(transfer))
-
-    async def get_by_key(self, key: IdempotencyKey) -> Transfer | None:
-        statement = select(TransferRow).where(TransferRow.idempotency_key == key.text)
-        row = await self._session.scalar(statement)
-        return None if row is None else _to_transfer(row)
+        await insert(self._session, _to_row(transfer), _id_taken(transfer))
 
     async def find(self, query: TransferFilter) -> Page[Transfer]:
         listing: pages.Listing[TransferRow] = pages.Listing(TransferRow, (TransferRow.id,))
@@ -111,12 +107,9 @@ class InMemoryTransferRepository(AbstractTransferRepository):
         return self._table.next_id()
 
     async def add(self, transfer: Transfer) -> None:
-        if await self.get_by_key(transfer.idempotency_key) is not None:
-            raise _key_taken(transfer)
+        if self._table.get(transfer.id) is not None:
+            raise _id_taken(transfer)
         self._table.put(transfer.id, transfer)
-
-    async def get_by_key(self, key: IdempotencyKey) -> Transfer | None:
-        return self._table.first(lambda transfer: transfer.idempotency_key == key)
 
     async def find(self, query: TransferFilter) -> Page[Transfer]:
         return self._table.page(

@@ -1,4 +1,5 @@
-"""The Transfer aggregate: money moved between two accounts, once per idempotency key."""
+"""The Transfer aggregate: money moved between two accounts, under the client's idempotency key
+(the stored answers of service/idempotency.py make it move once)."""
 
 import abc
 from dataclasses import dataclass
@@ -6,24 +7,15 @@ from datetime import datetime
 
 from domain.accounts import check_cents
 from domain.errors import InvalidValue
-from domain.fields import check_bool, check_id, check_moment, check_text
+from domain.fields import check_bool, check_id, check_moment
+from domain.idempotency import IdempotencyKey
 from domain.paging import DEFAULT_LIMIT, Cursor, Page, Position, check_cursor, check_window
 from domain.principals import Principal
-
-KEY_MAX_LENGTH = 128
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyKey:
-    text: str
-
-    def __post_init__(self) -> None:
-        check_text("idempotency_key", self.text, min_length=1, max_length=KEY_MAX_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
 class TransferRequest:
-    """What the client asked for; a replayed key must come with the same request."""
+    """What the client asked for."""
 
     from_account: int
     to_account: int
@@ -47,11 +39,6 @@ class Transfer:
     def __post_init__(self) -> None:
         check_id("id", self.id)
         check_moment("created_at", self.created_at)
-
-
-class IdempotencyKeyReused(InvalidValue):
-    def __init__(self, key: IdempotencyKey) -> None:
-        super().__init__("idempotency_key", f"{key.text!r} was used for a different transfer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +81,7 @@ class AbstractTransferRepository(abc.ABC):
     async def next_id(self) -> int: ...
 
     @abc.abstractmethod
-    async def add(self, transfer: Transfer) -> None:
-        """Store a new transfer; raise AlreadyExists if its idempotency key is taken."""
-
-    @abc.abstractmethod
-    async def get_by_key(self, key: IdempotencyKey) -> Transfer | None: ...
+    async def add(self, transfer: Transfer) -> None: ...
 
     @abc.abstractmethod
     async def find(self, query: TransferFilter) -> Page[Transfer]:

@@ -13,10 +13,12 @@ from fastapi_standalone_docs import StandaloneDocs
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
 from entrypoints.guards import LimitRequestBodies, RefuseUndecodablePaths
+from entrypoints.idempotency import replay
 from entrypoints.logs import log_request
 from entrypoints.metrics import Metrics
 from entrypoints.problems import EVERY_OPERATION, document_problems, install_problem_handlers
 from entrypoints.request_ids import RequestIds
+from service.idempotency import AnswerReplayed
 from service.operations import Store
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.credentials = container.credentials()
     app.state.jwks = container.jwks()
     app.state.metrics_role = settings.metrics_role
+    app.state.keys_in_flight = set()  # (scope, Idempotency-Key) of the requests being answered
     figures = {relay.context: relay.figures for relay in app.state.relays}
     app.state.metrics = Metrics(container.retry_counters(), figures)
     app.state.metrics.install(app, also=log_request if settings.access_log else None)
@@ -82,5 +85,6 @@ def create_app(container: Container | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, responses=EVERY_OPERATION)
     install_problem_handlers(app)
+    app.add_exception_handler(AnswerReplayed, replay)
     document_problems(app)
     return app

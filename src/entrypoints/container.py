@@ -110,6 +110,13 @@ def _relay_holder(settings: Settings) -> str:
     return f"{socket.gethostname()} ({node}pid {os.getpid()})"
 
 
+def _relay_settings(settings: Settings) -> RelaySettings:
+    return RelaySettings(
+        lease_seconds=settings.relay_lease_seconds,
+        keep_answers_seconds=settings.idempotency_retention_hours * 3600,
+    )
+
+
 def _relays(
     store: Store,
     contexts: Sequence[Context],
@@ -197,7 +204,7 @@ class Container(containers.DeclarativeContainer):
         contexts,
         message_bus,
         providers.Callable(_relay_holder, settings),
-        providers.Factory(RelaySettings, lease_seconds=settings.provided.relay_lease_seconds),
+        providers.Callable(_relay_settings, settings),
     )
 
     # Who is asking: tokens this service signs, or (APP_AUTH_MODE=oidc) another issuer's.

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = Field(
         5.0, gt=0, description="How long a relay that stopped answering keeps the others out."
     )
+    idempotency_retention_hours: float = Field(
+        24.0,
+        gt=0,
+        description="How long the answer to a request sent with an Idempotency-Key is kept "
+        "(the outbox's relay forgets older ones).",
+    )
     auth_mode: Literal["local", "oidc"] = Field(
         "local", description="local: this service signs people in; oidc: another issuer does."
     )

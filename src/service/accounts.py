@@ -17,7 +17,7 @@ async def open_account(
         account_id = await uow.accounts.next_id()
         account = Account.open(account_id, principal.subject, holder, balance_cents)
         await uow.accounts.add(account)
-        await uow.commit()
+        await uow.commit(account)
     return account
 
 

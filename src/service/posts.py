@@ -24,7 +24,7 @@ async def write_post(
         principal.check_may_change(author.owner, "user", author_id)
         post = Post.write(await uow.posts.next_id(), author.id, title, content, datetime.now(UTC))
         await uow.posts.add(post)
-        await uow.commit()
+        await uow.commit(post)
     return post
 
 

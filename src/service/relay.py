@@ -22,6 +22,8 @@ class RelaySettings:
     first_retry_seconds: float = 0.5  # doubled after each failure
     batch: int = 100
     keep_delivered_seconds: float = 86_400.0
+    keep_answers_seconds: float = 86_400.0  # the stored answers of requests sent with a key
+    prune_batch: int = 1000  # rows deleted per transaction
 
 
 @dataclass
@@ -212,3 +214,14 @@ class OutboxRelay:
         async with self._unit_of_work() as uow:
             await uow.outbox.prune(now - keep_ms)
             await uow.commit()
+        await self._forget_old_answers(now - int(self.settings.keep_answers_seconds * 1000))
+
+    async def _forget_old_answers(self, stored_before_ms: int) -> None:
+        """A batch per transaction, so that a backlog (after a long stop) is no huge write."""
+        batch = self.settings.prune_batch
+        while True:
+            async with self._unit_of_work() as uow:
+                forgotten = await uow.answers.prune(stored_before_ms, batch)
+                await uow.commit()
+            if forgotten < batch:
+                return

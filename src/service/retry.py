@@ -58,7 +58,9 @@ def retried(*, idempotent: bool) -> UseCaseDecorator:
     """Run the use case again, with backoff, while the store refuses it cleanly.
 
     A commit whose outcome is unknown is retried only for an `idempotent` use case (one
-    that cannot apply twice, e.g. thanks to an idempotency key); otherwise it is reported.
+    that cannot apply twice), or one whose unit of work stores its answer under the request's
+    idempotency key (a retry then finds that answer if the commit landed); otherwise it is
+    reported.
     """
 
     def decorate[U: AbstractUnitOfWork, **P, T](
@@ -75,7 +77,7 @@ def retried(*, idempotent: bool) -> UseCaseDecorator:
                 except OutcomeUnknown as unknown:
                     counters.unknown_outcomes += 1
                     uncertain = unknown
-                    if not idempotent or backoff.exhausted():
+                    if not (idempotent or uow.answering) or backoff.exhausted():
                         raise
                 except StoreFull as full:  # no brief unavailability: retrying cannot outlast it
                     counters.gave_up += 1

@@ -15,7 +15,7 @@ async def create_todo(uow: TodosUnitOfWork, principal: Principal, key: str, valu
     todo = Todo.create(principal.subject, key, value)
     async with uow:
         await uow.todos.add(todo)
-        await uow.commit()
+        await uow.commit(todo)
     return todo
 
 
@@ -53,7 +53,7 @@ async def update_todo(
         if done is not None:
             todo.mark_done(done)
         await uow.todos.update(todo)
-        await uow.commit()
+        await uow.commit(todo)
     return todo
 
 

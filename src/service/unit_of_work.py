@@ -7,6 +7,15 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.events import DomainEvent, RecordsEvents
+from domain.idempotency import IdempotencyKeyReused
+from service.idempotency import (
+    AbstractStoredAnswers,
+    Answering,
+    AnswerReplayed,
+    KeyedRequest,
+    StoredAnswer,
+    now_ms,
+)
 from service.outbox import AbstractOutbox, OutboxBell
 from service.retry import RetryCounters, RetrySettings
 
@@ -23,9 +32,16 @@ class AbstractUnitOfWork(abc.ABC):
 
     Each bounded context subclasses it (service/contexts.py), declaring the repositories of
     its aggregates; the implementation builds them from adapters/contexts.py.
+
+    Given `answering` (a request sent with an idempotency key), a read-write transaction
+    first looks for the key's stored answer: there, it raises AnswerReplayed (the same
+    request) or IdempotencyKeyReused (another); otherwise `commit(result)` stores the answer
+    to `result` in the same transaction, so the answer exists exactly when the change does.
     """
 
     outbox: AbstractOutbox  # the domain events stored with this transaction's changes
+    answers: AbstractStoredAnswers  # the answers of the requests sent with a key
+    answering: Answering | None = None
 
     reading_only: bool = False
     reading_snapshot: bool = True  # while reading only: in one transaction
@@ -40,12 +56,28 @@ class AbstractUnitOfWork(abc.ABC):
         self.retry_counters = retry_counters or RetryCounters()
         self._collected: list[DomainEvent] = []
         self._stored_events = False
+        self._answered = False  # the answer to `answering` is stored and committed
         # The store gives every unit of work of a context the same bell (its relay listens).
         self.outbox_bell = outbox_bell or OutboxBell()
 
     async def __aenter__(self) -> Self:
+        """For implementations: call last, with the transaction's repositories in place."""
         self._collected, self._stored_events = [], False
+        if self.answering is not None and not (self.reading_only or self._answered):
+            try:
+                await self._replay_if_answered(self.answering.request)
+            except BaseException as error:  # the caller's `async with` never began
+                await self.__aexit__(type(error), error, error.__traceback__)
+                raise
         return self
+
+    async def _replay_if_answered(self, request: KeyedRequest) -> None:
+        stored = await self.answers.get(request.scope, request.key)
+        if stored is None:
+            return
+        if stored.request.fingerprint != request.fingerprint:
+            raise IdempotencyKeyReused(request.key)
+        raise AnswerReplayed(stored.answer)
 
     async def __aexit__(
         self,
@@ -64,15 +96,23 @@ class AbstractUnitOfWork(abc.ABC):
             aggregate.events.clear()
 
     async def _store_collected_events(self) -> None:
-        """For implementations: call first thing in `commit()`."""
+        """For implementations: call first thing in `commit()`, then `_store_answer()`."""
         if self._collected:
             events, self._collected = self._collected, []
             await self.outbox.add(events)
             self._stored_events = True
 
-    def _announce_stored_events(self) -> None:
+    async def _store_answer(self, result: object) -> None:
+        """For implementations: call in `commit()`, before the transaction commits."""
+        if self.answering is not None and not self._answered:
+            answer = self.answering.answer_of(result)
+            await self.answers.add(StoredAnswer(self.answering.request, answer, now_ms()))
+
+    def _committed(self) -> None:
         """For implementations: call once `commit()` is durable. (Without it, the relay still
         finds the events, at its next idle poll.)"""
+        if self.answering is not None:
+            self._answered = True  # later transactions of the use case answer nothing more
         if self._stored_events:
             self._stored_events = False
             self.outbox_bell.ring()
@@ -87,7 +127,9 @@ class AbstractUnitOfWork(abc.ABC):
             self.reading_only, self.reading_snapshot = False, True
 
     @abc.abstractmethod
-    async def commit(self) -> None: ...
+    async def commit(self, result: object = None) -> None:
+        """Make the transaction durable. `result`: what the use case answers, stored with the
+        request's idempotency key when it has one (see `answering`)."""
 
     @abc.abstractmethod
     async def rollback(self) -> None:

@@ -23,7 +23,7 @@ async def register_user(uow: BlogUnitOfWork, principal: Principal, name: str, em
         user = User.register(user_id, principal.subject, name, email, datetime.now(UTC))
         await uow.users.add(user)
         uow.collect(user)  # UserRegistered goes to the outbox with the user
-        await uow.commit()
+        await uow.commit(user)
     return user
 
 

@@ -9,18 +9,15 @@ from hypothesis.stateful import precondition, rule
 from adapters.dqlite.node import DqliteNode
 from domain.accounts import MAX_CENTS, Account, InsufficientFunds
 from domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, StaleWrite
+from domain.idempotency import IdempotencyKey, IdempotencyKeyReused
 from domain.paging import Cursor, Page, Total
 from domain.principals import Principal
-from domain.transfers import (
-    IdempotencyKey,
-    IdempotencyKeyReused,
-    Transfer,
-    TransferFilter,
-    TransferRequest,
-)
+from domain.transfers import Transfer, TransferFilter, TransferRequest
 from service.contexts import BankUnitOfWork
+from service.idempotency import AnswerReplayed
 from service.transfers import make_transfer
 from service.unit_of_work import UnitsOfWork
+from tests.answering import answer_of, answering
 from tests.contract.backends import Backend
 from tests.contract.harness import (
     DIFFERENTIAL_SETTINGS,
@@ -110,8 +107,13 @@ TRANSFERS = AggregateProbe[Transfer, BankUnitOfWork](
     context=BankUnitOfWork,
     sample=sample_transfer,
     add=add_transfer,
-    get=lambda uow, transfer: uow.transfers.get_by_key(transfer.idempotency_key),
+    get=lambda uow, transfer: transfer_of_id(uow, transfer.id),
 )
+
+
+async def transfer_of_id(uow: BankUnitOfWork, transfer_id: int) -> Transfer | None:
+    page = await uow.transfers.find(TransferFilter(limit=1, after=Cursor((transfer_id - 1,))))
+    return next((t for t in page.items if t.id == transfer_id), None)
 
 
 async def test_an_accounts_owner_and_holder_read_back_as_written(units: UnitsOfWork) -> None:
@@ -168,16 +170,20 @@ async def test_writing_a_stale_copy_fails_and_keeps_the_newer_balance(
     assert await balance_of(units, 1) == (501, 2)
 
 
-async def test_an_idempotency_key_is_stored_once(units: UnitsOfWork) -> None:
+async def test_transfers_under_one_key_may_be_stored_and_an_id_only_once(
+    units: UnitsOfWork,
+) -> None:
+    """Keys are each principal's: two principals' transfers may carry the same one."""
     await open_accounts(units, 0, 0)
-    await record(units, transfer(1, 1, 2, 5))
+    same_key = Transfer(2, TransferRequest(2, 1, 1), IdempotencyKey("k1"), WRITTEN_AT)
+    await record(units, transfer(1, 1, 2, 5), same_key)
 
     with pytest.raises(AlreadyExists):
-        await record(units, Transfer(2, TransferRequest(2, 1, 1), IdempotencyKey("k1"), WRITTEN_AT))
+        await record(units, Transfer(2, TransferRequest(1, 2, 1), IdempotencyKey("k9"), WRITTEN_AT))
 
     async with units(BankUnitOfWork).read_only() as uow:
-        assert await uow.transfers.get_by_key(IdempotencyKey("k1")) == transfer(1, 1, 2, 5)
-        assert await uow.transfers.get_by_key(IdempotencyKey("k2")) is None
+        assert await transfer_of_id(uow, 1) == transfer(1, 1, 2, 5)
+        assert await transfer_of_id(uow, 2) == same_key
 
 
 async def test_an_accounts_transfers_are_both_ways_oldest_first_and_counted(
@@ -202,7 +208,8 @@ class BankMachine(BackendMachine):
         super().__init__()
         self.balances: dict[int, int] = {}
         self.owners: dict[int, str] = {}
-        self.done: dict[str, TransferRequest] = {}  # idempotency key -> request applied
+        # (principal, idempotency key) -> the request applied, and its answer
+        self.done: dict[tuple[str, str], tuple[TransferRequest, object]] = {}
 
     @rule(balance=balances, owner=st.sampled_from([ALICE, BOB]))
     def open(self, balance: int, owner: Principal) -> None:
@@ -217,15 +224,19 @@ class BankMachine(BackendMachine):
             st.lists(st.sampled_from(sorted(self.balances)), min_size=2, max_size=2, unique=True)
         )
         request = TransferRequest(source, target, amount)
-        outcome = make_transfer(self.units(BankUnitOfWork), principal, request, IdempotencyKey(key))
-        if self.owners[source] != principal.subject:  # checked before the key: no replays
-            with pytest.raises(Forbidden if principal.is_admin else NotFound):
-                self.run(outcome)
-        elif key in self.done and self.done[key] != request:
+        uow = answering(self.units(BankUnitOfWork), principal, key, request)
+        outcome = make_transfer(uow, principal, request, IdempotencyKey(key))
+        done = self.done.get((principal.subject, key))
+        if done is not None and done[0] != request:
             with pytest.raises(IdempotencyKeyReused):
                 self.run(outcome)
-        elif key in self.done:
-            assert self.run(outcome).replayed
+        elif done is not None:
+            with pytest.raises(AnswerReplayed) as replayed:
+                self.run(outcome)
+            assert replayed.value.answer == done[1]
+        elif self.owners[source] != principal.subject:
+            with pytest.raises(Forbidden if principal.is_admin else NotFound):
+                self.run(outcome)
         elif amount > self.balances[source]:
             with pytest.raises(InsufficientFunds):
                 self.run(outcome)
@@ -233,8 +244,8 @@ class BankMachine(BackendMachine):
             with pytest.raises(Conflict, match="cannot hold more"):
                 self.run(outcome)
         else:
-            assert not self.run(outcome).replayed
-            self.done[key] = request
+            made = self.run(outcome)
+            self.done[(principal.subject, key)] = (request, answer_of(made))
             self.balances[source] -= amount
             self.balances[target] += amount
 
@@ -248,7 +259,7 @@ class BankMachine(BackendMachine):
         page = self.run(find_transfer_page(self.units, query))
         expected = [
             (key, request)
-            for key, request in self.done.items()
+            for (_, key), (request, _) in self.done.items()
             if query.account_id in (None, request.from_account, request.to_account)
         ]
         window = expected[query.offset : query.offset + query.limit]

@@ -21,10 +21,10 @@ NEW_CONTEXT_MARKER = "# (make aggregate adds a new context above this line)"
 # The platform's process, cluster and fault tests run on the tests' own ledger, so a fork keeps
 # them. The fork runs the unit-of-work tests and one write over HTTP to the ledger's launcher
 # (proving it serves in the fork); the rest of the process tests and the workers, cluster,
-# membership, fault, partition, TLS, backup, day-2, disk, browser, keepalive, schemathesis and
-# sign-in cluster tests, 8+ minutes more, it only collects: the fork leaves those files and the
-# launcher byte for byte as they are here, where `make test` runs them. So too the documented
-# commands' test, whose fork-then-aggregate sequence `make test` runs here.
+# membership, fault, partition, TLS, backup, day-2, disk, browser, keepalive, schemathesis,
+# sign-in cluster and keyed-create tests, 8+ minutes more, it only collects: the fork leaves
+# those files and the launcher byte for byte as they are here, where `make test` runs them. So
+# too the documented commands' test, whose fork-then-aggregate sequence `make test` runs here.
 SERVES = (
     "tests/integration/test_api_process.py::test_a_write_over_http_is_acknowledged_and_read_back"
 )
@@ -45,6 +45,7 @@ COLLECTED_ONLY = [
     "test_auth_cluster.py",
     "test_documented_commands.py",
     "test_workers.py",
+    "test_keyed_creates.py",
 ]
 LAUNCHER = [
     "tests/integration/process.py",

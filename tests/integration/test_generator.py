@@ -85,7 +85,12 @@ def test_generated_aggregates_in_an_existing_and_a_new_context_pass_every_check_
     new_history = sorted((copy / "migrations" / NEW_CONTEXT).glob("*.py"))
     assert new_history[0].name == "0001_add_international_parcel_shipments.py"
     first_revision = new_history[0].read_text()
-    for table in ("outbox_events", "outbox_lease", "international_parcel_shipments"):
+    for table in (
+        "outbox_events",
+        "outbox_lease",
+        "idempotency_keys",
+        "international_parcel_shipments",
+    ):
         assert f"op.create_table({table!r}" in first_revision, table
     assert [p for p in added if p.startswith(f"migrations/{existing}/")][-1].endswith(
         "_add_notices.py" if existing == NEW_CONTEXT else "_add_ledger_entries.py"

@@ -13,15 +13,24 @@ import time
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.store import DqliteStore
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from domain.errors import AlreadyExists
+from domain.principals import Principal
 from service.errors import StoreUnavailable
+from service.idempotency import AnswerReplayed
+from service.retry import retried
 from service.unit_of_work import AbstractUnitOfWork
+from tests.answering import answer_of, answering
 from tests.contract.harness import THINGS_CONTEXTS, OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 from tests.dqlite import fresh_store
 from tests.ledger.model import Account, Transfer, accounts_of, transfers_of
@@ -232,3 +241,44 @@ async def test_a_read_only_unit_of_work_reads_one_snapshot_unless_it_asks_for_no
                 seen[snapshot] = len(await uow.outbox.undelivered(10)) - before
 
     assert seen == {True: 0, False: 1}
+
+
+ALICE = Principal("alice")
+
+
+class AmbiguousCommitError(Exception):
+    """Named as dqlite-dbapi's: the unit of work classifies by class name."""
+
+
+async def test_a_keyed_commit_whose_answer_is_lost_is_retried_and_answered_from_what_it_stored(
+    dqlite_node: DqliteNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when leadership moves during the COMMIT: it landed, its answer did not. The use
+    case is retried (it answers under a key), finds its stored answer, and changes nothing."""
+    commit = AsyncConnection.commit
+    lost: list[bool] = []
+
+    async def commit_then_lose_the_answer(connection: AsyncConnection) -> None:
+        await commit(connection)
+        if not lost:
+            lost.append(True)
+            raise OperationalError("COMMIT", {}, AmbiguousCommitError())
+
+    monkeypatch.setattr(AsyncConnection, "commit", commit_then_lose_the_answer)
+    async with fresh_store(dqlite_node, contexts=THINGS_CONTEXTS) as store:
+
+        @retried(idempotent=False)
+        async def record(uow: ThingsUnitOfWork) -> str:
+            async with uow:
+                await uow.outbox.add([Wrote("once")])
+                await uow.commit("recorded")
+            return "recorded"
+
+        with pytest.raises(AnswerReplayed) as replayed:
+            await record(answering(store.unit_of_work(ThingsUnitOfWork), ALICE, "k1", "once"))
+        async with store.unit_of_work(ThingsUnitOfWork).read_only() as uow:
+            events = await uow.outbox.undelivered(10)
+
+    assert lost == [True]
+    assert replayed.value.answer == answer_of("recorded")
+    assert len(events) == 1

@@ -1,12 +1,15 @@
-"""/ledger: open accounts, move money once per Idempotency-Key, read it all back."""
+"""/ledger: open accounts (once per Idempotency-Key, when sent with one, through the platform's
+stored answers), move money once per Idempotency-Key, read it all back."""
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.dependencies import unit_of_work
+from entrypoints.idempotency import KEY_DESCRIPTION, Once, keyed_request
 from entrypoints.problems import problem_responses
 from tests.ledger import model
 from tests.ledger.model import LedgerUnitOfWork
@@ -60,9 +63,27 @@ class TransferPage(BaseModel):
     total: int
 
 
+async def answer_once(
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[
+        str, Header(alias="Idempotency-Key", description=KEY_DESCRIPTION)
+    ] = "",
+) -> AsyncIterator[Once]:
+    """The ledger has no principals: its keys are all in one scope."""
+    async with keyed_request(request, response, "ledger") as once:
+        yield once
+
+
 @router.post("/accounts", status_code=status.HTTP_201_CREATED)
-async def open_account(body: AccountIn, uow: UnitOfWorkDep) -> AccountOut:
-    account = await model.open_account(uow, body.owner, body.balance_cents)
+async def open_account(
+    body: AccountIn, uow: UnitOfWorkDep, once: Annotated[Once, Depends(answer_once)]
+) -> AccountOut:
+    uow = once(uow, _account_out)
+    return _account_out(await model.open_account(uow, body.owner, body.balance_cents))
+
+
+def _account_out(account: model.Account) -> AccountOut:
     return AccountOut.model_validate(account, from_attributes=True)
 
 

@@ -98,7 +98,7 @@ async def open_account(uow: LedgerUnitOfWork, owner: str, balance_cents: int) ->
         accounts = uow.ledger_accounts
         account = Account(await accounts.next_id(), owner, balance_cents)
         await accounts.add(account)
-        await uow.commit()
+        await uow.commit(account)
     return account
 
 

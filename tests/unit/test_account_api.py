@@ -70,7 +70,7 @@ async def test_transfers_are_listed_per_account_with_paging(funded: httpx.AsyncC
         ("k2", {"from_account": 1, "to_account": 2, "amount_cents": -5}, 422, "amount_cents"),
         ("k2", {"from_account": 1, "to_account": 2, "amount_cents": "5"}, 422, "amount_cents"),
         ("k2", {"from_account": 1, "to_account": 9, "amount_cents": 5}, 404, "account 9"),
-        ("k1", {"from_account": 1, "to_account": 2, "amount_cents": 6}, 422, "different transfer"),
+        ("k1", {"from_account": 1, "to_account": 2, "amount_cents": 6}, 422, "another request"),
         (None, {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "Idempotency-Key"),
         ("", {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "Idempotency-Key"),
         ("k\x01", {"from_account": 1, "to_account": 2, "amount_cents": 5}, 422, "visible ASCII"),

@@ -2,8 +2,9 @@ import pytest
 
 from domain.accounts import MAX_CENTS, Account, InsufficientFunds
 from domain.errors import Conflict, InvalidValue
+from domain.idempotency import IdempotencyKey
 from domain.principals import Principal
-from domain.transfers import IdempotencyKey, TransferFilter, TransferRequest
+from domain.transfers import TransferFilter, TransferRequest
 
 
 def test_a_withdrawal_larger_than_the_balance_fails_and_changes_nothing() -> None:
@@ -36,11 +37,11 @@ def test_a_transfer_needs_two_different_accounts_and_a_positive_amount() -> None
         TransferRequest(1, 2, 0)
 
 
-def test_an_idempotency_key_is_1_to_128_storable_characters() -> None:
-    with pytest.raises(InvalidValue, match="idempotency_key"):
-        IdempotencyKey("")
-    with pytest.raises(InvalidValue, match="idempotency_key"):
-        IdempotencyKey("k" * 129)
+def test_an_idempotency_key_is_1_to_128_visible_ascii_characters() -> None:
+    for refused in ["", "k" * 129, "a key", "k\t", "clé"]:
+        with pytest.raises(InvalidValue, match="Idempotency-Key"):
+            IdempotencyKey(refused)
+    assert IdempotencyKey("!~" * 64).text == "!~" * 64
 
 
 def test_an_account_is_owned_by_a_subject_and_held_in_a_name() -> None:

@@ -3,12 +3,15 @@ import pytest
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from domain.accounts import Account, InsufficientFunds
 from domain.errors import Conflict, Forbidden, InvalidValue, NotFound
+from domain.idempotency import IdempotencyKey, IdempotencyKeyReused
 from domain.paging import Total
 from domain.principals import Principal
-from domain.transfers import IdempotencyKey, IdempotencyKeyReused, TransferFilter, TransferRequest
+from domain.transfers import TransferFilter, TransferRequest
 from service import accounts, transfers
 from service.contexts import BankUnitOfWork
+from service.idempotency import AnswerReplayed
 from service.transfers import MAX_ATTEMPTS
+from tests.answering import answer_of, answering
 
 ALICE = Principal("1")
 BOB = Principal("2")
@@ -84,19 +87,22 @@ async def test_money_leaves_only_ones_own_account_even_for_an_admin(
     assert await balances(two_accounts) == [1000, 0]
 
 
-async def test_someone_elses_key_replays_nothing_for_them(two_accounts: BankUnitOfWork) -> None:
+async def test_someone_elses_key_replays_nothing_for_them(
+    two_accounts: BankUnitOfWork, store: InMemoryStore
+) -> None:
     request, key = TransferRequest(1, 2, 300), IdempotencyKey("k")
-    await transfers.make_transfer(two_accounts, ALICE, request, key)
+    await transfers.make_transfer(answering(two_accounts, ALICE, "k", request), ALICE, request, key)
 
     with pytest.raises(NotFound, match="account 1"):
-        await transfers.make_transfer(two_accounts, BOB, request, key)
+        bobs = answering(store.unit_of_work(BankUnitOfWork), BOB, "k", request)
+        await transfers.make_transfer(bobs, BOB, request, key)
     assert await balances(two_accounts) == [700, 300]
 
 
 async def test_transfers_are_listed_to_the_owner_of_the_account_named(
     two_accounts: BankUnitOfWork,
 ) -> None:
-    outcome = await transfers.make_transfer(
+    made = await transfers.make_transfer(
         two_accounts, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
     )
 
@@ -105,49 +111,49 @@ async def test_transfers_are_listed_to_the_owner_of_the_account_named(
     with pytest.raises(InvalidValue, match="account"):
         await transfers.list_transfers(two_accounts, ALICE, TransferFilter())
     of_admin = await transfers.list_transfers(two_accounts, ADMIN, TransferFilter(account_id=1))
-    assert of_admin.items == (outcome.transfer,)
+    assert of_admin.items == (made,)
 
 
 async def test_a_transfer_moves_money_and_is_listed_for_both_accounts(
     two_accounts: BankUnitOfWork,
 ) -> None:
-    outcome = await transfers.make_transfer(
+    made = await transfers.make_transfer(
         two_accounts, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
     )
 
-    assert not outcome.replayed
     assert await balances(two_accounts) == [700, 300]
     for owner, account_id in ((ALICE, 1), (BOB, 2)):
         page = await transfers.list_transfers(
             two_accounts, owner, TransferFilter(account_id=account_id)
         )
-        assert page.items == (outcome.transfer,)
+        assert page.items == (made,)
 
 
-async def test_a_replayed_key_returns_the_first_transfer_and_moves_nothing(
-    two_accounts: BankUnitOfWork,
+async def test_a_replayed_key_returns_the_first_answer_and_moves_nothing(
+    two_accounts: BankUnitOfWork, store: InMemoryStore
 ) -> None:
     request, key = TransferRequest(1, 2, 300), IdempotencyKey("k")
-    first = await transfers.make_transfer(two_accounts, ALICE, request, key)
+    uow = answering(two_accounts, ALICE, "k", request)
+    first = await transfers.make_transfer(uow, ALICE, request, key)
 
-    again = await transfers.make_transfer(two_accounts, ALICE, request, key)
+    with pytest.raises(AnswerReplayed) as replayed:
+        again = answering(store.unit_of_work(BankUnitOfWork), ALICE, "k", request)
+        await transfers.make_transfer(again, ALICE, request, key)
 
-    assert again.replayed
-    assert again.transfer == first.transfer
+    assert replayed.value.answer == answer_of(first)
     assert await balances(two_accounts) == [700, 300]
 
 
 async def test_a_key_reused_for_another_transfer_is_refused(
-    two_accounts: BankUnitOfWork,
+    two_accounts: BankUnitOfWork, store: InMemoryStore
 ) -> None:
-    await transfers.make_transfer(
-        two_accounts, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
-    )
+    first, other = TransferRequest(1, 2, 300), TransferRequest(1, 2, 301)
+    uow = answering(two_accounts, ALICE, "k", first)
+    await transfers.make_transfer(uow, ALICE, first, IdempotencyKey("k"))
 
     with pytest.raises(IdempotencyKeyReused):
-        await transfers.make_transfer(
-            two_accounts, ALICE, TransferRequest(1, 2, 301), IdempotencyKey("k")
-        )
+        again = answering(store.unit_of_work(BankUnitOfWork), ALICE, "k", other)
+        await transfers.make_transfer(again, ALICE, other, IdempotencyKey("k"))
     assert await balances(two_accounts) == [700, 300]
 
 
@@ -180,12 +186,11 @@ async def test_a_stale_write_is_retried_and_then_succeeds_once(
 ) -> None:
     interfered = InterferedUnitOfWork(store, times=MAX_ATTEMPTS - 1)
 
-    outcome = await transfers.make_transfer(
+    await transfers.make_transfer(
         interfered, ALICE, TransferRequest(1, 2, 300), IdempotencyKey("k")
     )
 
     assert interfered.interferences_left == 0
-    assert not outcome.replayed
     assert await balances(two_accounts) == [700, 300]
     assert (
         await transfers.list_transfers(two_accounts, ADMIN, TransferFilter(with_total=True))

@@ -91,7 +91,7 @@ class FailingUnitOfWork(InMemoryUnitOfWork, ProbeUnitOfWork):
         super().__init__(store, store.databases[ProbeUnitOfWork])
         self.error = error
 
-    async def commit(self) -> None:
+    async def commit(self, result: object = None) -> None:
         raise self.error
 
 

@@ -14,6 +14,7 @@ from adapters.contexts import Registration
 from adapters.dqlite.errors import classify
 from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.writers import WriterQueue
+from adapters.idempotency import SqlAlchemyStoredAnswers
 from adapters.outbox import SqlAlchemyOutbox
 from service.errors import StoreFull, StoreUnavailable
 from service.outbox import OutboxBell
@@ -100,6 +101,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def _use(self, session: AsyncSession) -> None:
         self._session = session
         self.outbox = SqlAlchemyOutbox(session)
+        self.answers = SqlAlchemyStoredAnswers(session)
         for registration in self._registrations:
             setattr(self, registration.name, registration.sql(session))
 
@@ -146,9 +148,10 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         if isinstance(exc, DBAPIError):
             await self._reraise(exc, during_commit=False)
 
-    async def commit(self) -> None:
+    async def commit(self, result: object = None) -> None:
         try:
             await self._store_collected_events()
+            await self._store_answer(result)
             await self._session.commit()  # in the group: the savepoint released, no COMMIT
         except DBAPIError as error:
             await self._reraise(error, during_commit=self._shared is None)
@@ -159,7 +162,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._use(self._session_factory())
         elif self._writers is not None:
             self._writers.committed()
-        self._announce_stored_events()
+        self._committed()
 
     async def rollback(self) -> None:
         await self._session.rollback()

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from adapters.contexts import CONTEXTS, Context
+from adapters.idempotency import InMemoryStoredAnswers
 from adapters.memory.table import InMemoryTable
 from adapters.outbox import InMemoryOutbox
 from service.errors import StoreUnavailable
@@ -24,6 +25,7 @@ class InMemoryDatabase:
         self.tables: dict[str, dict[Hashable, Any]] = {r.name: {} for r in context.registrations}
         self.outbox_events: dict[int, Any] = {}
         self.outbox_lease: dict[int, Any] = {}
+        self.answers: dict[tuple[str, str], Any] = {}
         # One writer at a time, as dqlite has: read-modify-write use cases cannot interleave.
         self.writer = asyncio.Lock()
         self.outbox_bell = OutboxBell()
@@ -86,8 +88,10 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
             setattr(self, registration.name, registration.memory(table))
         events = InMemoryTable(database.outbox_events, read_only=self.reading_only)
         lease = InMemoryTable(database.outbox_lease, read_only=self.reading_only)
-        self._tables += [events, lease]
+        answers = InMemoryTable(database.answers, read_only=self.reading_only)
+        self._tables += [events, lease, answers]
         self.outbox = InMemoryOutbox(events, lease)
+        self.answers = InMemoryStoredAnswers(answers)
         return await super().__aenter__()
 
     async def __aexit__(
@@ -103,11 +107,12 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
                 self._holds_writer = False
                 self._database.writer.release()
 
-    async def commit(self) -> None:
+    async def commit(self, result: object = None) -> None:
         await self._store_collected_events()
+        await self._store_answer(result)
         for table in self._tables:
             table.commit()
-        self._announce_stored_events()
+        self._committed()
 
     async def rollback(self) -> None:
         for table in self._tables:

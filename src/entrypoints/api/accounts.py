@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.accounts import HOLDER_MAX_LENGTH, MAX_CENTS, Account
 from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.idempotency import OnceDep
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import accounts as use_cases
 from service.contexts import BankUnitOfWork
@@ -49,12 +50,17 @@ class AccountOut(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def open_account(
-    body: AccountIn, uow: UnitOfWorkDep, principal: PrincipalDep, response: Response
+    body: AccountIn, uow: UnitOfWorkDep, principal: PrincipalDep, once: OnceDep, response: Response
 ) -> AccountOut:
     """Open an account owned by the caller."""
+    uow = once(uow, AccountOut.of, _location)
     account = await use_cases.open_account(uow, principal, body.holder, body.balance_cents)
-    response.headers["Location"] = f"/accounts/{account.id}"
+    response.headers["Location"] = _location(account)
     return AccountOut.of(account)
+
+
+def _location(account: Account) -> str:
+    return f"/accounts/{account.id}"
 
 
 @router.get("/{account_id}")

@@ -11,6 +11,7 @@ from domain.posts import CONTENT_MAX_LENGTH, TITLE_MAX_LENGTH, Post, PostFilter,
 from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.api.paths import IdPath
 from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.idempotency import OnceDep
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import posts as use_cases
 from service.contexts import BlogUnitOfWork
@@ -78,13 +79,23 @@ class PostQuery(ListQuery):
 
 @router.post("/users/{user_id}/posts", status_code=status.HTTP_201_CREATED)
 async def write_post(
-    user_id: Id, body: PostIn, uow: UnitOfWorkDep, principal: PrincipalDep, response: Response
+    user_id: Id,
+    body: PostIn,
+    uow: UnitOfWorkDep,
+    principal: PrincipalDep,
+    once: OnceDep,
+    response: Response,
 ) -> PostOut:
     """Write a post as one of the caller's users; 404 if there is no such user or it is
     someone else's (403 for an admin, who sees it)."""
+    uow = once(uow, PostOut.of, _location)
     post = await use_cases.write_post(uow, principal, user_id, body.title, body.content)
-    response.headers["Location"] = f"/posts/{post.id}"
+    response.headers["Location"] = _location(post)
     return PostOut.of(post)
+
+
+def _location(post: Post) -> str:
+    return f"/posts/{post.id}"
 
 
 @router.get("/users/{user_id}/posts", openapi_extra=READABLE_BY_ANY_SIGNED_IN_USER)

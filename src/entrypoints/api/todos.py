@@ -10,6 +10,7 @@ from domain.principals import SUBJECT_MAX_LENGTH
 from domain.todos import KEY_MAX_LENGTH, VALUE_MAX_LENGTH, Todo, TodoFilter
 from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.idempotency import OnceDep
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import todos as use_cases
 from service.contexts import TodosUnitOfWork
@@ -72,13 +73,18 @@ class TodoQuery(ListQuery):
     done: bool | None = None
 
 
+def _location(todo: Todo) -> str:
+    return f"/todos/{quote(todo.key.text, safe='')}"
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_todo(
-    body: TodoIn, principal: PrincipalDep, uow: UnitOfWorkDep, response: Response
+    body: TodoIn, principal: PrincipalDep, uow: UnitOfWorkDep, once: OnceDep, response: Response
 ) -> TodoOut:
     """Create a todo of yours; 409 if you already have one of that key."""
+    uow = once(uow, TodoOut.of, _location)
     todo = await use_cases.create_todo(uow, principal, body.key, body.value)
-    response.headers["Location"] = f"/todos/{quote(todo.key.text, safe='')}"
+    response.headers["Location"] = _location(todo)
     return TodoOut.of(todo)
 
 
@@ -102,18 +108,23 @@ async def get_todo(
 
 @router.patch("/{key:path}")
 async def update_todo(
-    key: str, body: TodoChange, principal: PrincipalDep, uow: UnitOfWorkDep, owner: Owner = None
+    key: str,
+    body: TodoChange,
+    principal: PrincipalDep,
+    uow: UnitOfWorkDep,
+    once: OnceDep,
+    owner: Owner = None,
 ) -> TodoOut:
     """Change your todo's value, done flag, or both; an admin may not change anyone else's."""
     todo = await use_cases.update_todo(
-        uow, principal, key, value=body.value, done=body.done, owner=owner
+        once(uow, TodoOut.of), principal, key, value=body.value, done=body.done, owner=owner
     )
     return TodoOut.of(todo)
 
 
 @router.delete("/{key:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_todo(
-    key: str, principal: PrincipalDep, uow: UnitOfWorkDep, owner: Owner = None
+    key: str, principal: PrincipalDep, uow: UnitOfWorkDep, once: OnceDep, owner: Owner = None
 ) -> None:
     """Delete your todo of this key; an admin may not delete anyone else's."""
-    await use_cases.delete_todo(uow, principal, key, owner=owner)
+    await use_cases.delete_todo(once(uow), principal, key, owner=owner)

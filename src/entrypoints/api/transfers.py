@@ -1,25 +1,18 @@
 """/transfers: move money from one's own account to any, once per Idempotency-Key; list an
 account's transfers (only an admin lists them all)."""
 
-import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import MAX_CENTS
-from domain.errors import InvalidValue
 from domain.fields import MAX_ID
-from domain.transfers import (
-    KEY_MAX_LENGTH,
-    IdempotencyKey,
-    Transfer,
-    TransferFilter,
-    TransferRequest,
-)
+from domain.transfers import Transfer, TransferFilter, TransferRequest
 from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.idempotency import RequiredOnceDep
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import transfers as use_cases
 from service.contexts import BankUnitOfWork
@@ -30,38 +23,6 @@ router = APIRouter(
     tags=["transfers"],
     responses={**problem_responses(404, 409), **PROTECTED_OPERATION},
 )
-
-VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
-
-
-async def idempotency_key(
-    request: Request,
-    key: Annotated[
-        str,
-        Header(
-            alias="Idempotency-Key",
-            description=(
-                "Sending the same key again returns the first result and moves no money. "
-                f"One header, 1 to {KEY_MAX_LENGTH} visible ASCII characters."
-            ),
-        ),
-    ],
-) -> IdempotencyKey:
-    """The request's one Idempotency-Key: documented as a plain string, so that any client
-    can send it; two such headers are refused here, since FastAPI would keep only one."""
-    return _one_key(request.headers.getlist("idempotency-key"))
-
-
-IdempotencyKeyDep = Annotated[IdempotencyKey, Depends(idempotency_key)]
-
-
-def _one_key(values: list[str]) -> IdempotencyKey:
-    if len(values) != 1:
-        raise InvalidValue("Idempotency-Key", f"send exactly one such header, not {len(values)}")
-    if not VISIBLE_ASCII.fullmatch(values[0]):
-        raise InvalidValue("Idempotency-Key", "must be visible ASCII: no spaces or controls")
-    return IdempotencyKey(values[0])
-
 
 AccountId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -106,7 +67,7 @@ class TransferQuery(ListQuery):
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def make_transfer(
     body: TransferIn,
-    key: IdempotencyKeyDep,
+    once: RequiredOnceDep,
     uow: UnitOfWorkDep,
     principal: PrincipalDep,
     response: Response,
@@ -118,10 +79,14 @@ async def make_transfer(
     already used for a different transfer.
     """
     request = TransferRequest(body.from_account, body.to_account, body.amount_cents)
-    outcome = await use_cases.make_transfer(uow, principal, request, key)
-    response.headers["Location"] = f"/transfers?account={request.from_account}"
-    response.headers["Idempotent-Replayed"] = str(outcome.replayed).lower()
-    return TransferOut.of(outcome.transfer)
+    uow = once(uow, TransferOut.of, _location)
+    transfer = await use_cases.make_transfer(uow, principal, request, once.key)
+    response.headers["Location"] = _location(transfer)
+    return TransferOut.of(transfer)
+
+
+def _location(transfer: Transfer) -> str:
+    return f"/transfers?account={transfer.request.from_account}"
 
 
 @router.get("")

@@ -14,6 +14,7 @@ from entrypoints.api.paging import ListQuery, PageInfo
 from entrypoints.api.paths import IdPath
 from entrypoints.api.posts import PostOut
 from entrypoints.dependencies import PrincipalDep, unit_of_work
+from entrypoints.idempotency import OnceDep
 from entrypoints.problems import PROTECTED_OPERATION, problem_responses
 from service import users as use_cases
 from service.contexts import BlogUnitOfWork
@@ -80,12 +81,17 @@ class UserQuery(ListQuery):
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def register_user(
-    body: UserIn, uow: UnitOfWorkDep, principal: PrincipalDep, response: Response
+    body: UserIn, uow: UnitOfWorkDep, principal: PrincipalDep, once: OnceDep, response: Response
 ) -> UserOut:
     """Register a user owned by the caller; 409 if the email is taken, in any letter case."""
+    uow = once(uow, UserOut.of, _location)
     user = await use_cases.register_user(uow, principal, body.name, body.email)
-    response.headers["Location"] = f"/users/{user.id}"
+    response.headers["Location"] = _location(user)
     return UserOut.of(user)
+
+
+def _location(user: User) -> str:
+    return f"/users/{user.id}"
 
 
 @router.get("")

@@ -8,14 +8,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.account_in import AccountIn
 from ...models.account_out import AccountOut
 from ...models.problem import Problem
-from ...types import Response
+from ...types import Response, Unset
 
 
 def _get_kwargs(
     *,
     body: AccountIn,
+    idempotency_key: str | Unset = "",
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -107,12 +110,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
+    idempotency_key: str | Unset = "",
 ) -> Response[AccountOut | Problem]:
     """Open Account
 
      Open an account owned by the caller.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (AccountIn):
 
     Raises:
@@ -125,6 +134,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -138,12 +148,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
+    idempotency_key: str | Unset = "",
 ) -> AccountOut | Problem | None:
     """Open Account
 
      Open an account owned by the caller.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (AccountIn):
 
     Raises:
@@ -157,6 +173,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -164,12 +181,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
+    idempotency_key: str | Unset = "",
 ) -> Response[AccountOut | Problem]:
     """Open Account
 
      Open an account owned by the caller.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (AccountIn):
 
     Raises:
@@ -182,6 +205,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -193,12 +217,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
+    idempotency_key: str | Unset = "",
 ) -> AccountOut | Problem | None:
     """Open Account
 
      Open an account owned by the caller.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (AccountIn):
 
     Raises:
@@ -213,5 +243,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -9,15 +9,18 @@ from ...client import AuthenticatedClient, Client
 from ...models.post_in import PostIn
 from ...models.post_out import PostOut
 from ...models.problem import Problem
-from ...types import Response
+from ...types import Response, Unset
 
 
 def _get_kwargs(
     user_id: int,
     *,
     body: PostIn,
+    idempotency_key: str | Unset = "",
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -110,6 +113,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: PostIn,
+    idempotency_key: str | Unset = "",
 ) -> Response[PostOut | Problem]:
     """Write Post
 
@@ -118,6 +122,11 @@ def sync_detailed(
 
     Args:
         user_id (int):
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (PostIn):
 
     Raises:
@@ -131,6 +140,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         user_id=user_id,
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -145,6 +155,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: PostIn,
+    idempotency_key: str | Unset = "",
 ) -> PostOut | Problem | None:
     """Write Post
 
@@ -153,6 +164,11 @@ def sync(
 
     Args:
         user_id (int):
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (PostIn):
 
     Raises:
@@ -167,6 +183,7 @@ def sync(
         user_id=user_id,
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -175,6 +192,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: PostIn,
+    idempotency_key: str | Unset = "",
 ) -> Response[PostOut | Problem]:
     """Write Post
 
@@ -183,6 +201,11 @@ async def asyncio_detailed(
 
     Args:
         user_id (int):
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (PostIn):
 
     Raises:
@@ -196,6 +219,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         user_id=user_id,
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -208,6 +232,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: PostIn,
+    idempotency_key: str | Unset = "",
 ) -> PostOut | Problem | None:
     """Write Post
 
@@ -216,6 +241,11 @@ async def asyncio(
 
     Args:
         user_id (int):
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (PostIn):
 
     Raises:
@@ -231,5 +261,6 @@ async def asyncio(
             user_id=user_id,
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -14,7 +14,11 @@ def _get_kwargs(
     key: str,
     *,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     params: dict[str, Any] = {}
 
@@ -35,6 +39,7 @@ def _get_kwargs(
         "params": params,
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -118,6 +123,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Response[Any | Problem]:
     """Delete Todo
 
@@ -127,6 +133,11 @@ def sync_detailed(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,6 +150,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         key=key,
         owner=owner,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -153,6 +165,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Any | Problem | None:
     """Delete Todo
 
@@ -162,6 +175,11 @@ def sync(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -175,6 +193,7 @@ def sync(
         key=key,
         client=client,
         owner=owner,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -183,6 +202,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Response[Any | Problem]:
     """Delete Todo
 
@@ -192,6 +212,11 @@ async def asyncio_detailed(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -204,6 +229,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         key=key,
         owner=owner,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -216,6 +242,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Any | Problem | None:
     """Delete Todo
 
@@ -225,6 +252,11 @@ async def asyncio(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -239,5 +271,6 @@ async def asyncio(
             key=key,
             client=client,
             owner=owner,
+            idempotency_key=idempotency_key,
         )
     ).parsed

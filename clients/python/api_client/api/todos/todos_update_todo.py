@@ -17,8 +17,11 @@ def _get_kwargs(
     *,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     params: dict[str, Any] = {}
 
@@ -129,6 +132,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Response[Problem | TodoOut]:
     """Update Todo
 
@@ -138,6 +142,11 @@ def sync_detailed(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (TodoChange):
 
     Raises:
@@ -152,6 +161,7 @@ def sync_detailed(
         key=key,
         body=body,
         owner=owner,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -167,6 +177,7 @@ def sync(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Problem | TodoOut | None:
     """Update Todo
 
@@ -176,6 +187,11 @@ def sync(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (TodoChange):
 
     Raises:
@@ -191,6 +207,7 @@ def sync(
         client=client,
         body=body,
         owner=owner,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -200,6 +217,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Response[Problem | TodoOut]:
     """Update Todo
 
@@ -209,6 +227,11 @@ async def asyncio_detailed(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (TodoChange):
 
     Raises:
@@ -223,6 +246,7 @@ async def asyncio_detailed(
         key=key,
         body=body,
         owner=owner,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -236,6 +260,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = "",
 ) -> Problem | TodoOut | None:
     """Update Todo
 
@@ -245,6 +270,11 @@ async def asyncio(
         key (str):
         owner (None | str | Unset): Whose todo: yours if not given. Only an admin may read someone
             else's.
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (TodoChange):
 
     Raises:
@@ -261,5 +291,6 @@ async def asyncio(
             client=client,
             body=body,
             owner=owner,
+            idempotency_key=idempotency_key,
         )
     ).parsed

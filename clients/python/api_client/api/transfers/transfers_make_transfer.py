@@ -125,8 +125,10 @@ def sync_detailed(
     already used for a different transfer.
 
     Args:
-        idempotency_key (str): Sending the same key again returns the first result and moves no
-            money. One header, 1 to 128 visible ASCII characters.
+        idempotency_key (str): Makes the request safe to send again: the same key with the same
+            request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
+            with another request it is a 422, and while the first is still being processed a 409. Keys
+            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
         body (TransferIn):
 
     Raises:
@@ -164,8 +166,10 @@ def sync(
     already used for a different transfer.
 
     Args:
-        idempotency_key (str): Sending the same key again returns the first result and moves no
-            money. One header, 1 to 128 visible ASCII characters.
+        idempotency_key (str): Makes the request safe to send again: the same key with the same
+            request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
+            with another request it is a 422, and while the first is still being processed a 409. Keys
+            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
         body (TransferIn):
 
     Raises:
@@ -198,8 +202,10 @@ async def asyncio_detailed(
     already used for a different transfer.
 
     Args:
-        idempotency_key (str): Sending the same key again returns the first result and moves no
-            money. One header, 1 to 128 visible ASCII characters.
+        idempotency_key (str): Makes the request safe to send again: the same key with the same
+            request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
+            with another request it is a 422, and while the first is still being processed a 409. Keys
+            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
         body (TransferIn):
 
     Raises:
@@ -235,8 +241,10 @@ async def asyncio(
     already used for a different transfer.
 
     Args:
-        idempotency_key (str): Sending the same key again returns the first result and moves no
-            money. One header, 1 to 128 visible ASCII characters.
+        idempotency_key (str): Makes the request safe to send again: the same key with the same
+            request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
+            with another request it is a 422, and while the first is still being processed a 409. Keys
+            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
         body (TransferIn):
 
     Raises:

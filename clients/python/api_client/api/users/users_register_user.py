@@ -8,14 +8,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.user_in import UserIn
 from ...models.user_out import UserOut
-from ...types import Response
+from ...types import Response, Unset
 
 
 def _get_kwargs(
     *,
     body: UserIn,
+    idempotency_key: str | Unset = "",
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -110,12 +113,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: UserIn,
+    idempotency_key: str | Unset = "",
 ) -> Response[Problem | UserOut]:
     """Register User
 
      Register a user owned by the caller; 409 if the email is taken, in any letter case.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (UserIn):
 
     Raises:
@@ -128,6 +137,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -141,12 +151,18 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: UserIn,
+    idempotency_key: str | Unset = "",
 ) -> Problem | UserOut | None:
     """Register User
 
      Register a user owned by the caller; 409 if the email is taken, in any letter case.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (UserIn):
 
     Raises:
@@ -160,6 +176,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -167,12 +184,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: UserIn,
+    idempotency_key: str | Unset = "",
 ) -> Response[Problem | UserOut]:
     """Register User
 
      Register a user owned by the caller; 409 if the email is taken, in any letter case.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (UserIn):
 
     Raises:
@@ -185,6 +208,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -196,12 +220,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: UserIn,
+    idempotency_key: str | Unset = "",
 ) -> Problem | UserOut | None:
     """Register User
 
      Register a user owned by the caller; 409 if the email is taken, in any letter case.
 
     Args:
+        idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
+            same request returns the first answer (with `Idempotent-Replayed: true`) and changes
+            nothing; with another request it is a 422, and while the first is still being processed a
+            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
+            characters. Default: ''.
         body (UserIn):
 
     Raises:
@@ -216,5 +246,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            idempotency_key=idempotency_key,
         )
     ).parsed
