@@ -25,6 +25,11 @@ KEY_DESCRIPTION = (
     f"for 24 hours. One header, 1 to {KEY_MAX_LENGTH} visible ASCII characters."
 )
 REPLAYED = "Idempotent-Replayed"
+KeyHeader = Annotated[str, Header(alias="Idempotency-Key", description=KEY_DESCRIPTION)]
+# The default of an optional KeyHeader, typed Any: the header is documented as a plain string,
+# since `str | None` is `anyOf` string or null (some generated clients cannot send it), and a
+# default "" would be sent by them.
+NO_KEY: Any = None
 
 
 class Once:
@@ -66,11 +71,7 @@ async def answer_once(
     request: Request,
     response: Response,
     principal: PrincipalDep,
-    # Documented as a plain string (not `str | None`), so that any generated client sends it;
-    # whether it was sent is read from the headers themselves.
-    idempotency_key: Annotated[
-        str, Header(alias="Idempotency-Key", description=KEY_DESCRIPTION)
-    ] = "",
+    idempotency_key: KeyHeader = NO_KEY,
 ) -> AsyncIterator[Once]:
     """The request's Idempotency-Key, if it has one, scoped to its principal."""
     async with keyed_request(request, response, principal.subject) as once:
@@ -81,7 +82,7 @@ async def answer_once_required(
     request: Request,
     response: Response,
     principal: PrincipalDep,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", description=KEY_DESCRIPTION)],
+    idempotency_key: KeyHeader,
 ) -> AsyncIterator[Once]:
     """The request's Idempotency-Key, which it must have, scoped to its principal."""
     async with keyed_request(request, response, principal.subject) as once:

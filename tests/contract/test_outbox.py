@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from domain.events import DomainEvent
+from domain.idempotency import IdempotencyKey
+from service.idempotency import Answer, KeyedRequest, StoredAnswer
 from service.messagebus import Handler, MessageBus
 from service.relay import OutboxRelay, RelaySettings
 from service.unit_of_work import AbstractUnitOfWork, UnitsOfWork
@@ -400,3 +402,22 @@ async def test_an_idle_relay_retries_a_failed_event_when_it_falls_due(
         assert relay.figures.failed == 1
     finally:
         await stopped(running)
+
+
+async def test_the_relay_forgets_the_answers_stored_longer_ago_than_it_keeps_them(
+    thing_units: UnitsOfWork,
+) -> None:
+    clock = Clock()
+    keep_ms = int(RelaySettings().keep_answers_seconds * 1000)
+    ages = {"old": keep_ms + 1, "older": 2 * keep_ms, "new": keep_ms - 1}
+    async with thing_units(ThingsUnitOfWork) as uow:
+        for key, age in ages.items():
+            request = KeyedRequest("alice", IdempotencyKey(key), "asked")
+            await uow.answers.add(StoredAnswer(request, Answer(201, "{}"), clock.ms - age))
+        await uow.commit()
+
+    await relay_of(thing_units, Handled(), clock=clock).deliver_due()
+
+    async with thing_units(ThingsUnitOfWork).read_only() as uow:
+        kept = [k for k in ages if await uow.answers.get("alice", IdempotencyKey(k))]
+    assert kept == ["new"]

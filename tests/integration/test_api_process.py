@@ -67,6 +67,22 @@ def test_a_write_over_http_is_acknowledged_and_read_back(
     assert (after.balances[source], after.balances[target]) == (99_750, 100_250)
 
 
+def test_a_create_sent_again_with_its_key_on_dqlite_is_answered_the_same_and_stored_once(
+    app: AppProcess, client: httpx.Client
+) -> None:
+    owner = "sent-again"
+    body, headers = {"owner": owner, "balance_cents": 5}, {"Idempotency-Key": "open-1"}
+
+    first, again = (client.post("/ledger/accounts", json=body, headers=headers) for _ in "12")
+    other = client.post("/ledger/accounts", json={**body, "balance_cents": 6}, headers=headers)
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
+    assert again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    listed = client.get("/ledger/accounts", params={"limit": 1000}).json()["items"]
+    assert [account for account in listed if account["owner"] == owner] == [first.json()]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "named"),
     [

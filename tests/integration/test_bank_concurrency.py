@@ -338,7 +338,7 @@ def race_with(
     return post_transfer(client, n, "race", key, body)
 
 
-def test_one_key_sent_by_many_clients_at_once_is_applied_once_and_replayed_to_the_rest(
+def test_one_key_sent_by_many_clients_at_once_is_applied_once_and_the_rest_replayed_or_409(
     app: AppProcess, run: Run
 ) -> None:
     with http_client(app) as client:
@@ -356,11 +356,14 @@ def test_one_key_sent_by_many_clients_at_once_is_applied_once_and_replayed_to_th
                 ]
                 calls = [f.result(timeout=WORKLOAD_DEADLINE_SECONDS) for f in futures]
 
+                # A request that arrives while the first is being answered is a 409 (still in
+                # flight); one that arrives after it, the first answer again.
                 described = "\n".join(call.describe() for call in calls)
-                assert {call.status for call in calls} == {201}, described
-                assert len({call.answer["id"] for call in calls}) == 1, described
-                replayed = sorted(str(call.replayed_header) for call in calls)
-                assert replayed == ["false"] + ["true"] * (RACERS - 1), described
+                answered = [call for call in calls if call.status == 201]
+                assert {call.status for call in calls} <= {201, 409}, described
+                assert len({call.answer["id"] for call in answered}) == 1, described
+                replayed = sorted(str(call.replayed_header) for call in answered)
+                assert replayed == ["false"] + ["true"] * (len(answered) - 1), described
     finally:
         for racing_client in clients:
             racing_client.close()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from pydantic import BaseModel, ConfigDict, Field
 
 from entrypoints.dependencies import unit_of_work
-from entrypoints.idempotency import KEY_DESCRIPTION, Once, keyed_request
+from entrypoints.idempotency import NO_KEY, KeyHeader, Once, keyed_request
 from entrypoints.problems import problem_responses
 from tests.ledger import model
 from tests.ledger.model import LedgerUnitOfWork
@@ -66,9 +66,7 @@ class TransferPage(BaseModel):
 async def answer_once(
     request: Request,
     response: Response,
-    idempotency_key: Annotated[
-        str, Header(alias="Idempotency-Key", description=KEY_DESCRIPTION)
-    ] = "",
+    idempotency_key: KeyHeader = NO_KEY,
 ) -> AsyncIterator[Once]:
     """The ledger has no principals: its keys are all in one scope."""
     async with keyed_request(request, response, "ledger") as once:

@@ -8,13 +8,13 @@ from ...client import AuthenticatedClient, Client
 from ...models.account_in import AccountIn
 from ...models.account_out import AccountOut
 from ...models.problem import Problem
-from ...types import Response, Unset
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: AccountIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -110,7 +110,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[AccountOut | Problem]:
     """Open Account
 
@@ -121,7 +121,7 @@ def sync_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (AccountIn):
 
     Raises:
@@ -148,7 +148,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> AccountOut | Problem | None:
     """Open Account
 
@@ -159,7 +159,7 @@ def sync(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (AccountIn):
 
     Raises:
@@ -181,7 +181,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[AccountOut | Problem]:
     """Open Account
 
@@ -192,7 +192,7 @@ async def asyncio_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (AccountIn):
 
     Raises:
@@ -217,7 +217,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: AccountIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> AccountOut | Problem | None:
     """Open Account
 
@@ -228,7 +228,7 @@ async def asyncio(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (AccountIn):
 
     Raises:

@@ -9,14 +9,14 @@ from ...client import AuthenticatedClient, Client
 from ...models.post_in import PostIn
 from ...models.post_out import PostOut
 from ...models.problem import Problem
-from ...types import Response, Unset
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     user_id: int,
     *,
     body: PostIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -113,7 +113,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: PostIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[PostOut | Problem]:
     """Write Post
 
@@ -126,7 +126,7 @@ def sync_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (PostIn):
 
     Raises:
@@ -155,7 +155,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: PostIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> PostOut | Problem | None:
     """Write Post
 
@@ -168,7 +168,7 @@ def sync(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (PostIn):
 
     Raises:
@@ -192,7 +192,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: PostIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[PostOut | Problem]:
     """Write Post
 
@@ -205,7 +205,7 @@ async def asyncio_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (PostIn):
 
     Raises:
@@ -232,7 +232,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: PostIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> PostOut | Problem | None:
     """Write Post
 
@@ -245,7 +245,7 @@ async def asyncio(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (PostIn):
 
     Raises:

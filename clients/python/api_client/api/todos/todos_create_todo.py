@@ -8,13 +8,13 @@ from ...client import AuthenticatedClient, Client
 from ...models.problem import Problem
 from ...models.todo_in import TodoIn
 from ...models.todo_out import TodoOut
-from ...types import Response, Unset
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: TodoIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -113,7 +113,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: TodoIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | TodoOut]:
     """Create Todo
 
@@ -124,7 +124,7 @@ def sync_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoIn):
 
     Raises:
@@ -151,7 +151,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: TodoIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | TodoOut | None:
     """Create Todo
 
@@ -162,7 +162,7 @@ def sync(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoIn):
 
     Raises:
@@ -184,7 +184,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: TodoIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | TodoOut]:
     """Create Todo
 
@@ -195,7 +195,7 @@ async def asyncio_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoIn):
 
     Raises:
@@ -220,7 +220,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: TodoIn,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | TodoOut | None:
     """Create Todo
 
@@ -231,7 +231,7 @@ async def asyncio(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoIn):
 
     Raises:

@@ -14,7 +14,7 @@ def _get_kwargs(
     key: str,
     *,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -123,7 +123,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete Todo
 
@@ -137,7 +137,7 @@ def sync_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,7 +165,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete Todo
 
@@ -179,7 +179,7 @@ def sync(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -202,7 +202,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Any | Problem]:
     """Delete Todo
 
@@ -216,7 +216,7 @@ async def asyncio_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -242,7 +242,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Any | Problem | None:
     """Delete Todo
 
@@ -256,7 +256,7 @@ async def asyncio(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -17,7 +17,7 @@ def _get_kwargs(
     *,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -132,7 +132,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | TodoOut]:
     """Update Todo
 
@@ -146,7 +146,7 @@ def sync_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoChange):
 
     Raises:
@@ -177,7 +177,7 @@ def sync(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | TodoOut | None:
     """Update Todo
 
@@ -191,7 +191,7 @@ def sync(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoChange):
 
     Raises:
@@ -217,7 +217,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | TodoOut]:
     """Update Todo
 
@@ -231,7 +231,7 @@ async def asyncio_detailed(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoChange):
 
     Raises:
@@ -260,7 +260,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: TodoChange,
     owner: None | str | Unset = UNSET,
-    idempotency_key: str | Unset = "",
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | TodoOut | None:
     """Update Todo
 
@@ -274,7 +274,7 @@ async def asyncio(
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
             409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters. Default: ''.
+            characters.
         body (TodoChange):
 
     Raises:
