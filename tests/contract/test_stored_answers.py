@@ -3,35 +3,17 @@ key stores its answer in the transaction of its change, so a second request with
 the answer back and changes nothing. On the tests' own contexts, so this holds in a fork too."""
 
 import asyncio
-from dataclasses import dataclass, field
 
 import pytest
 
-from domain.events import DomainEvent
 from domain.idempotency import IdempotencyKey, IdempotencyKeyReused
 from domain.principals import Principal
 from service.idempotency import AnswerReplayed, KeyedRequest, StoredAnswer, now_ms
 from service.unit_of_work import UnitsOfWork
 from tests.answering import answer_of, answering
-from tests.contract.harness import OtherThingsUnitOfWork, ThingsUnitOfWork
+from tests.contract.harness import OtherThingsUnitOfWork, ThingsUnitOfWork, Wrote
 
 ALICE, BOB = Principal("alice"), Principal("bob")
-
-
-@dataclass(frozen=True, slots=True)
-class Counted(DomainEvent):
-    n: int
-
-    @property
-    def stream(self) -> str:
-        return "counted"
-
-
-@dataclass
-class Counter:
-    """An aggregate of the tests: its change is the event it records."""
-
-    events: list[DomainEvent] = field(default_factory=list)
 
 
 class Refused(Exception):
@@ -41,9 +23,8 @@ class Refused(Exception):
 async def count(uow: ThingsUnitOfWork, n: int, *, refuse: bool = False) -> str:
     """The use case: record `n` in the outbox and answer `counted n` (or fail before its
     commit)."""
-    counter = Counter([Counted(n)])
     async with uow:
-        uow.collect(counter)
+        await uow.outbox.add([Wrote(str(n))])
         if refuse:
             raise Refused(n)
         result = f"counted {n}"
@@ -53,7 +34,7 @@ async def count(uow: ThingsUnitOfWork, n: int, *, refuse: bool = False) -> str:
 
 async def counted(units: UnitsOfWork) -> list[int]:
     async with units(ThingsUnitOfWork).read_only() as uow:
-        return [event.payload["n"] for event in await uow.outbox.undelivered(1000)]
+        return [int(event.payload["what"]) for event in await uow.outbox.undelivered(1000)]
 
 
 def keyed(units: UnitsOfWork, who: Principal, key: str, n: int) -> ThingsUnitOfWork:
