@@ -150,12 +150,22 @@ def is_transient(attempt: Attempt) -> bool:
 class BankWorkload:
     """Worker threads sending transfers until stopped; `records` holds every key sent."""
 
-    def __init__(self, nodes: list[str], accounts: list[int], *, seed: int) -> None:
+    def __init__(
+        self,
+        nodes: list[str],
+        accounts: list[int],
+        *,
+        seed: int,
+        answer_timeout: float = HTTP_TIMEOUT_SECONDS,
+    ) -> None:
+        """`answer_timeout`: how long a worker waits for an answer before it sends the key to
+        the next node."""
         assert nodes, "no node to send to"
         assert len(accounts) >= 2, "a transfer needs two accounts"
         self.nodes = list(nodes)
         self.accounts = list(accounts)
         self.seed = seed
+        self.answer_timeout = answer_timeout
         self.records: list[KeyRecord] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -189,7 +199,7 @@ class BankWorkload:
 
     def _work(self, worker: int) -> None:
         rng = random.Random(self.seed * 1_000 + worker)
-        with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, trust_env=False) as client:
+        with httpx.Client(timeout=self.answer_timeout, trust_env=False) as client:
             for n in range(1, MAX_KEYS_PER_WORKER + 1):
                 if self._stop.is_set():
                     return
