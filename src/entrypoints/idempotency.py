@@ -21,8 +21,9 @@ from service.unit_of_work import AbstractUnitOfWork
 KEY_DESCRIPTION = (
     "Makes the request safe to send again: the same key with the same request returns the first "
     "answer (with `Idempotent-Replayed: true`) and changes nothing; with another request it is "
-    "a 422, and while the first is still being processed a 409. Keys are yours alone and kept "
-    f"for 24 hours. One header, 1 to {KEY_MAX_LENGTH} visible ASCII characters."
+    "a 422, and while the first is still being processed a 409. Keys are yours alone, and kept "
+    f"a day unless the service says otherwise. One header, 1 to {KEY_MAX_LENGTH} visible ASCII "
+    "characters."
 )
 REPLAYED = "Idempotent-Replayed"
 KeyHeader = Annotated[str, Header(alias="Idempotency-Key", description=KEY_DESCRIPTION)]

@@ -123,8 +123,8 @@ def sync_detailed(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
         body (TodoIn):
 
     Raises:
@@ -161,8 +161,8 @@ def sync(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
         body (TodoIn):
 
     Raises:
@@ -194,8 +194,8 @@ async def asyncio_detailed(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
         body (TodoIn):
 
     Raises:
@@ -230,8 +230,8 @@ async def asyncio(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
         body (TodoIn):
 
     Raises:

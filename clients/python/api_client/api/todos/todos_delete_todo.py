@@ -136,8 +136,8 @@ def sync_detailed(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -178,8 +178,8 @@ def sync(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -215,8 +215,8 @@ async def asyncio_detailed(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -255,8 +255,8 @@ async def asyncio(
         idempotency_key (str | Unset): Makes the request safe to send again: the same key with the
             same request returns the first answer (with `Idempotent-Replayed: true`) and changes
             nothing; with another request it is a 422, and while the first is still being processed a
-            409. Keys are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII
-            characters.
+            409. Keys are yours alone, and kept a day unless the service says otherwise. One header, 1
+            to 128 visible ASCII characters.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -128,7 +128,8 @@ def sync_detailed(
         idempotency_key (str): Makes the request safe to send again: the same key with the same
             request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
             with another request it is a 422, and while the first is still being processed a 409. Keys
-            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
+            are yours alone, and kept a day unless the service says otherwise. One header, 1 to 128
+            visible ASCII characters.
         body (TransferIn):
 
     Raises:
@@ -169,7 +170,8 @@ def sync(
         idempotency_key (str): Makes the request safe to send again: the same key with the same
             request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
             with another request it is a 422, and while the first is still being processed a 409. Keys
-            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
+            are yours alone, and kept a day unless the service says otherwise. One header, 1 to 128
+            visible ASCII characters.
         body (TransferIn):
 
     Raises:
@@ -205,7 +207,8 @@ async def asyncio_detailed(
         idempotency_key (str): Makes the request safe to send again: the same key with the same
             request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
             with another request it is a 422, and while the first is still being processed a 409. Keys
-            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
+            are yours alone, and kept a day unless the service says otherwise. One header, 1 to 128
+            visible ASCII characters.
         body (TransferIn):
 
     Raises:
@@ -244,7 +247,8 @@ async def asyncio(
         idempotency_key (str): Makes the request safe to send again: the same key with the same
             request returns the first answer (with `Idempotent-Replayed: true`) and changes nothing;
             with another request it is a 422, and while the first is still being processed a 409. Keys
-            are yours alone and kept for 24 hours. One header, 1 to 128 visible ASCII characters.
+            are yours alone, and kept a day unless the service says otherwise. One header, 1 to 128
+            visible ASCII characters.
         body (TransferIn):
 
     Raises:
