@@ -132,6 +132,7 @@ def _relays(
             holder,
             settings,
             context=context.name,
+            bell=store.outbox_bell(context.unit_of_work),
         )
         for context in contexts
     )

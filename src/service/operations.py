@@ -4,6 +4,7 @@ app, a unit of work per request, and what operators ask of it (ready? how is it 
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from service.outbox import OutboxBell
 from service.unit_of_work import AbstractUnitOfWork
 
 
@@ -34,6 +35,10 @@ class Store(Protocol):
     def unit_of_work[U: AbstractUnitOfWork](self, context: type[U], /) -> U:
         """A new unit of work of a bounded context (e.g. BillingUnitOfWork): build one per
         request, never share it."""
+        ...
+
+    def outbox_bell(self, context: type[AbstractUnitOfWork], /) -> OutboxBell:
+        """Rung by this process's commits of events to `context`'s outbox."""
         ...
 
     async def readiness(self) -> Readiness: ...

@@ -2,7 +2,6 @@
 (the holder of a lease kept in the store), at least once and in order per stream."""
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,8 +52,12 @@ class OutboxRelay:
         clock_ms: Callable[[], int] = now_ms,
         *,
         context: str = "",
+        bell: OutboxBell | None = None,
     ) -> None:
+        """`bell`: the one this process's commits of events to the outbox ring (the store's);
+        without it, the relay finds events at its idle polls only."""
         self._unit_of_work = unit_of_work
+        self._outbox_bell = bell or OutboxBell()
         self.context = context  # whose outbox this relay delivers (logs and /metrics say it)
         self._bus = bus
         self.holder = holder
@@ -108,11 +111,6 @@ class OutboxRelay:
 
     def _retry_due_at(self, retry_at_ms: int) -> None:
         self._next_retry_ms = min(retry_at_ms, self._next_retry_ms or retry_at_ms)
-
-    @functools.cached_property
-    def _outbox_bell(self) -> OutboxBell:
-        """Rung by this process's commits of events to this relay's outbox."""
-        return self._unit_of_work().outbox_bell
 
     @property
     def _idle_seconds(self) -> float:

@@ -90,6 +90,7 @@ def relay_of(
         settings,
         clock or Clock(),
         context=context.__name__,
+        bell=units(context).outbox_bell,
     )
 
 
@@ -367,7 +368,8 @@ async def test_an_idle_relay_delivers_at_once_what_its_own_process_commits(
     handled = Handled()
     bus = MessageBus({Happened: (handled.handle,)}, thing_units)
     idle = RelaySettings(lease_seconds=100.0)  # it polls every 20 s when it finds nothing
-    relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle)
+    bell = thing_units(ThingsUnitOfWork).outbox_bell
+    relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle, bell=bell)
     running = await running_relay(relay)
     try:
         await asyncio.sleep(0.1)  # it looked, found nothing, and waits
@@ -389,7 +391,8 @@ async def test_an_idle_relay_retries_a_failed_event_when_it_falls_due(
     handled = Handled(failures_left=Counter({("a", 1): 1}))
     bus = MessageBus({Happened: (handled.handle,)}, thing_units)
     idle = RelaySettings(lease_seconds=100.0, first_retry_seconds=0.2)  # polls every 20 s
-    relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle)
+    bell = thing_units(ThingsUnitOfWork).outbox_bell
+    relay = OutboxRelay(functools.partial(thing_units, ThingsUnitOfWork), bus, "r", idle, bell=bell)
     running = await running_relay(relay)
     try:
         await record(thing_units, "a", 1)  # fails at once, then is due 0.2 s later

@@ -23,6 +23,7 @@ from adapters.dqlite.node import DqliteNode, NodeError
 from adapters.dqlite.tls import TlsFiles, tls_dialer
 from adapters.dqlite.writers import SiblingWriteLock
 from service.operations import Readiness, StoreStatus
+from service.outbox import OutboxBell
 from service.retry import RetryCounters, RetrySettings
 from service.unit_of_work import AbstractUnitOfWork
 
@@ -145,6 +146,9 @@ class DqliteStore:
         uow = self.databases[context].unit_of_work()
         assert isinstance(uow, context)
         return uow
+
+    def outbox_bell(self, context: type[AbstractUnitOfWork], /) -> OutboxBell:
+        return self.databases[context].outbox_bell
 
     async def _follow_leader(self) -> str | None:
         """Look for the leader; on a new one, drop the pooled connections to the old.

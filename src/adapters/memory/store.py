@@ -57,6 +57,9 @@ class InMemoryStore:
         assert isinstance(uow, context)
         return uow
 
+    def outbox_bell(self, context: type[AbstractUnitOfWork], /) -> OutboxBell:
+        return self.databases[context].outbox_bell
+
     async def readiness(self) -> Readiness:
         return Readiness(
             True, {f"{d.context.name} database": "ok" for d in self.databases.values()}
