@@ -16,6 +16,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.accounts import InMemoryAccountRepository, SqlAlchemyAccountRepository
+from adapters.barrier import ReadBarrierRow
 from adapters.idempotency import StoredAnswerRow
 from adapters.login_attempts import InMemoryLoginFailureRepository, SqlAlchemyLoginFailureRepository
 from adapters.memory.table import InMemoryTable
@@ -55,8 +56,13 @@ class Context:
     @functools.cached_property
     def metadata(self) -> MetaData:
         """The tables of this context's database: its repositories' (those their modules
-        map), the outbox's and the stored answers'. What Alembic compares its history with."""
-        platform = {OutboxEventRow.__module__, StoredAnswerRow.__module__}
+        map), the outbox's, the stored answers' and the read barrier's. What Alembic compares
+        its history with."""
+        platform = {
+            OutboxEventRow.__module__,
+            StoredAnswerRow.__module__,
+            ReadBarrierRow.__module__,
+        }
         modules = {_module(r.sql) for r in self.registrations} | platform
         metadata = MetaData()
         for mapper in Base.registry.mappers:

@@ -23,8 +23,11 @@ async def open_account(
 
 @retried(idempotent=True)
 async def get_account(uow: BankUnitOfWork, principal: Principal, account_id: int) -> Account:
-    """The account; NotFound if it is someone else's, as if it did not exist."""
-    async with uow.read_only(snapshot=False):  # one statement
+    """The account; NotFound if it is someone else's, as if it did not exist.
+
+    Linearizable: a balance read right after a transfer made through another node must show
+    it, even from a leader cut off from the others (which would answer from its own copy)."""
+    async with uow.read_only(snapshot=False, consistency="linearizable"):  # one statement
         return await readable_account(uow, principal, account_id)
 
 

@@ -53,7 +53,7 @@ async def list_transfers(
     """Transfers from or to an account the principal may read; every transfer for an admin
     who names no account."""
     query.check_asked_by(principal)
-    async with uow.read_only():
+    async with uow.read_only(consistency="linearizable"):  # a statement: it must be complete
         if query.account_id is not None:
             await readable_account(uow, principal, query.account_id)
         return await uow.transfers.find(query)

@@ -4,7 +4,7 @@ import abc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
 from domain.events import DomainEvent, RecordsEvents
 from domain.idempotency import IdempotencyKeyReused
@@ -19,6 +19,12 @@ from service.idempotency import (
 from service.outbox import AbstractOutbox, OutboxBell
 from service.retry import RetryCounters, RetrySettings
 
+# How current a read-only unit of work's reads are. "leader": what the node it reads from has
+# committed, which a leader cut off from the others can still answer for an election timeout
+# after the others have moved on. "linearizable": no older than the moment the read began,
+# or refused (on dqlite, a write committed through a quorum first: adapters/barrier.py).
+type Consistency = Literal["leader", "linearizable"]
+
 
 class AbstractUnitOfWork(abc.ABC):
     """`async with uow:` opens a transaction; only `await uow.commit()` makes it durable.
@@ -28,7 +34,8 @@ class AbstractUnitOfWork(abc.ABC):
     not wait for the single writer's lock, and any attempt to write fails. With
     `snapshot=False` no transaction is opened: each statement reads the latest commit. For a
     use case that reads with one statement a snapshot adds nothing, and on dqlite it costs a
-    round trip before (BEGIN) and one after (ROLLBACK).
+    round trip before (BEGIN) and one after (ROLLBACK). With `consistency="linearizable"`
+    the reads see every write acknowledged before they began, or fail (see Consistency).
 
     Each bounded context subclasses it (service/contexts.py), declaring the repositories of
     its aggregates; the implementation builds them from adapters/contexts.py.
@@ -45,6 +52,7 @@ class AbstractUnitOfWork(abc.ABC):
 
     reading_only: bool = False
     reading_snapshot: bool = True  # while reading only: in one transaction
+    reading_consistency: Consistency = "leader"  # while reading only
 
     def __init__(
         self,
@@ -118,13 +126,17 @@ class AbstractUnitOfWork(abc.ABC):
             self.outbox_bell.ring()
 
     @asynccontextmanager
-    async def read_only(self, *, snapshot: bool = True) -> AsyncIterator[Self]:
+    async def read_only(
+        self, *, snapshot: bool = True, consistency: Consistency = "leader"
+    ) -> AsyncIterator[Self]:
         self.reading_only, self.reading_snapshot = True, snapshot
+        self.reading_consistency = consistency
         try:
             async with self:
                 yield self
         finally:
             self.reading_only, self.reading_snapshot = False, True
+            self.reading_consistency = "leader"
 
     @abc.abstractmethod
     async def commit(self, result: object = None) -> None:

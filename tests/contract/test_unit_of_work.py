@@ -130,6 +130,23 @@ async def test_a_unit_of_work_writes_again_after_a_read_only_transaction(
     assert await stored(units, aggregate, item) == item
 
 
+@pytest.mark.parametrize("snapshot", [True, False], ids=["snapshot", "one-statement"])
+async def test_a_linearizable_read_sees_every_commit_made_before_it_and_writes_nothing(
+    thing_units: UnitsOfWork, snapshot: bool
+) -> None:
+    await write(thing_units, ThingsUnitOfWork, "before")
+
+    uow = thing_units(ThingsUnitOfWork)
+    async with uow.read_only(snapshot=snapshot, consistency="linearizable"):
+        seen = [e.payload["what"] for e in await uow.outbox.undelivered(100)]
+        with pytest.raises(Exception, match=r"(?i)read.?only"):
+            await uow.outbox.add([Wrote("inside")])
+
+    assert seen == ["before"]
+    assert uow.reading_consistency == "leader"  # the next read is the default again
+    assert await written(thing_units, ThingsUnitOfWork) == ["before"]
+
+
 async def write(units: UnitsOfWork, context: type[AbstractUnitOfWork], what: str) -> None:
     async with units(context) as uow:
         await uow.outbox.add([Wrote(what)])

@@ -89,6 +89,7 @@ def test_generated_aggregates_in_an_existing_and_a_new_context_pass_every_check_
         "outbox_events",
         "outbox_lease",
         "idempotency_keys",
+        "read_barrier",
         "international_parcel_shipments",
     ):
         assert f"op.create_table({table!r}" in first_revision, table

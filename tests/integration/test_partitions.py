@@ -64,13 +64,16 @@ READ_EVERY_SECONDS = 0.02
 # How stale a read through a cut-off leader may be: it steps down after an election timeout
 # (15 x APP_NETWORK_LATENCY_MS = 150 ms) without a majority; ten times that for a loaded machine.
 STALE_READ_BOUND_SECONDS = 1.5
+READ_LEVELS = ("leader", "linearizable")
 
 
 @dataclass
 class StaleReads:
-    """Reads of a probe account through the cut-off old leader, against acknowledged writes."""
+    """Reads of a probe account through the cut-off old leader at one consistency level,
+    against acknowledged writes."""
 
-    acknowledged_at: list[float] = field(default_factory=list)  # the n-th probe transfer's ack
+    level: str  # the read's consistency: leader or linearizable
+    acknowledged_at: list[float]  # the n-th probe transfer's ack (the writer's, shared)
     reads: list[tuple[float, int]] = field(default_factory=list)  # (sent at, version read)
     refused: Counter[str] = field(default_factory=Counter)  # reads not answered 200, by why
 
@@ -89,7 +92,7 @@ class StaleReads:
         longest = f"{max(windows):.2f}s" if windows else "none"
         refused = ", ".join(f"{n} {why}" for why, n in sorted(self.refused.items())) or "none"
         return (
-            f"stale reads: {len(windows)} of {len(self.reads)} reads answered by the old "
+            f"stale {self.level} reads: {len(windows)} of {len(self.reads)} answered by the old "
             f"leader, longest window {longest}; reads not answered: {refused} "
             f"({len(self.acknowledged_at)} probe writes acknowledged through the majority)"
         )
@@ -145,7 +148,7 @@ class PartitionRun:
     quiet: float  # the longest stretch in which no node took a write, from the cut on
     quiet_after_election: float  # the longest such stretch, from its last election on
     resumed: dict[str, float]  # node -> seconds from the heal to its first write after
-    stale_reads: StaleReads | None = None
+    stale_reads: dict[str, StaleReads] | None = None  # by consistency level
 
     def line(self) -> str:
         resumed = ", ".join(f"{seconds:.2f}s" for seconds in self.resumed.values())
@@ -218,7 +221,7 @@ def run_partition(
                 with stale_read_probe(majority, leader.base_url, probe_accounts) as stale:
                     nemesis(cluster, network, leader.node_id)
             else:
-                stale = None
+                stale = {}
                 nemesis(cluster, network, leader.node_id)
             healed_at = time.time()
             time.sleep(AFTER_HEALING_SECONDS)
@@ -250,11 +253,12 @@ def run_partition(
     after_election = max(watch.after_election(start, end) for start, end in stretches)
     resumed = {node: first_after(adds.acknowledged_at(node), healed_at) for node in nodes}
     partition = PartitionRun(
-        run, set_figures(adds.adds, sets), quiet, after_election, resumed, stale
+        run, set_figures(adds.adds, sets), quiet, after_election, resumed, stale or None
     )
     longest = max(stretches, key=lambda stretch: stretch[1] - stretch[0])
     story = timeline(network, watch, *longest)
-    for line in filter(None, (partition.set_figures.line(), stale and stale.line(), story)):
+    probed = [reads.line() for reads in stale.values()]
+    for line in filter(None, (partition.set_figures.line(), *probed, story)):
         print(f"  {line}")
         measured(f"partition {name}: {line}")
     print(f"  {partition.line()}")
@@ -288,15 +292,17 @@ def first_after(acknowledged_at: list[float], moment: float) -> float:
 
 class stale_read_probe:  # noqa: N801 (a context manager, named as a function would be)
     """Transfers between two probe accounts through `majority`, and reads of the first through
-    `old_leader`, while the block runs."""
+    `old_leader` at each consistency level, while the block runs."""
 
     def __init__(self, majority: list[str], old_leader: str, accounts: list[int]) -> None:
         self.majority, self.old_leader, self.accounts = majority, old_leader, accounts
-        self.found = StaleReads()
+        acknowledged_at: list[float] = []
+        self.found = {level: StaleReads(level, acknowledged_at) for level in READ_LEVELS}
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._write), threading.Thread(target=self._read)]
+        readers = [threading.Thread(target=self._read, args=(level,)) for level in READ_LEVELS]
+        self._threads = [threading.Thread(target=self._write), *readers]
 
-    def __enter__(self) -> StaleReads:
+    def __enter__(self) -> dict[str, StaleReads]:
         for thread in self._threads:
             thread.start()
         return self.found
@@ -315,25 +321,26 @@ class stale_read_probe:  # noqa: N801 (a context manager, named as a function wo
                 for node in self.majority * 3:  # the same key until acknowledged (bounded)
                     attempt = post_transfer(client, node, key, body)
                     if attempt.acknowledged:
-                        self.found.acknowledged_at.append(attempt.answered_at)
+                        self.found["leader"].acknowledged_at.append(attempt.answered_at)
                         break
                     if self._stop.is_set():
                         return
                     time.sleep(0.1)
 
-    def _read(self) -> None:
+    def _read(self, level: str) -> None:
+        found, url = self.found[level], f"{self.old_leader}/ledger/accounts/{self.accounts[0]}"
         with httpx.Client(timeout=2, trust_env=False) as client:
             while not self._stop.is_set():
                 sent_at = time.time()
                 try:
-                    answer = client.get(f"{self.old_leader}/ledger/accounts/{self.accounts[0]}")
+                    answer = client.get(url, params={"consistency": level})
                 except httpx.TransportError as error:
-                    self.found.refused[type(error).__name__] += 1
+                    found.refused[type(error).__name__] += 1
                     continue
                 if answer.status_code == 200:
-                    self.found.reads.append((sent_at, int(answer.json()["version"])))
+                    found.reads.append((sent_at, int(answer.json()["version"])))
                 else:
-                    self.found.refused[str(answer.status_code)] += 1
+                    found.refused[str(answer.status_code)] += 1
                 time.sleep(READ_EVERY_SECONDS)
 
 
@@ -404,8 +411,19 @@ def test_every_node_takes_writes_again_within_5_s_of_the_heal(partition: Partiti
 def test_stale_reads_through_an_isolated_leader_last_no_longer_than_an_election_timeout(
     leader_isolated: PartitionRun,
 ) -> None:
-    stale = leader_isolated.stale_reads
-    assert stale is not None
+    assert leader_isolated.stale_reads is not None
+    stale = leader_isolated.stale_reads["leader"]
     assert stale.acknowledged_at, "no probe write was acknowledged through the majority"
     assert stale.reads, "no read was answered through the old leader: nothing was measured"
     assert max(stale.stale(), default=0.0) <= STALE_READ_BOUND_SECONDS
+
+
+def test_linearizable_reads_through_an_isolated_leader_are_never_stale(
+    leader_isolated: PartitionRun,
+) -> None:
+    """They fail, or wait until the leader finds it leads nobody, instead of answering."""
+    assert leader_isolated.stale_reads is not None
+    linearizable = leader_isolated.stale_reads["linearizable"]
+    assert linearizable.acknowledged_at, "no probe write was acknowledged through the majority"
+    assert linearizable.reads or linearizable.refused, "no read was sent: nothing was measured"
+    assert linearizable.stale() == []

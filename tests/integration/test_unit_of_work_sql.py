@@ -282,3 +282,25 @@ async def test_a_keyed_commit_whose_answer_is_lost_is_retried_and_answered_from_
     assert lost == [True]
     assert replayed.value.answer == answer_of("recorded")
     assert len(events) == 1
+
+
+async def test_a_linearizable_read_commits_a_read_barrier_first_and_a_leader_read_does_not(
+    dqlite_node: DqliteNode,
+) -> None:
+    async with fresh_store(dqlite_node, contexts=THINGS_CONTEXTS) as store:
+        things = store.databases[ThingsUnitOfWork]
+
+        async def barriers_passed() -> int:
+            async with things.engine.connect() as connection:
+                return int(await connection.scalar(text("SELECT passed FROM read_barrier")))
+
+        for consistency in ("leader", "linearizable", "linearizable", "leader"):
+            async with store.unit_of_work(ThingsUnitOfWork).read_only(consistency=consistency):
+                pass
+        passed_alone = await barriers_passed()
+        await asyncio.gather(
+            *(things.confirm_leadership() for _ in range(16))  # as 16 readers at once would
+        )
+
+        assert passed_alone == 2
+        assert await barriers_passed() == 18

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from entrypoints.dependencies import unit_of_work
 from entrypoints.idempotency import NO_KEY, KeyHeader, Once, keyed_request
 from entrypoints.problems import problem_responses
+from service.unit_of_work import Consistency
 from tests.ledger import model
 from tests.ledger.model import LedgerUnitOfWork
 
@@ -99,8 +100,13 @@ async def list_accounts(
 
 
 @router.get("/accounts/{id}")
-async def get_account(id: Annotated[int, Path(ge=1, le=2**62)], uow: UnitOfWorkDep) -> AccountOut:
-    account = await model.get_account(uow, id)
+async def get_account(
+    id: Annotated[int, Path(ge=1, le=2**62)],
+    uow: UnitOfWorkDep,
+    consistency: Consistency = "leader",
+) -> AccountOut:
+    """`consistency`, for the tests that compare the levels: the read is the same."""
+    account = await model.get_account(uow, id, consistency)
     return AccountOut.model_validate(account, from_attributes=True)
 
 

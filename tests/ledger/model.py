@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from domain.errors import Conflict, InvalidValue, NotFound
 from domain.fields import check_text
 from service.retry import retried
-from service.unit_of_work import AbstractUnitOfWork
+from service.unit_of_work import AbstractUnitOfWork, Consistency
 
 ACCOUNTS, TRANSFERS = "ledger_accounts", "ledger_transfers"  # LedgerUnitOfWork's attributes
 
@@ -103,8 +103,10 @@ async def open_account(uow: LedgerUnitOfWork, owner: str, balance_cents: int) ->
 
 
 @retried(idempotent=True)
-async def get_account(uow: LedgerUnitOfWork, id: int) -> Account:
-    async with uow.read_only():
+async def get_account(
+    uow: LedgerUnitOfWork, id: int, consistency: Consistency = "leader"
+) -> Account:
+    async with uow.read_only(consistency=consistency):
         return await _existing(uow.ledger_accounts, id)
 
 

@@ -79,7 +79,16 @@ class DqliteDatabase:
             read_slots=self._read_slots,
             disk_shortage=self._disk_shortage,
             outbox_bell=self.outbox_bell,
+            confirm_leadership=self.confirm_leadership,
         )
+
+    async def confirm_leadership(self) -> None:
+        """Commit a read barrier: once it is committed, the leader it went to held a quorum
+        then. Concurrent barriers share one COMMIT (group commit), as other writes do."""
+        uow = self.unit_of_work()
+        async with uow:
+            await uow.barrier.pass_through()
+            await uow.commit()
 
     async def migrate_to_head(self, within_seconds: float) -> None:
         """Upgrade on the leader, and again on the next one when leadership moves meanwhile.

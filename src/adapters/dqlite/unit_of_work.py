@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.barrier import SqlAlchemyReadBarrier
 from adapters.contexts import Registration
 from adapters.dqlite.errors import classify
 from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
@@ -51,6 +52,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         read_slots: asyncio.Semaphore | None = None,
         disk_shortage: Callable[[], str | None] = lambda: None,
         outbox_bell: OutboxBell | None = None,
+        confirm_leadership: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__(retry_settings, retry_counters, outbox_bell)
         self._session_factory = session_factory
@@ -64,6 +66,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._holds_turn = False
         self._shared: SharedTransaction | None = None  # the group's transaction, while in it
         self._on_failure = on_failure
+        self._confirm_leadership = confirm_leadership
 
     async def __aenter__(self) -> Self:
         if not self.reading_only:
@@ -72,6 +75,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._holds_turn = self._writers is not None and await self._writers.enter()
             session = await self._writing_session()
         elif self._read_session_factory is not None:  # its connections are read-only already
+            if self.reading_consistency == "linearizable" and self._confirm_leadership:
+                await self._confirm_leadership()  # a barrier write, before the first read
             if self._read_slots is not None:
                 await self._read_slots.acquire()
                 self._holds_read_slot = True
@@ -102,6 +107,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._session = session
         self.outbox = SqlAlchemyOutbox(session)
         self.answers = SqlAlchemyStoredAnswers(session)
+        self.barrier = SqlAlchemyReadBarrier(session)
         for registration in self._registrations:
             setattr(self, registration.name, registration.sql(session))
 
