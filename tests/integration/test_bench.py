@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.dqlite import worker_ports
 from tools.bench.__main__ import BACKENDS, WORKER_ENDPOINTS
+from tools.bench.consistency import LEVELS, WRITES_ALONE, WRITES_BESIDE, read_target
 from tools.bench.floor_loads import FLOOR_ENDPOINTS, FLOORS, floor_target
 from tools.bench.loads import AUTH_ENDPOINTS, ENDPOINTS
 
@@ -51,6 +52,9 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
         ("store writes, two contexts at once", "node"),
     }
     expected |= {(floor_target(f, target), "node") for f in FLOORS for target in FLOOR_ENDPOINTS}
+    for backend in ("node", "cluster"):
+        expected |= {(read_target(level), backend) for level in LEVELS}
+        expected |= {(WRITES_ALONE, backend), (WRITES_BESIDE, backend)}
     assert expected <= measured, sorted(expected - measured)
     assert len(results["targets"]) == 19
     assert set(results["round_trips"]) == {"GET /todos/{key}", "POST /todos", "POST /transfers"}
@@ -68,4 +72,7 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     assert "| POST /todos 1 clients, 2 workers / 1 worker |" in report
     assert "| the app, GET /todos/{key}: + unit of work, use case, store |" in report
     assert "| app, node / raw client | POST /todos |" in report
+    consistency = report.split("## Reads that cannot be stale")[1]
+    assert "| node | 16 |" in consistency
+    assert "| cluster | 16 |" in consistency
     assert "| POST /transfers | " in report.split("Round trips to dqlite per request")[1]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tools.bench.apps import App, go_dqlite_benchmark, running_apps
 from tools.bench.client import post, sign_in
+from tools.bench.consistency import measure_consistency
 from tools.bench.contexts import measure_contexts
 from tools.bench.flames import record_flame
 from tools.bench.floor_loads import load_floors
@@ -109,6 +110,9 @@ def run(
                 round_trips = measure_round_trips(apps[0].url, authorization, ACCOUNTS)
                 figures += measure_raw_client(node, seconds)
                 figures += measure_contexts(node, seconds)
+            if backend in ("node", "cluster"):
+                addresses = [app.env["APP_NODE_ADDRESS"] for app in apps]
+                figures += measure_consistency(addresses, backend, seconds)
             if profile_into is not None:
                 profiles |= profile_app(apps[0], backend, seconds, authorization, profile_into)
     for size, backend in ((1, "node"), (3, "cluster")):

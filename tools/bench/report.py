@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # no screen: render to files only
 import matplotlib.pyplot as plt
 
 from tools.bench.apps import WORKERS
+from tools.bench.consistency import READERS, WRITERS, WRITES_ALONE, WRITES_BESIDE, read_target
 from tools.bench.contexts import CLIENTS as CONTEXT_WRITERS
 from tools.bench.floor_loads import floor_target
 from tools.bench.floor_report import floors_section
@@ -257,6 +258,38 @@ def token_cost(results: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def consistency_section(results: dict[str, Any]) -> str:
+    """Reads at each level, and writers beside linearizable readers, from the same run."""
+    f: Figures = results["figures"]
+    rows = [
+        "| backend | readers | leader reads per s | linearizable per s | ratio | "
+        "p99 ms leader / linearizable |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    writes = ["| backend | writes per s alone | beside linearizable readers | ratio |"]
+    writes.append("|---|---:|---:|---:|")
+    measured = {(x["target"], x["backend"], x["clients"]): x for x in f}
+    for backend in ("node", "cluster"):
+        for readers in READERS:
+            leader = measured.get((read_target("leader"), backend, readers))
+            linear = measured.get((read_target("linearizable"), backend, readers))
+            if leader is None or linear is None:
+                continue  # a run without this backend
+            rows.append(
+                f"| {backend} | {readers} | {leader['throughput']:,.0f} | "
+                f"{linear['throughput']:,.0f} | {linear['throughput'] / leader['throughput']:.2f}"
+                f" | {leader['p99_ms']:.1f} / {linear['p99_ms']:.1f} |"
+            )
+        alone = measured.get((WRITES_ALONE, backend, WRITERS))
+        beside = measured.get((WRITES_BESIDE, backend, WRITERS))
+        if alone is not None and beside is not None:
+            writes.append(
+                f"| {backend} | {alone['throughput']:,.0f} | {beside['throughput']:,.0f} | "
+                f"{beside['throughput'] / alone['throughput']:.2f} |"
+            )
+    return "\n".join(rows) + "\n\n" + "\n".join(writes)
+
+
 def layers_section(results: dict[str, Any]) -> str:
     """Microseconds per GET of each layer, called in one process with no network."""
     rows = ["| what answers the GET | µs per request | added |", "|---|---:|---:|"]
@@ -324,6 +357,15 @@ uvicorn and the kernel's loopback to each, about the same for every app), on the
 store (tools/bench/layers.py):
 
 {layers_section(results)}
+
+## Reads that cannot be stale
+
+An account read by its id through the app's store (tools/bench/consistency.py), at each
+consistency level: a linearizable read first commits a read barrier (README: "Reads that cannot
+be stale"). Then {WRITERS} writers alone, and the same writers beside {WRITERS} linearizable
+readers, whose barriers queue with the writes:
+
+{consistency_section(results)}
 
 ## What a bearer token costs
 
