@@ -13,15 +13,19 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.contexts import Context
 from adapters.dqlite.engine import create_dqlite_engine, create_dqlite_read_engine, dqlite_url
-from adapters.dqlite.group_commit import GroupCommit
+from adapters.dqlite.group_commit import GroupCommit, SharedTransaction
 from adapters.dqlite.leader import LeaderTracker
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
+from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
 from service.outbox import OutboxBell
 from service.retry import RetryCounters, RetrySettings
 
 logger = logging.getLogger(__name__)
+
+# A read barrier in the group's transaction, and its outcome, while its COMMIT waits.
+type PendingBarrier = tuple[SharedTransaction, asyncio.Future[None]]
 
 
 class DqliteDatabase:
@@ -65,6 +69,7 @@ class DqliteDatabase:
         self._group = GroupCommit(self.engine, self.writers, follow_leader, siblings)
         self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
         self.outbox_bell = OutboxBell()
+        self._pending_barrier: PendingBarrier | None = None
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return self._unit_of_work_class(
@@ -84,11 +89,51 @@ class DqliteDatabase:
 
     async def confirm_leadership(self) -> None:
         """Commit a read barrier: once it is committed, the leader it went to held a quorum
-        then. Concurrent barriers share one COMMIT (group commit), as other writes do."""
-        uow = self.unit_of_work()
-        async with uow:
-            await uow.barrier.pass_through()
-            await uow.commit()
+        then. A reader that comes while another's barrier waits in the group's transaction,
+        its COMMIT not yet sent, shares that one (its quorum comes after this reader came
+        too), whether it finds it at once or on joining the transaction: the readers of a
+        batch add one barrier to it, not one each."""
+        pending = self._pending_barrier
+        if pending is None or not self._group.still_open(pending[0]):
+            pending = await self._pass_a_barrier()
+        if pending is not None:
+            try:
+                await asyncio.shield(pending[1])
+            except StoreUnavailable as refused:  # each reader raises its own
+                raise StoreUnavailable(*refused.args) from refused
+
+    async def _pass_a_barrier(self) -> PendingBarrier | None:
+        """Commit a barrier; or None when another's is in the transaction joined, whose
+        COMMIT this one has waited for (leaving it with no change of its own)."""
+        passed = asyncio.get_running_loop().create_future()
+        passed.add_done_callback(_retrieved)  # nobody may be waiting for it
+        try:
+            uow = self.unit_of_work()
+            async with uow:
+                shared, pending = uow.shared_transaction, self._pending_barrier
+                if shared is not None and pending is not None and pending[0] is shared:
+                    return pending
+                await uow.barrier.pass_through()
+                if shared is not None:
+                    self._pending_barrier = (shared, passed)
+                await uow.commit()
+        except BaseException as error:
+            # For a read, a barrier whose outcome is unknown, or refused for want of disk
+            # space, confirms nothing: the read is refused as the store being unavailable.
+            if type(error) is StoreUnavailable:
+                passed.set_exception(error)
+                raise
+            refusal = StoreUnavailable(f"no read barrier was confirmed: {error!r}")
+            passed.set_exception(refusal)
+            if isinstance(error, OutcomeUnknown | StoreFull):
+                raise refusal from error
+            raise
+        else:
+            passed.set_result(None)
+        finally:
+            if self._pending_barrier is not None and self._pending_barrier[1] is passed:
+                self._pending_barrier = None
+        return None
 
     async def migrate_to_head(self, within_seconds: float) -> None:
         """Upgrade on the leader, and again on the next one when leadership moves meanwhile.
@@ -141,3 +186,9 @@ class DqliteDatabase:
     async def dispose(self) -> None:
         await self.engine.dispose()
         await self.read_engine.dispose()
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark a barrier's outcome seen, so that a failure nobody waited for is not reported."""
+    if not future.cancelled():
+        future.exception()

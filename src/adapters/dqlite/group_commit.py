@@ -60,6 +60,10 @@ class GroupCommit:
         self._siblings = siblings  # the other worker processes' writers, when there are any
         self._current: SharedTransaction | None = None
 
+    def still_open(self, shared: SharedTransaction) -> bool:
+        """Whether `shared` is the transaction writers join now: its COMMIT is not sent yet."""
+        return shared is self._current
+
     async def join(self) -> tuple[AsyncSession, SharedTransaction]:
         """A session in the shared transaction (opened when there is none); call holding the
         writers' turn."""

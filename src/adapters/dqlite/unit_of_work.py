@@ -173,6 +173,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     async def rollback(self) -> None:
         await self._session.rollback()
 
+    @property
+    def shared_transaction(self) -> SharedTransaction | None:
+        """The group's transaction this unit of work is in, until it leaves it."""
+        return self._shared
+
     def _give_read_slot_back(self) -> None:
         if self._holds_read_slot and self._read_slots is not None:
             self._holds_read_slot = False
