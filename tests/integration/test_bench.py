@@ -75,4 +75,7 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     consistency = report.split("## Reads that cannot be stale")[1]
     assert "| node | 16 |" in consistency
     assert "| cluster | 16 |" in consistency
+    over_http = consistency.split("GET /accounts/{id} per s | ratio |")[1]
+    assert "| node | 1 |" in over_http
+    assert "| cluster | 1 |" in over_http
     assert "| POST /transfers | " in report.split("Round trips to dqlite per request")[1]

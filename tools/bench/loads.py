@@ -3,11 +3,16 @@
 from tools.bench.measure import Figure, from_wrk, wrk
 
 ACCOUNTS = 10
+LINEARIZABLE_GET = "GET /accounts/{id} (linearizable)"
 ENDPOINTS = {  # target: (wrk script, the arguments it takes after the run's tag)
     "POST /todos": ("post_todos.lua", []),
     "GET /todos/{key}": ("get_todo.lua", ["seed-1"]),
     "GET /todos?key_contains": ("list_todos.lua", []),
     "POST /transfers": ("post_transfers.lua", [str(ACCOUNTS)]),
+    # A point read as GET /todos/{key} is, but linearizable (a read barrier first): the price
+    # of the level over HTTP, beside the same read at each level through the store
+    # (tools/bench/consistency.py).
+    LINEARIZABLE_GET: ("get_path.lua", ["/accounts/1"]),
 }
 # What verifying a bearer token costs: two routes that touch no store, one open and one that
 # verifies the token (EdDSA) and builds the principal. The store does not change it, so these

@@ -19,6 +19,7 @@ from tools.bench.consistency import READERS, WRITERS, WRITES_ALONE, WRITES_BESID
 from tools.bench.contexts import CLIENTS as CONTEXT_WRITERS
 from tools.bench.floor_loads import floor_target
 from tools.bench.floor_report import floors_section
+from tools.bench.loads import LINEARIZABLE_GET
 
 Figures = list[dict[str, Any]]
 
@@ -287,7 +288,20 @@ def consistency_section(results: dict[str, Any]) -> str:
                 f"| {backend} | {alone['throughput']:,.0f} | {beside['throughput']:,.0f} | "
                 f"{beside['throughput'] / alone['throughput']:.2f} |"
             )
-    return "\n".join(rows) + "\n\n" + "\n".join(writes)
+    http = ["| backend | clients | GET /todos/{key} per s | GET /accounts/{id} per s | ratio |"]
+    http.append("|---|---|---:|---:|---:|")
+    for backend in ("node", "cluster"):
+        for figure in f:
+            if (figure["target"], figure["backend"]) != (LINEARIZABLE_GET, backend):
+                continue
+            leader = measured.get(("GET /todos/{key}", backend, figure["clients"]))
+            if leader is not None:
+                http.append(
+                    f"| {backend} | {figure['clients']} | {leader['throughput']:,.0f} | "
+                    f"{figure['throughput']:,.0f} | "
+                    f"{figure['throughput'] / leader['throughput']:.2f} |"
+                )
+    return "\n\n".join("\n".join(table) for table in (rows, writes, http))
 
 
 def layers_section(results: dict[str, Any]) -> str:
@@ -363,7 +377,9 @@ store (tools/bench/layers.py):
 An account read by its id through the app's store (tools/bench/consistency.py), at each
 consistency level: a linearizable read first commits a read barrier (README: "Reads that cannot
 be stale"). Then {WRITERS} writers alone, and the same writers beside {WRITERS} linearizable
-readers, whose barriers queue with the writes:
+readers, whose barriers queue with the writes. Last, over HTTP: `GET /accounts/{{id}}`, a
+linearizable point read, beside `GET /todos/{{key}}`, a point read at the leader level (two
+endpoints, the same shape of read: a row by its key, its owner checked):
 
 {consistency_section(results)}
 
