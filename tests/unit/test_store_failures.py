@@ -1,19 +1,13 @@
 """What the API and the units of work do when the store cannot take a transaction."""
 
 import asyncio
-import shutil
-from pathlib import Path
-from typing import cast
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.dqlite.errors import classify
-from adapters.dqlite.node import DqliteNode
-from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
 from entrypoints.request_ids import RequestIdFilter
 from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
@@ -150,18 +144,6 @@ async def test_a_503_keeps_the_drivers_words_and_addresses_in_the_log_under_the_
     assert [getattr(r, "request_id", None) for r in logged] == ["req-42"]
 
 
-@pytest.mark.parametrize("given", [b"", b"has space", b"x" * 65, "naïve".encode()])
-async def test_a_request_without_a_well_formed_id_gets_one_made_for_it(
-    client: httpx.AsyncClient, given: bytes
-) -> None:
-    headers = {b"X-Request-ID": given} if given else {}
-
-    response = await client.get("/probe/a", headers=headers)
-
-    assert len(response.headers["x-request-id"]) == 32
-    assert response.headers["x-request-id"].encode() != given
-
-
 @pytest.fixture
 def probe_store() -> InMemoryStore:
     return InMemoryStore(contexts=(PROBE,))
@@ -197,51 +179,3 @@ async def test_an_in_memory_writer_gives_up_as_unavailable_after_the_wait(
         late.lock_wait_seconds = 0.01
         with pytest.raises(StoreUnavailable, match="write lock"):
             await late.__aenter__()
-
-
-def test_a_node_s_disk_is_short_while_less_than_its_reserve_is_free(tmp_path: Path) -> None:
-    free = shutil.disk_usage(tmp_path).free
-    assert (
-        DqliteNode(1, "127.0.0.1:9001", tmp_path, disk_reserve_bytes=free // 2).disk_shortage()
-        is None
-    )
-    shortage = DqliteNode(1, "127.0.0.1:9001", tmp_path, disk_reserve_bytes=free + 2**30)
-    assert f"under the {(free + 2**30) // 2**20} MB kept" in (shortage.disk_shortage() or "")
-
-
-class ReadOnlySession:
-    """Stands for a read-only session: all the unit of work does with it here is begin its
-    snapshot and end it."""
-
-    began = ended = False
-
-    async def execute(self, statement: object) -> None:
-        self.began = str(statement) == "BEGIN"
-
-    async def rollback(self) -> None:
-        self.ended = True
-
-    async def close(self) -> None:
-        self.ended = True
-
-
-async def test_while_the_disk_is_short_writes_are_refused_before_they_begin_and_reads_go_on() -> (
-    None
-):
-    def no_session() -> AsyncSession:
-        raise AssertionError("no write may begin")
-
-    read_session = ReadOnlySession()
-    uow = SqlAlchemyUnitOfWork(
-        cast(async_sessionmaker[AsyncSession], no_session),
-        read_session_factory=cast(async_sessionmaker[AsyncSession], lambda: read_session),
-        disk_shortage=lambda: "3 MB free on the node's disk",
-    )
-    with pytest.raises(StoreFull, match="3 MB free"):
-        async with uow:
-            pass
-    async with uow.read_only():
-        pass
-
-    assert read_session.began
-    assert read_session.ended
