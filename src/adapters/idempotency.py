@@ -59,7 +59,7 @@ class SqlAlchemyStoredAnswers(AbstractStoredAnswers):
         return StoredAnswer(request, answer, row.stored_at_ms)
 
     async def add(self, stored: StoredAnswer) -> None:
-        await self._session.execute(insert(answers_table), [_row(stored)])
+        await self._session.execute(insert(answers_table).values(_row(stored)))
 
     async def prune(self, stored_before_ms: int, limit: int) -> int:
         rowid: ColumnElement[int] = literal_column("rowid")

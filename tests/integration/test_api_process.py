@@ -73,7 +73,8 @@ def test_a_create_sent_again_with_its_key_on_dqlite_is_answered_the_same_and_sto
     owner = "sent-again"
     body, headers = {"owner": owner, "balance_cents": 5}, {"Idempotency-Key": "open-1"}
 
-    first, again = (client.post("/ledger/accounts", json=body, headers=headers) for _ in "12")
+    first = client.post("/ledger/accounts", json=body, headers=headers)
+    again = client.post("/ledger/accounts", json=body, headers=headers)
     other = client.post("/ledger/accounts", json={**body, "balance_cents": 6}, headers=headers)
 
     assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
