@@ -9,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     Delete,
     Dialect,
+    Insert,
     Integer,
     Select,
     SQLColumnExpression,
@@ -141,14 +142,15 @@ async def insert(session: AsyncSession, row: Base, conflict: DomainError) -> Non
     machinery cost more than the round trip itself (a fifth of the app's time on a request that
     creates one row). The row is not added to the session; read it back like any stored row.
     """
-    mapper = sa_inspect(type(row))
     values = {
-        attribute.columns[0].key: value
-        for attribute in mapper.column_attrs
-        if (value := getattr(row, attribute.key)) is not None
+        column.key: value
+        for name, column in _attributes(type(row))
+        if (value := getattr(row, name)) is not None
     }
     try:
-        await session.execute(sa_insert(cast(Table, mapper.local_table)).values(values))
+        # One statement per table with the values as parameters: `.values(values)` built a
+        # new statement each time, 0.1 ms more a row (measured on one node).
+        await session.execute(_insert(type(row)), values)
     except IntegrityError:
         raise conflict from None
 
@@ -210,6 +212,11 @@ def _attributes(row_class: type[Base]) -> tuple[tuple[str, Any], ...]:
 def _select_by_key(row_class: type[Base]) -> Select[Any]:
     table = cast(Table, row_class.__table__)
     return select(table).where(_by_key(table))
+
+
+@cache
+def _insert(row_class: type[Base]) -> Insert:
+    return sa_insert(cast(Table, row_class.__table__))
 
 
 @cache

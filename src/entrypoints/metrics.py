@@ -111,6 +111,9 @@ class Metrics:
             ["context"],
             registry=registry,
         )
+        # Each label set's child, looked up once: `labels()` cost 1.6% of a GET on memory.
+        self._latency_of: dict[tuple[str, str], Histogram] = {}
+        self._requests_of: dict[tuple[str, str, int], Counter] = {}
         registry.register(_RetryCollector(retry_counters))
         registry.register(_RelayCollector(relays))
         self._round_trips = _RoundTripCollector()
@@ -119,6 +122,18 @@ class Metrics:
     def install(self, app: FastAPI, *, also: RequestObserver | None = None) -> None:
         """Measure every request of `app`, and tell `also` (e.g. the access log) of each."""
         app.add_middleware(_MeasureRequests, metrics=self, also=also)
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        latency = self._latency_of.get((method, route))
+        if latency is None:
+            latency = self._latency_of[method, route] = self.latency.labels(method, route)
+        requests = self._requests_of.get((method, route, status))
+        if requests is None:
+            requests = self._requests_of[method, route, status] = self.requests.labels(
+                method, route, str(status)
+            )
+        latency.observe(seconds)
+        requests.inc()
 
     def render(self, status: StoreStatus, outboxes: Mapping[str, OutboxCounts | None]) -> bytes:
         for context, outbox in outboxes.items():
@@ -165,7 +180,6 @@ class _MeasureRequests:
             route = getattr(scope.get("route"), "path", "unmatched")  # set by the router
             method = scope["method"] if scope["method"] in METHODS else "other"
             seconds = time.perf_counter() - started
-            self.metrics.latency.labels(method, route).observe(seconds)
-            self.metrics.requests.labels(method, route, str(status)).inc()
+            self.metrics.observe_request(method, route, status, seconds)
             if self.also is not None:
                 self.also(method, route, status, seconds)

@@ -1,8 +1,10 @@
 """A request id on every response, in every problem body and in every log line of the request."""
 
+import itertools
 import logging
+import os
 import re
-import uuid
+import secrets
 from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
@@ -11,7 +13,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 HEADER = "X-Request-ID"
 WELL_FORMED = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a client's own id, when it looks like one
 
+HEADER_KEY = HEADER.lower().encode()
+
 current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class _NewIds:
+    """Ids unique across processes and nodes: a random prefix per process, then a count (a
+    uuid4 per request cost 3% of a GET on the in-memory store)."""
+
+    def __init__(self) -> None:
+        self.restart()
+        os.register_at_fork(after_in_child=self.restart)  # a forked worker is another process
+
+    def restart(self) -> None:
+        self._prefix, self._count = secrets.token_hex(8), itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}-{next(self._count):x}"
+
+
+_new_ids = _NewIds()
 
 
 class RequestIds:
@@ -24,8 +46,10 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(HEADER.lower().encode(), b"").decode("latin-1")
-        request_id = given if WELL_FORMED.fullmatch(given) else uuid.uuid4().hex
+        given = next((value for name, value in scope["headers"] if name == HEADER_KEY), b"")
+        request_id = given.decode("latin-1")
+        if not WELL_FORMED.fullmatch(request_id):
+            request_id = _new_ids.next()
         token = current_request_id.set(request_id)
 
         async def send_with_id(message: Message) -> None:
