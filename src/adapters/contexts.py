@@ -80,7 +80,8 @@ def _combined[U: AbstractUnitOfWork](
     implementation: type[U], context: type[AbstractUnitOfWork]
 ) -> type[U]:
     name = implementation.__name__.removesuffix("UnitOfWork") + context.__name__
-    return cast(type[U], type(name, (implementation, context), {"__module__": __name__}))
+    namespace = {"__module__": __name__, "context_name": context.__name__}
+    return cast(type[U], type(name, (implementation, context), namespace))
 
 
 def _module(repository: Callable[..., object]) -> str:

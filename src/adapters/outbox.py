@@ -17,6 +17,7 @@ from domain.events import DomainEvent
 from service.outbox import AbstractOutbox, OutboxCounts, StoredEvent, payload_of
 
 ERROR_MAX_LENGTH = 500
+TRACE_CONTEXT_MAX_LENGTH = 1000  # traceparent is 55 characters; tracestate is bounded at 512
 
 
 class OutboxEventRow(Base):
@@ -33,6 +34,8 @@ class OutboxEventRow(Base):
     delivered_at_ms: Mapped[int | None] = mapped_column(Integer)
     parked_at_ms: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(ERROR_MAX_LENGTH))
+    # The W3C trace context headers of the request that stored it, as a JSON object.
+    trace_context: Mapped[str | None] = mapped_column(String(TRACE_CONTEXT_MAX_LENGTH))
 
 
 class OutboxLeaseRow(Base):
@@ -54,8 +57,11 @@ class SqlAlchemyOutbox(AbstractOutbox):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, events: Sequence[DomainEvent]) -> None:
+    async def add(
+        self, events: Sequence[DomainEvent], *, trace_context: dict[str, str] | None = None
+    ) -> None:
         now = datetime.now(UTC)
+        context = _trace_context_json(trace_context)
         rows = [
             {
                 "name": type(event).__name__,
@@ -63,6 +69,7 @@ class SqlAlchemyOutbox(AbstractOutbox):
                 "payload": json.dumps(payload_of(event)),
                 "recorded_at": now,
                 "attempts": 0,
+                "trace_context": context,
             }
             for event in events
         ]
@@ -162,7 +169,16 @@ def _stored(row: OutboxEventRow) -> StoredEvent:
         row.retry_at_ms,
         row.parked_at_ms is not None,
         row.last_error,
+        json.loads(row.trace_context) if row.trace_context else None,
     )
+
+
+def _trace_context_json(trace_context: dict[str, str] | None) -> str | None:
+    """The headers as stored; None when they would not fit (the event is stored untraced)."""
+    if not trace_context:
+        return None
+    stored = json.dumps(trace_context)
+    return stored if len(stored) <= TRACE_CONTEXT_MAX_LENGTH else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +202,18 @@ class InMemoryOutbox(AbstractOutbox):
         self._events = events
         self._lease = lease
 
-    async def add(self, events: Sequence[DomainEvent]) -> None:
+    async def add(
+        self, events: Sequence[DomainEvent], *, trace_context: dict[str, str] | None = None
+    ) -> None:
+        context = _trace_context_json(trace_context)
         for event in events:
             event_id = self._events.next_id()
             stored = StoredEvent(
-                event_id, type(event).__name__, event.stream, json.loads(_json(event))
+                event_id,
+                type(event).__name__,
+                event.stream,
+                json.loads(_json(event)),
+                trace_context=json.loads(context) if context else None,
             )
             self._events.put(event_id, _MemoryEvent(stored))
 

@@ -21,6 +21,7 @@ from adapters.memory.store import InMemoryStore
 from adapters.oidc import OidcVerifier
 from adapters.passwords import Argon2Passwords
 from adapters.tokens import Audience, JwtAccessTokens, JwtVerifier, KeyRing
+from adapters.tracing import tracer_provider as sdk_tracer_provider
 from domain.login_attempts import LoginLimit
 from entrypoints.settings import Settings
 from service.handlers import HANDLERS
@@ -29,6 +30,7 @@ from service.messagebus import MessageBus
 from service.operations import Store
 from service.relay import OutboxRelay, RelaySettings
 from service.retry import RetryCounters, RetrySettings
+from service.tracing import Tracing
 
 if TYPE_CHECKING:
     from adapters.dqlite.admin import ClusterAdmin
@@ -43,6 +45,7 @@ def _dqlite_store(
     contexts: Sequence[Context],
     retry: RetrySettings,
     counters: RetryCounters,
+    tracing: Tracing,
 ) -> Store:
     from adapters.dqlite.node import DqliteNode, SnapshotParams
     from adapters.dqlite.store import DqliteStore
@@ -74,6 +77,7 @@ def _dqlite_store(
         database_prefix=settings.database_prefix,
         tls=tls,
         sibling_locks=_sibling_locks(settings),
+        tracing=tracing,
     )
 
 
@@ -123,6 +127,7 @@ def _relays(
     bus: MessageBus,
     holder: str,
     settings: RelaySettings,
+    tracing: Tracing,
 ) -> tuple[OutboxRelay, ...]:
     """A relay per context: each database has its outbox, and its lease."""
     return tuple(
@@ -133,6 +138,7 @@ def _relays(
             settings,
             context=context.name,
             bell=store.outbox_bell(context.unit_of_work),
+            tracing=tracing,
         )
         for context in contexts
     )
@@ -183,21 +189,24 @@ class Container(containers.DeclarativeContainer):
         RetrySettings, budget_seconds=settings.provided.retry_budget_seconds
     )
     retry_counters = providers.Singleton(RetryCounters)
+    # Traces (APP_OTEL_EXPORTER): the SDK's provider, or None when off (tests give their own).
+    tracer_provider = providers.Singleton(sdk_tracer_provider, settings.provided.otel_exporter)
+    tracing = providers.Singleton(Tracing, tracer_provider)
 
     store: providers.Provider[Store] = providers.Selector(
         settings.provided.storage,
         dqlite=providers.Singleton(
-            _dqlite_store, settings, contexts, retry_settings, retry_counters
+            _dqlite_store, settings, contexts, retry_settings, retry_counters, tracing
         ),
         memory=providers.Singleton(
-            InMemoryStore, retry_settings, retry_counters, contexts=contexts
+            InMemoryStore, retry_settings, retry_counters, contexts=contexts, tracing=tracing
         ),
     )
 
     # Domain events: the handlers, and a relay per context that delivers its outbox to them.
     # Each handler gets a new unit of work of its own context (store.unit_of_work(context)).
     message_bus = providers.Singleton(
-        MessageBus, providers.Object(HANDLERS), store.provided.unit_of_work
+        MessageBus, providers.Object(HANDLERS), store.provided.unit_of_work, tracing
     )
     relays = providers.Singleton(
         _relays,
@@ -206,6 +215,7 @@ class Container(containers.DeclarativeContainer):
         message_bus,
         providers.Callable(_relay_holder, settings),
         providers.Callable(_relay_settings, settings),
+        tracing,
     )
 
     # Who is asking: tokens this service signs, or (APP_AUTH_MODE=oidc) another issuer's.

@@ -1,15 +1,18 @@
 """The process's logging: one JSON object per line when the output is not a terminal (for log
-collectors), a readable line when it is. Every record carries its request's id."""
+collectors), a readable line when it is. Every record carries its request's id, and a traced
+request's records their trace's and span's ids."""
 
 import json
 import logging
 import sys
 from typing import Any, TextIO
 
+from opentelemetry import trace
+
 from entrypoints.request_ids import RequestIdFilter
 
-# What a record may carry beyond its message (see log_request), in this order.
-EXTRA_FIELDS = ("method", "route", "status", "latency_ms")
+# What a record may carry beyond its message (see TraceIds and log_request), in this order.
+EXTRA_FIELDS = ("trace_id", "span_id", "method", "route", "status", "latency_ms")
 READABLE = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 request_log = logging.getLogger("entrypoints.requests")
@@ -21,6 +24,18 @@ def log_request(method: str, route: str, status: int, seconds: float) -> None:
     latency_ms = round(seconds * 1000, 1)
     fields = {"method": method, "route": route, "status": status, "latency_ms": latency_ms}
     request_log.info("%s %s %s %.1f ms", method, route, status, latency_ms, extra=fields)
+
+
+class TraceIds(logging.Filter):
+    """Gives a record logged in a traced request (or delivery) the ids of its trace and span,
+    as the trace's backends show them; untraced, the record has neither."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = trace.format_trace_id(context.trace_id)
+            record.span_id = trace.format_span_id(context.span_id)
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,6 +57,7 @@ def configure_logging(stream: TextIO = sys.stderr) -> None:
     """Log everything at INFO and above (uvicorn's own loggers too) to `stream`."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(TraceIds())
     handler.setFormatter(logging.Formatter(READABLE) if stream.isatty() else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

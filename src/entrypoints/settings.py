@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         False, description="A log line per request (/metrics counts them either way)."
     )
+    otel_exporter: Literal["none", "otlp", "console"] = Field(
+        "none",
+        description="Traces: none; otlp, to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP/HTTP), sampled as "
+        "OTEL_TRACES_SAMPLER says; or console (stdout).",
+    )
     outbox_relay: bool = Field(
         True, description="Deliver stored domain events (the lease holder among the apps does)."
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.events import DomainEvent
 from service.outbox import StoredEvent
+from service.tracing import Tracing
 from service.unit_of_work import AbstractUnitOfWork, UnitsOfWork
 
 # e.g. `async def on_invoice_created(event: InvoiceCreated, uow: BillingUnitOfWork) -> None`
@@ -22,8 +23,11 @@ class MessageBus:
     """Handlers must be idempotent: the relay delivers at least once, so an event may reach a
     handler again after a crash between the handler's commit and the event's delivery mark."""
 
-    def __init__(self, handlers: Handlers, units_of_work: UnitsOfWork) -> None:
+    def __init__(
+        self, handlers: Handlers, units_of_work: UnitsOfWork, tracing: Tracing | None = None
+    ) -> None:
         self._handlers = handlers
+        self._tracing = tracing or Tracing()
         self._contexts = {h: context_of(h) for hs in handlers.values() for h in hs}
         # Every event class imported (each aggregate's module is): an event nobody handles is
         # delivered as done; only one whose class is gone is refused, and parked in the end.
@@ -37,7 +41,12 @@ class MessageBus:
             raise UnknownEvent(f"no event class named {stored.name!r} is known here")
         event = event_class(**stored.payload)
         for handler in self._handlers.get(event_class, ()):
-            await handler(event, self._units_of_work(self._contexts[handler]))
+            with self._tracing.span(f"handle {_name_of(handler)}"):
+                await handler(event, self._units_of_work(self._contexts[handler]))
+
+
+def _name_of(handler: Handler) -> str:
+    return getattr(handler, "__qualname__", repr(handler))
 
 
 def context_of(handler: Handler) -> type[AbstractUnitOfWork]:
@@ -45,7 +54,7 @@ def context_of(handler: Handler) -> type[AbstractUnitOfWork]:
     parameters = list(inspect.signature(handler, eval_str=True).parameters.values())
     context = parameters[1].annotation if len(parameters) == 2 else None
     if not (isinstance(context, type) and issubclass(context, AbstractUnitOfWork)):
-        name = getattr(handler, "__qualname__", repr(handler))
+        name = _name_of(handler)
         raise TypeError(f"handler {name} must take (event, uow: <a context's unit of work>)")
     return context
 

@@ -25,6 +25,9 @@ class StoredEvent:
     retry_at_ms: int | None = None  # no delivery before this (epoch milliseconds)
     parked: bool = False  # kept back after too many failures, until an operator retries it
     last_error: str | None = None
+    # The trace of the request that stored it (W3C trace context headers), continued by its
+    # delivery; None when it was stored untraced.
+    trace_context: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,9 @@ class AbstractOutbox(abc.ABC):
     """Each unit of work's outbox (`uow.outbox`), in its store and its transaction."""
 
     @abc.abstractmethod
-    async def add(self, events: Sequence[DomainEvent]) -> None: ...
+    async def add(
+        self, events: Sequence[DomainEvent], *, trace_context: dict[str, str] | None = None
+    ) -> None: ...
 
     @abc.abstractmethod
     async def undelivered(self, limit: int) -> list[StoredEvent]:

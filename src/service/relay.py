@@ -6,8 +6,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from opentelemetry.trace import SpanKind
+
 from service.messagebus import MessageBus
 from service.outbox import OutboxBell, OutboxCounts, StoredEvent, now_ms
+from service.tracing import Tracing
 from service.unit_of_work import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -53,10 +56,13 @@ class OutboxRelay:
         *,
         context: str = "",
         bell: OutboxBell | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         """`bell`: the one this process's commits of events to the outbox ring (the store's);
-        without it, the relay finds events at its idle polls only."""
+        without it, the relay finds events at its idle polls only. While `tracing`, each
+        delivery is a span in the trace of the request that stored the event."""
         self._unit_of_work = unit_of_work
+        self._tracing = tracing or Tracing()
         self._outbox_bell = bell or OutboxBell()
         self.context = context  # whose outbox this relay delivers (logs and /metrics say it)
         self._bus = bus
@@ -140,16 +146,31 @@ class OutboxRelay:
         return delivered
 
     async def _deliver(self, event: StoredEvent) -> bool:
-        try:
-            await self._bus.handle(event)
-        except Exception as error:
-            await self._failed(event, error)
-            return False
-        async with self._unit_of_work() as uow:
-            await uow.outbox.mark_delivered(event.id, self._clock_ms())
-            await uow.commit()
+        with self._tracing.span(
+            f"outbox deliver {event.name}",
+            kind=SpanKind.CONSUMER,
+            parent=self._tracing.continued(event.trace_context),
+            attributes=self._delivery_facts(event),
+        ):
+            try:
+                await self._bus.handle(event)
+            except Exception as error:
+                await self._failed(event, error)
+                return False
+            async with self._unit_of_work() as uow:
+                await uow.outbox.mark_delivered(event.id, self._clock_ms())
+                await uow.commit()
         self.figures.delivered += 1
         return True
+
+    def _delivery_facts(self, event: StoredEvent) -> dict[str, str | int]:
+        return {
+            "messaging.system": "outbox",
+            "messaging.destination.name": self.context,
+            "messaging.message.id": str(event.id),
+            "app.outbox.stream": event.stream,
+            "app.outbox.attempt": event.attempts + 1,
+        }
 
     async def _failed(self, event: StoredEvent, error: Exception) -> None:
         attempts = event.attempts + 1

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Concatenate, Protocol
 from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
 
 if TYPE_CHECKING:  # the unit of work holds its retry settings: it imports this module
+    from opentelemetry.trace import Span
+
     from service.unit_of_work import AbstractUnitOfWork
 
 
@@ -54,44 +56,71 @@ class UseCaseDecorator(Protocol):
     ) -> Callable[Concatenate[U, P], Coroutine[Any, Any, T]]: ...
 
 
+def _retry_attributes(attempt: int, refusal: Exception) -> dict[str, str | int]:
+    """What a use case's span notes of an attempt the store refused, before the next."""
+    return {"attempt": attempt, "error.type": type(refusal).__name__, "error.message": str(refusal)}
+
+
 def retried(*, idempotent: bool) -> UseCaseDecorator:
     """Run the use case again, with backoff, while the store refuses it cleanly.
 
     A commit whose outcome is unknown is retried only for an `idempotent` use case (one
     that cannot apply twice), or one whose unit of work stores its answer under the request's
     idempotency key (a retry then finds that answer if the commit landed); otherwise it is
-    reported.
+    reported. When tracing, the use case is a span, and each attempt refused an event on it.
     """
 
     def decorate[U: AbstractUnitOfWork, **P, T](
         use_case: Callable[Concatenate[U, P], Coroutine[Any, Any, T]], /
     ) -> Callable[Concatenate[U, P], Coroutine[Any, Any, T]]:
+        name = getattr(use_case, "__name__", type(use_case).__name__)
+        qualified = f"{use_case.__module__}.{getattr(use_case, '__qualname__', name)}"
+        code = {"code.function.name": qualified}
+
         @functools.wraps(use_case)
         async def run(uow: U, /, *args: P.args, **kwargs: P.kwargs) -> T:
-            counters = uow.retry_counters
-            backoff = Backoff(uow.retry_settings, counters)
-            uncertain: OutcomeUnknown | None = None  # an earlier attempt may have committed
-            while True:
-                try:
-                    return await use_case(uow, *args, **kwargs)
-                except OutcomeUnknown as unknown:
-                    counters.unknown_outcomes += 1
-                    uncertain = unknown
-                    if not (idempotent or uow.answering) or backoff.exhausted():
-                        raise
-                except StoreFull as full:  # no brief unavailability: retrying cannot outlast it
-                    counters.gave_up += 1
-                    if uncertain is not None:
-                        raise uncertain from full
-                    raise
-                except StoreUnavailable as unavailable:
-                    if backoff.exhausted():
-                        counters.gave_up += 1
-                        if uncertain is not None:  # "nothing was written" would not be true
-                            raise uncertain from unavailable
-                        raise
-                await backoff.wait()
+            with uow.tracing.span(name, attributes=code) as span:
+                attempt = functools.partial(use_case, uow, *args, **kwargs)
+                return await _retrying(attempt, uow, idempotent=idempotent, span=span)
 
         return run
 
     return decorate
+
+
+async def _retrying[T](
+    attempt: Callable[[], Coroutine[Any, Any, T]],
+    uow: "AbstractUnitOfWork",
+    *,
+    idempotent: bool,
+    span: "Span | None",
+) -> T:
+    counters = uow.retry_counters
+    backoff = Backoff(uow.retry_settings, counters)
+    uncertain: OutcomeUnknown | None = None  # an earlier attempt may have committed
+    refusal: Exception
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return await attempt()
+        except OutcomeUnknown as unknown:
+            counters.unknown_outcomes += 1
+            uncertain = refusal = unknown
+            if not (idempotent or uow.answering) or backoff.exhausted():
+                raise
+        except StoreFull as full:  # no brief unavailability: retrying cannot outlast it
+            counters.gave_up += 1
+            if uncertain is not None:
+                raise uncertain from full
+            raise
+        except StoreUnavailable as unavailable:
+            refusal = unavailable
+            if backoff.exhausted():
+                counters.gave_up += 1
+                if uncertain is not None:  # "nothing was written" would not be true
+                    raise uncertain from unavailable
+                raise
+        if span is not None:
+            span.add_event("retry", _retry_attributes(attempts, refusal))
+        await backoff.wait()

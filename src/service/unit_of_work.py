@@ -4,7 +4,7 @@ import abc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Literal, Protocol, Self
+from typing import ClassVar, Literal, Protocol, Self
 
 from domain.events import DomainEvent, RecordsEvents
 from domain.idempotency import IdempotencyKeyReused
@@ -18,6 +18,7 @@ from service.idempotency import (
 )
 from service.outbox import AbstractOutbox, OutboxBell
 from service.retry import RetryCounters, RetrySettings
+from service.tracing import OpenSpan, Tracing
 
 # How current a read-only unit of work's reads are. "leader": what the node it reads from has
 # committed, which a leader cut off from the others can still answer for an election timeout
@@ -38,7 +39,8 @@ class AbstractUnitOfWork(abc.ABC):
     the reads see every write acknowledged before they began, or fail (see Consistency).
 
     Each bounded context subclasses it (service/contexts.py), declaring the repositories of
-    its aggregates; the implementation builds them from adapters/contexts.py.
+    its aggregates; the implementation builds them from adapters/contexts.py, and opens and
+    ends the transaction in `_begin()` and `_end()`.
 
     Given `answering` (a request sent with an idempotency key), a read-write transaction
     first looks for the key's stored answer: there, it raises AnswerReplayed (the same
@@ -50,6 +52,7 @@ class AbstractUnitOfWork(abc.ABC):
     answers: AbstractStoredAnswers  # the answers of the requests sent with a key
     answering: Answering | None = None
 
+    context_name: ClassVar[str] = ""  # its context's class, when an implementation's differs
     reading_only: bool = False
     reading_snapshot: bool = True  # while reading only: in one transaction
     reading_consistency: Consistency = "leader"  # while reading only
@@ -59,6 +62,7 @@ class AbstractUnitOfWork(abc.ABC):
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
         outbox_bell: OutboxBell | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.retry_settings = retry_settings or RetrySettings()
         self.retry_counters = retry_counters or RetryCounters()
@@ -67,17 +71,31 @@ class AbstractUnitOfWork(abc.ABC):
         self._answered = False  # the answer to `answering` is stored and committed
         # The store gives every unit of work of a context the same bell (its relay listens).
         self.outbox_bell = outbox_bell or OutboxBell()
+        self.tracing = tracing or Tracing()
+        self.span: OpenSpan | None = None  # this transaction's, while tracing
 
     async def __aenter__(self) -> Self:
-        """For implementations: call last, with the transaction's repositories in place."""
+        if self.tracing.on:
+            name = self.context_name or type(self).__name__
+            self.span = self.tracing.open(f"unit of work {name}", self._facts())
+        try:
+            await self._begin()
+        except BaseException as error:  # the caller's `async with` never began
+            self._end_span(error)
+            raise
         self._collected, self._stored_events = [], False
         if self.answering is not None and not (self.reading_only or self._answered):
             try:
                 await self._replay_if_answered(self.answering.request)
-            except BaseException as error:  # the caller's `async with` never began
+            except BaseException as error:
                 await self.__aexit__(type(error), error, error.__traceback__)
                 raise
         return self
+
+    @abc.abstractmethod
+    async def _begin(self) -> None:
+        """Open the transaction and put its repositories in place; on failure, leave nothing
+        open (`_end()` will not run)."""
 
     async def _replay_if_answered(self, request: KeyedRequest) -> None:
         stored = await self.answers.get(request.scope, request.key)
@@ -93,8 +111,31 @@ class AbstractUnitOfWork(abc.ABC):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        try:
+            await self._end(exc_type, exc, traceback)
+        finally:
+            self._end_span(exc)
+
+    async def _end(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back what was not committed and give the transaction up (implementations
+        extend it)."""
         self._collected = []
         await self.rollback()
+
+    def _facts(self) -> dict[str, str | bool]:
+        if not self.reading_only:
+            return {"app.read_only": False}
+        return {"app.read_only": True, "app.read_consistency": self.reading_consistency}
+
+    def _end_span(self, error: BaseException | None) -> None:
+        if self.span is not None:
+            span, self.span = self.span, None
+            span.end(error)
 
     def collect(self, *aggregates: RecordsEvents) -> None:
         """Take the events these aggregates recorded: `commit()` stores them in the outbox, in
@@ -107,7 +148,7 @@ class AbstractUnitOfWork(abc.ABC):
         """For implementations: call first thing in `commit()`, then `_store_answer()`."""
         if self._collected:
             events, self._collected = self._collected, []
-            await self.outbox.add(events)
+            await self.outbox.add(events, trace_context=self.tracing.carrier())
             self._stored_events = True
 
     async def _store_answer(self, result: object) -> None:

@@ -424,3 +424,25 @@ async def test_the_relay_forgets_the_answers_stored_longer_ago_than_it_keeps_the
     async with thing_units(ThingsUnitOfWork).read_only() as uow:
         kept = [k for k in ages if await uow.answers.get("alice", IdempotencyKey(k))]
     assert kept == ["new"]
+
+
+async def test_an_event_keeps_the_trace_context_it_was_stored_with(
+    thing_units: UnitsOfWork,
+) -> None:
+    traced = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+    too_long = {"tracestate": "k=" + "v" * 2000}  # stored untraced, not refused
+    uow = thing_units(ThingsUnitOfWork)
+    async with uow:
+        await uow.outbox.add([Happened("traced", 1)], trace_context=traced)
+        await uow.outbox.add([Happened("untraced", 2)])
+        await uow.outbox.add([Happened("too long", 3)], trace_context=too_long)
+        await uow.commit()
+
+    async with thing_units(ThingsUnitOfWork).read_only() as uow:
+        stored = await uow.outbox.undelivered(10)
+
+    assert [(event.payload["thing"], event.trace_context) for event in stored] == [
+        ("traced", traced),
+        ("untraced", None),
+        ("too long", None),
+    ]

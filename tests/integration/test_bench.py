@@ -9,9 +9,11 @@ from pathlib import Path
 
 from tests.dqlite import worker_ports
 from tools.bench.__main__ import BACKENDS, WORKER_ENDPOINTS
-from tools.bench.consistency import LEVELS, WRITES_ALONE, WRITES_BESIDE, read_target
+from tools.bench.consistency import LEVELS as READ_LEVELS
+from tools.bench.consistency import WRITES_ALONE, WRITES_BESIDE, read_target
 from tools.bench.floor_loads import FLOOR_ENDPOINTS, FLOORS, floor_target
 from tools.bench.loads import AUTH_ENDPOINTS, ENDPOINTS
+from tools.bench.tracing import LEVELS, TRACED_ENDPOINTS, traced_backend
 
 
 def bench(*arguments: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -52,8 +54,9 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
         ("store writes, two contexts at once", "node"),
     }
     expected |= {(floor_target(f, target), "node") for f in FLOORS for target in FLOOR_ENDPOINTS}
+    expected |= {(t, traced_backend(level)) for t in TRACED_ENDPOINTS for level in LEVELS}
     for backend in ("node", "cluster"):
-        expected |= {(read_target(level), backend) for level in LEVELS}
+        expected |= {(read_target(level), backend) for level in READ_LEVELS}
         expected |= {(WRITES_ALONE, backend), (WRITES_BESIDE, backend)}
     assert expected <= measured, sorted(expected - measured)
     assert len(results["targets"]) == 19
@@ -79,3 +82,7 @@ def test_a_short_bench_measures_every_target_and_writes_its_report(tmp_path: Pat
     assert "| node | 1 |" in over_http
     assert "| cluster | 1 |" in over_http
     assert "| POST /transfers | " in report.split("Round trips to dqlite per request")[1]
+    every_trace = results["tracing_exported"]["100%"]  # what the collector got, sampling all
+    assert every_trace["batches"] > 0
+    assert every_trace["spans_in_first_batch"] > 0
+    assert "| GET /todos/{key} | 1 |" in report.split("## What tracing costs")[1]

@@ -8,7 +8,8 @@ of loads under 2 s), then a fixed duration. In the same run: the stack's floors 
 on the raw wire client, on SQLAlchemy Core: tools/bench/floors) under the same loads, the app's
 round trips to dqlite per request, the raw wire client and go-dqlite's own benchmark on 1 and 3
 nodes, the app's store writing to one database against two at once, what each layer of the
-app costs in one process (tools/bench/layers.py), and flame graphs of the app (py-spy).
+app costs in one process (tools/bench/layers.py), what tracing costs (tools/bench/tracing.py),
+and flame graphs of the app (py-spy).
 `--scale` runs only the data-at-scale bench instead (tools/bench/scale.py).
 """
 
@@ -32,6 +33,7 @@ from tools.bench.raw import measure_raw_client
 from tools.bench.report import partial_report, write_report
 from tools.bench.round_trips import measure_round_trips
 from tools.bench.scale import ISOLATION_SECONDS, SIZES, SMOKE_SIZE, run_scale
+from tools.bench.tracing import measure_tracing
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("memory", "node", "workers", "cluster")
@@ -99,6 +101,7 @@ def run(
     figures: list[Figure] = []
     round_trips: dict[str, float | None] = {}
     profiles: dict[str, str] = {}
+    exported: dict[str, dict[str, int]] = {}
     for backend in backends:
         with running_apps(workdir / backend, backend, settings) as apps:
             authorization = sign_in(apps[0])
@@ -110,6 +113,8 @@ def run(
                 round_trips = measure_round_trips(apps[0].url, authorization, ACCOUNTS)
                 figures += measure_raw_client(node, seconds)
                 figures += measure_contexts(node, seconds)
+                traced, exported = measure_tracing(workdir / "tracing", clients, seconds)
+                figures += traced
             if backend in ("node", "cluster"):
                 addresses = [app.env["APP_NODE_ADDRESS"] for app in apps]
                 figures += measure_consistency(addresses, backend, seconds)
@@ -127,6 +132,7 @@ def run(
         "settings": settings,
         "figures": [figure.as_dict() for figure in figures],
         "round_trips": round_trips,
+        "tracing_exported": exported,
         "profiles": profiles,
         "memory_list_10000_ms": list_milliseconds(),
         # a smoke run (loads under 2 s) only shows that each layer answers

@@ -20,6 +20,8 @@ from tools.bench.contexts import CLIENTS as CONTEXT_WRITERS
 from tools.bench.floor_loads import floor_target
 from tools.bench.floor_report import floors_section
 from tools.bench.loads import LINEARIZABLE_GET
+from tools.bench.tracing import CLIENTS as TRACING_CLIENTS
+from tools.bench.tracing import LEVELS, TRACED_ENDPOINTS, traced_backend
 
 Figures = list[dict[str, Any]]
 
@@ -304,6 +306,33 @@ def consistency_section(results: dict[str, Any]) -> str:
     return "\n\n".join("\n".join(table) for table in (rows, writes, http))
 
 
+def tracing_section(results: dict[str, Any]) -> str:
+    """Each load with tracing off, sampling every trace, and 1 in 100, from the same run."""
+    measured = {(x["target"], x["backend"], x["clients"]): x for x in results["figures"]}
+    rows = [
+        "| endpoint | clients | off per s | 100% per s | ratio | 1% per s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for target in TRACED_ENDPOINTS:
+        for clients in TRACING_CLIENTS:
+            at = {level: measured.get((target, traced_backend(level), clients)) for level in LEVELS}
+            off, every, some = at["off"], at["100%"], at["1%"]
+            if off is None or every is None or some is None:
+                continue
+            rows.append(
+                f"| {target} | {clients} | {off['throughput']:,.0f} | "
+                f"{every['throughput']:,.0f} | {every['throughput'] / off['throughput']:.2f} | "
+                f"{some['throughput']:,.0f} | {some['throughput'] / off['throughput']:.2f} |"
+            )
+    sent = [
+        f"at {level}, {e['batches']} batches of {e['bytes'] / 1e6:.1f} MB in all (the first "
+        f"held {e['spans_in_first_batch']} spans)"
+        for level, e in results.get("tracing_exported", {}).items()
+    ]
+    received = "; ".join(sent) or "nothing recorded"
+    return "\n".join(rows) + f"\n\nThe collector received, while the loads ran: {received}."
+
+
 def layers_section(results: dict[str, Any]) -> str:
     """Microseconds per GET of each layer, called in one process with no network."""
     rows = ["| what answers the GET | µs per request | added |", "|---|---:|---:|"]
@@ -382,6 +411,16 @@ linearizable point read, beside `GET /todos/{{key}}`, a point read at the leader
 endpoints, the same shape of read: a row by its key, its owner checked):
 
 {consistency_section(results)}
+
+## What tracing costs
+
+Three apps on nodes of their own (tools/bench/tracing.py): tracing off (the default), on
+and sampling every trace, on and sampling 1 in 100
+(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.01`), the last two
+exporting in batches over OTLP/HTTP to a collector of the bench's that drops what it gets. The
+loads run in turn, off, 100%, 1%, for each endpoint and client count:
+
+{tracing_section(results)}
 
 ## What a bearer token costs
 

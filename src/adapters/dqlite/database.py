@@ -18,9 +18,11 @@ from adapters.dqlite.leader import LeaderTracker
 from adapters.dqlite.migrations import head_revisions, upgrade_to_head
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
+from adapters.tracing import trace_statements
 from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
 from service.outbox import OutboxBell
 from service.retry import RetryCounters, RetrySettings
+from service.tracing import Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +46,10 @@ class DqliteDatabase:
         retry_counters: RetryCounters,
         disk_shortage: Callable[[], str | None] = lambda: None,
         siblings: SiblingWriteLock | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.context = context
+        self._tracing = tracing or Tracing()
         self.name = name
         self._tracker = tracker
         self._follow_leader = follow_leader
@@ -66,7 +70,9 @@ class DqliteDatabase:
         connections = engine_options.get("pool_size", 5) + engine_options.get("max_overflow", 10)
         self._read_slots = asyncio.Semaphore(connections)  # FIFO: see SqlAlchemyUnitOfWork
         self.writers = WriterQueue()
-        self._group = GroupCommit(self.engine, self.writers, follow_leader, siblings)
+        self._group = GroupCommit(self.engine, self.writers, follow_leader, siblings, tracing)
+        if self._tracing.provider is not None:
+            trace_statements(self._tracing.provider, self.engine, self.read_engine)
         self._unit_of_work_class = context.implemented_by(SqlAlchemyUnitOfWork)
         self.outbox_bell = OutboxBell()
         self._pending_barrier: PendingBarrier | None = None
@@ -85,6 +91,7 @@ class DqliteDatabase:
             disk_shortage=self._disk_shortage,
             outbox_bell=self.outbox_bell,
             confirm_leadership=self.confirm_leadership,
+            tracing=self._tracing,
         )
 
     async def confirm_leadership(self) -> None:

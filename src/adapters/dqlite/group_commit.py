@@ -6,12 +6,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from opentelemetry.context import Context
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from adapters.dqlite.errors import classify
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
 from service.errors import OutcomeUnknown, StoreFull, StoreUnavailable
+from service.tracing import Tracing, current_span_context
 
 # A batch ends after this many members, or this long after it began, even with writers still
 # queued: its COMMIT acknowledges them all, so the first must not wait on an endless batch.
@@ -29,6 +32,8 @@ class SharedTransaction:
     members: int = 0  # units of work that committed into it
     joined: int = 0  # units of work that took part, committed or not
     closer: asyncio.Future[None] | None = None
+    member_spans: list[SpanContext] = field(default_factory=list)  # while tracing
+    commit_span: SpanContext = INVALID_SPAN_CONTEXT  # the span of its COMMIT, once sent
 
     @property
     def full(self) -> bool:
@@ -44,7 +49,8 @@ class GroupCommit:
     next writer, and waits for the COMMIT. The last writer of a batch (nobody else queued, or
     the batch full) sends the COMMIT. A lost COMMIT leaves every member's outcome unknown, as
     a lone unit of work's would; a failure before it refuses every member, since nothing of
-    the transaction was replicated.
+    the transaction was replicated. While tracing, the COMMIT is a span of its own (a root:
+    it belongs to no one request) linked to the span of each member that joined.
     """
 
     def __init__(
@@ -53,8 +59,10 @@ class GroupCommit:
         writers: WriterQueue,
         on_failure: Callable[[], Awaitable[object]] | None = None,
         siblings: SiblingWriteLock | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._engine = engine
+        self._tracing = tracing or Tracing()
         self._writers = writers
         self._on_failure = on_failure
         self._siblings = siblings  # the other worker processes' writers, when there are any
@@ -88,6 +96,8 @@ class GroupCommit:
             )
         mode = "rollback_only" if shared.joined == 0 else "create_savepoint"
         shared.joined += 1
+        if self._tracing.on:
+            shared.member_spans.append(current_span_context())
         session = AsyncSession(
             bind=shared.connection, join_transaction_mode=mode, expire_on_commit=False
         )
@@ -167,7 +177,7 @@ class GroupCommit:
                 await shared.connection.close()
                 shared.outcome.set_result(None)
                 return
-            await shared.connection.commit()
+            await self._commit(shared)
         except DBAPIError as error:
             await self._commit_failed(shared, error)
             return
@@ -182,6 +192,16 @@ class GroupCommit:
         shared.outcome.set_result(None)
         self._writers.committed()
         await shared.connection.close()
+
+    async def _commit(self, shared: SharedTransaction) -> None:
+        members = {"db.group_commit.members": shared.members}
+        root = Context()  # the batch belongs to no one request: each member links to it
+        with self._tracing.span(
+            "group commit", attributes=members, parent=root, links=shared.member_spans
+        ) as span:
+            if span is not None:
+                shared.commit_span = span.get_span_context()
+            await shared.connection.commit()
 
     async def _commit_failed(self, shared: SharedTransaction, error: DBAPIError) -> None:
         translated = classify(error, during_commit=shared.members > 0) or error

@@ -25,6 +25,7 @@ from adapters.dqlite.writers import SiblingWriteLock
 from service.operations import Readiness, StoreStatus
 from service.outbox import OutboxBell
 from service.retry import RetryCounters, RetrySettings
+from service.tracing import Tracing
 from service.unit_of_work import AbstractUnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class DqliteStore:
         database_prefix: str = "",
         tls: TlsFiles | None = None,
         sibling_locks: Path | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._node = node
         self._startup_timeout = startup_timeout
@@ -94,6 +96,7 @@ class DqliteStore:
                 retry_counters=self.retry_counters,
                 disk_shortage=self._disk_shortage,
                 siblings=_sibling_lock(sibling_locks, database_prefix + context.name),
+                tracing=tracing,
             )
             for context in contexts
         }

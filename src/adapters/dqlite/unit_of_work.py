@@ -4,7 +4,7 @@ own or in the one this process's queued writers share."""
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import NoReturn, Self
+from typing import NoReturn
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -20,6 +20,7 @@ from adapters.outbox import SqlAlchemyOutbox
 from service.errors import StoreFull, StoreUnavailable
 from service.outbox import OutboxBell
 from service.retry import RetryCounters, RetrySettings
+from service.tracing import Tracing
 from service.unit_of_work import AbstractUnitOfWork
 
 
@@ -54,8 +55,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         disk_shortage: Callable[[], str | None] = lambda: None,
         outbox_bell: OutboxBell | None = None,
         confirm_leadership: Callable[[], Awaitable[object]] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        super().__init__(retry_settings, retry_counters, outbox_bell)
+        super().__init__(retry_settings, retry_counters, outbox_bell, tracing)
         self._session_factory = session_factory
         self._registrations = registrations
         self._writers = writers
@@ -69,7 +71,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._on_failure = on_failure
         self._confirm_leadership = confirm_leadership
 
-    async def __aenter__(self) -> Self:
+    async def _begin(self) -> None:
         linearizable = self.reading_only and self.reading_consistency == "linearizable"
         if linearizable and self._confirm_leadership is not None:
             await self._confirm_leadership()  # a barrier write, before the first read
@@ -84,7 +86,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
                 self._holds_read_slot = True
             session = self._read_session_factory()
             if self.reading_snapshot:  # they begin no transaction unless asked
-                await self._begin(session)
+                await self._begin_reading(session)
         else:  # a deferred BEGIN and PRAGMA query_only, not IMMEDIATE
             session = self._session_factory()
             try:
@@ -93,9 +95,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
                 await session.close()
                 await self._reraise(error, during_commit=False)
         self._use(session)
-        return await super().__aenter__()
 
-    async def _begin(self, session: AsyncSession) -> None:
+    async def _begin_reading(self, session: AsyncSession) -> None:
         try:
             await session.execute(text("BEGIN"))  # deferred, read-only: the connection's mode
         except BaseException as error:  # cancelled too: __aexit__ will not run
@@ -128,7 +129,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._holds_turn = False  # the group gives the turn up for this unit of work
         return session
 
-    async def __aexit__(
+    async def _end(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
@@ -140,7 +141,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
                 exc if isinstance(exc, Exception) else StoreUnavailable(f"interrupted: {exc!r}")
             )
         try:
-            await super().__aexit__(exc_type, exc, traceback)
+            await super()._end(exc_type, exc, traceback)
         except DBAPIError as rollback_error:
             if exc is None:  # otherwise the error that made us roll back is the one to report
                 await self._reraise(rollback_error, during_commit=False)
@@ -163,9 +164,10 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             await self._session.commit()  # in the group: the savepoint released, no COMMIT
         except DBAPIError as error:
             await self._reraise(error, during_commit=self._shared is None)
-        if self._shared is not None:
+        if (shared := self._shared) is not None:
             await self._session.close()
             await self._leave_group(committed=True)  # returns once the group's COMMIT is done
+            self._note_membership(shared)
             # Work after the commit is a new transaction: one of its own, begun if it is used.
             self._use(self._session_factory())
         elif self._writers is not None:
@@ -179,6 +181,12 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def shared_transaction(self) -> SharedTransaction | None:
         """The group's transaction this unit of work is in, until it leaves it."""
         return self._shared
+
+    def _note_membership(self, shared: SharedTransaction) -> None:
+        """On this transaction's span: the batch it committed in, and a link to its COMMIT."""
+        if self.span is not None:
+            self.span.span.set_attribute("db.group_commit.members", shared.members)
+            self.span.span.add_link(shared.commit_span)
 
     def _give_read_slot_back(self) -> None:
         if self._holds_read_slot and self._read_slots is not None:

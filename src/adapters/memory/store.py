@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Hashable, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from adapters.contexts import CONTEXTS, Context
 from adapters.idempotency import InMemoryStoredAnswers
@@ -13,6 +13,7 @@ from service.errors import StoreUnavailable
 from service.operations import Readiness, StoreStatus
 from service.outbox import OutboxBell
 from service.retry import RetryCounters, RetrySettings
+from service.tracing import Tracing
 from service.unit_of_work import AbstractUnitOfWork
 
 
@@ -40,10 +41,12 @@ class InMemoryStore:
         retry_counters: RetryCounters | None = None,
         *,
         contexts: Sequence[Context] = CONTEXTS,
+        tracing: Tracing | None = None,
     ) -> None:
         self.databases = {c.unit_of_work: InMemoryDatabase(c) for c in contexts}
         self.retry_settings = retry_settings
         self.retry_counters = retry_counters or RetryCounters()
+        self.tracing = tracing or Tracing()
 
     async def start(self) -> None:
         """Nothing to start."""
@@ -75,12 +78,14 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
     lock_wait_seconds = 5.0  # as long as dqlite's busy timeout
 
     def __init__(self, store: InMemoryStore, database: InMemoryDatabase) -> None:
-        super().__init__(store.retry_settings, store.retry_counters, database.outbox_bell)
+        super().__init__(
+            store.retry_settings, store.retry_counters, database.outbox_bell, store.tracing
+        )
         self._database = database
         self._holds_writer = False
         self._tables: list[InMemoryTable[Any, Any]] = []
 
-    async def __aenter__(self) -> Self:
+    async def _begin(self) -> None:
         if not self.reading_only:
             await self._take_writer_lock()
         self._tables = []
@@ -95,16 +100,15 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self._tables += [events, lease, answers]
         self.outbox = InMemoryOutbox(events, lease)
         self.answers = InMemoryStoredAnswers(answers)
-        return await super().__aenter__()
 
-    async def __aexit__(
+    async def _end(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
         try:
-            await super().__aexit__(exc_type, exc, traceback)
+            await super()._end(exc_type, exc, traceback)
         finally:
             if self._holds_writer:
                 self._holds_writer = False
