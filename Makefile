@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork client soak bench
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork client soak bench image compose-up compose-down compose-clean test-containers
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
@@ -22,6 +22,11 @@ help:
 	@echo "            restore, a new node's catch-up (docs/performance/scale.md)"
 	@echo "make soak    a steady write load for 30 minutes (SOAK_MINUTES=n): do the raft log, the"
 	@echo "            snapshots and the app's RSS stop growing? (docs/performance/soak.md)"
+	@echo "make image   the container image (Containerfile), with docker or podman"
+	@echo "make compose-up / compose-down / compose-clean   three nodes in containers (compose.yaml),"
+	@echo "            APIs on 127.0.0.1:8001-8003; down keeps the volumes, clean removes them"
+	@echo "make test-containers   build the image from nothing, then kill, restart and replace the"
+	@echo "            containers of a compose cluster under a bank workload"
 
 setup:
 	@scripts/setup
@@ -75,3 +80,20 @@ bench: setup
 
 soak: setup
 	$(RUN) python -m tools.soak $(ARGS)
+
+image:
+	scripts/containers image
+
+compose-up:
+	scripts/containers up
+
+compose-down:
+	scripts/containers down
+
+compose-clean:
+	scripts/containers clean
+
+# Not part of `make test`: it builds images and runs containers for minutes. `make test` checks
+# the container files statically (tests/unit/test_container_files.py).
+test-containers: setup
+	TEST_CONTAINERS=1 $(RUN) python -m pytest -q -s tests/containers

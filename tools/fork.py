@@ -48,6 +48,7 @@ REMOVED_TESTS = [
     "tests/integration/test_round_trips.py",  # a todo read and written, a transfer
     "tests/integration/test_bank_migrations.py",  # the bank's history
     "tests/integration/test_tracing.py",  # a user's welcome todo, and todos, traced on dqlite
+    "tests/containers/test_containers.py",  # a bank workload on the compose cluster
 ]
 # `make bench` and `make soak` load the examples' endpoints (the figures in docs/performance.md
 # and the README's are theirs): they go with them, until a fork points them at its own.

@@ -80,6 +80,22 @@ async def test_rows_written_through_an_engine_survive_a_node_restart_on_the_same
     assert [tuple(row) for row in rows] == [(1, "one"), (2, "two")]
 
 
+async def test_a_node_whose_address_is_a_host_name_serves_there(tmp_path: Path) -> None:
+    """As in a container, whose node address is its service name: libdqlite binds only to IP
+    addresses, so the node listens on the address the name resolves to."""
+    port = free_address().rpartition(":")[2]
+    named = DqliteNode(1, f"localhost:{port}", tmp_path / "named", private_network=True)
+    named.start()
+    engine = create_async_engine(dqlite_url(named.address, "named"))
+    try:
+        await wait_until_serving(engine, 10)
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()
+        named.stop()
+
+
 def test_a_node_on_an_address_another_socket_listens_on_raises_address_in_use_without_aborting(
     tmp_path: Path,
 ) -> None:

@@ -80,6 +80,23 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
+def bind_address(address: str) -> str:
+    """`address` with its host as an IP address: libdqlite binds only to those, while a node's
+    address in the cluster may be a name (a container's service name, a machine's)."""
+    host, _, port = address.rpartition(":")
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return address
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except OSError as error:
+        raise NodeError(f"cannot resolve the dqlite address {address}: {error}") from error
+    family, ip = found[0][0], str(found[0][4][0])
+    return f"[{ip}]:{port}" if family == socket.AF_INET6 else f"{ip}:{port}"
+
+
 def _check_port_free(address: str) -> None:
     # libdqlite's own bind failure says nothing of why (and starting after it aborts the
     # process), so look first and name the cause.
@@ -182,7 +199,8 @@ class DqliteNode:
                 "firewall the port to the cluster's nodes and set APP_PRIVATE_NETWORK=true."
             )
         lib = _load_library()
-        _check_port_free(self.address)
+        listen = bind_address(self.address)
+        _check_port_free(listen)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         _check_disk_space(self.data_dir)
         handle = ctypes.c_void_p()
@@ -192,7 +210,7 @@ class DqliteNode:
             lib.dqlite_node_destroy(handle)
             raise NodeError(f"cannot create dqlite node {self.node_id}: {message.decode()}")
         relay = TlsRelay(self.tls, self.node_id) if self.tls else None
-        bind = address if relay is None else relay.private_address.encode()
+        bind = listen.encode() if relay is None else relay.private_address.encode()
         if lib.dqlite_node_set_bind_address(handle, bind) != 0:
             self._give_up(lib, handle, "bind")
         # How the node dials its peers: over TLS, or plain TCP without Nagle's delay.
