@@ -34,11 +34,13 @@ WORKERS = 6
 PASSWORD = "containers are tested with this"
 
 
-def containers(*arguments: str, image: str = f"{IMAGE}:latest", cwd: Path = ROOT) -> str:
+def containers(
+    *arguments: str, image: str = f"{IMAGE}:latest", cwd: Path = ROOT, tls: bool = False
+) -> str:
     done = subprocess.run(
         [str(cwd / "scripts" / "containers"), *arguments],
         cwd=cwd,
-        env={**os.environ, "IMAGE": image},
+        env={**os.environ, "IMAGE": image, "TLS": "1" if tls else "0"},
         capture_output=True,
         text=True,
         timeout=1800,
@@ -300,3 +302,22 @@ def test_a_compose_cluster_survives_its_leader_killed_a_restart_and_a_rolling_re
     assert workload.server_errors == []
     assert workload.unanswered == []
     assert sum(balances(APIS[1], headers, accounts)) == total
+
+
+def test_the_nodes_of_the_compose_cluster_can_talk_mutual_tls(cluster_cleaned_up: None) -> None:
+    containers("image")  # built already by the test before: from its cache
+    containers("up", tls=True)
+    try:
+        headers = signed_in(APIS[0])
+        accounts = open_accounts(APIS[1], headers)
+        moved = {"from_account": accounts[0], "to_account": accounts[1], "amount_cents": 7}
+        answer = httpx.post(
+            f"{APIS[2]}/transfers", json=moved, headers={**headers, "Idempotency-Key": "tls-1"}
+        )
+        assert answer.status_code == 201, answer.text
+        assert balances(APIS[0], headers, accounts[:2]) == [OPENING_CENTS - 7, OPENING_CENTS + 7]
+        assert all(voter(api) for api in APIS)
+        certificate = containers("engine", "exec", container_of(2), "printenv", "APP_TLS_CERT")
+        assert certificate.strip() == "/run/secrets/tls_cert"
+    finally:
+        containers("clean", tls=True)

@@ -92,3 +92,20 @@ def test_the_image_runs_the_app_as_a_user_with_its_data_in_a_volume_and_a_readin
     assert "/ready" in by_name["HEALTHCHECK"][0]
     assert by_name["ENTRYPOINT"] == ['["python", "-m", "entrypoints"]']
     assert [name for name, _ in found].count("FROM") == 2  # dependencies built apart
+
+
+def test_the_tls_override_gives_each_node_its_own_certificate_as_secrets() -> None:
+    loaded = yaml.safe_load((ROOT / "compose.tls.yaml").read_text())
+
+    for name in NODES:
+        node = loaded["services"][name]
+        assert node["environment"]["APP_TLS_CERT"] == "/run/secrets/tls_cert"
+        sources = {secret["target"]: secret["source"] for secret in node["secrets"]}
+        assert sources == {
+            "tls_ca": "tls_ca",
+            "tls_cert": f"{name}_tls_cert",
+            "tls_key": f"{name}_tls_key",
+        }
+    assert set(loaded["secrets"]) == {"tls_ca"} | {
+        f"{name}_tls_{part}" for name in NODES for part in ("cert", "key")
+    }
