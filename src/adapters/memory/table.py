@@ -1,18 +1,18 @@
 """The in-memory repositories' table: committed rows plus one unit of work's changes."""
 
-import copy
 from collections.abc import Callable, Hashable, Iterable
 from itertools import islice
 from typing import Any
 
+from adapters.memory.copies import copied
 from domain.paging import SCAN_LIMIT, Page, Position, Window, page_of, total_of
 
 
 class InMemoryTable[K: Hashable, V]:
     """Rows shared by every unit of work, seen through this unit's uncommitted changes.
 
-    Values are copied in and out, so an entity changed but not saved is not stored,
-    exactly as with the SQL repositories.
+    Values are copied in and out (adapters/memory/copies.py), so an entity changed but not
+    saved is not stored, exactly as with the SQL repositories.
     """
 
     def __init__(self, committed: dict[K, V], *, read_only: bool = False) -> None:
@@ -22,11 +22,11 @@ class InMemoryTable[K: Hashable, V]:
 
     def get(self, key: K) -> V | None:
         value = self._pending[key] if key in self._pending else self._committed.get(key)
-        return copy.deepcopy(value)
+        return copied(value)
 
     def put(self, key: K, value: V) -> None:
         self._check_writable()
-        self._pending[key] = copy.deepcopy(value)
+        self._pending[key] = copied(value)
 
     def remove(self, key: K) -> None:
         self._check_writable()
@@ -47,7 +47,7 @@ class InMemoryTable[K: Hashable, V]:
         """
         matching = sorted(filter(where, self._current().values()), key=order)
         end = None if limit is None else offset + limit
-        return [copy.deepcopy(value) for value in matching[offset:end]]
+        return [copied(value) for value in matching[offset:end]]
 
     def page(
         self,
@@ -73,7 +73,7 @@ class InMemoryTable[K: Hashable, V]:
             limit=window.limit,
             offset=window.offset,
         )
-        items = tuple(copy.deepcopy(value) for value in found.items)
+        items = tuple(copied(value) for value in found.items)
         total = total_of(self._walk(narrows, position, None), scans) if window.with_total else None
         return Page(items, found.next, total)
 
@@ -97,7 +97,7 @@ class InMemoryTable[K: Hashable, V]:
     def first(self, where: Callable[[V], bool]) -> V | None:
         """A copy of one row `where` accepts, or None."""
         found = next(filter(where, self._current().values()), None)
-        return copy.deepcopy(found)
+        return copied(found)
 
     def _current(self) -> dict[K, V]:
         """What this unit of work sees: the committed rows with its changes applied."""
