@@ -3,7 +3,7 @@
 UV := scripts/uv
 RUN := $(UV) run --locked
 
-.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork client soak bench image compose-up compose-down compose-clean test-containers
+.PHONY: help setup run cluster test lint unit-without-dqlite pytest partitions format migration aggregate fork client image compose-up compose-down compose-clean test-containers soak bench
 
 help:
 	@echo "make run     serve the API at 127.0.0.1:8000 on an embedded dqlite node"
