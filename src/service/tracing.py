@@ -18,7 +18,7 @@ from opentelemetry.trace import Link, Span, SpanContext, SpanKind, StatusCode, T
 from domain.errors import DomainError
 from service.idempotency import AnswerReplayed
 
-SCOPE = "dqlite_ddd_template"
+SCOPE = __name__  # the instrumentation scope of the spans made here
 _OFF: AbstractContextManager[None] = nullcontext()
 type Attributes = Mapping[str, str | bool | int | float]
 
