@@ -15,7 +15,7 @@ from opentelemetry.trace import TracerProvider
 from entrypoints.api import ROUTERS
 from entrypoints.container import Container
 from entrypoints.guards import LimitRequestBodies, RefuseUndecodablePaths
-from entrypoints.idempotency import replay
+from entrypoints.idempotency import ReleaseKeys, replay
 from entrypoints.logs import log_request
 from entrypoints.metrics import Metrics
 from entrypoints.problems import EVERY_OPERATION, document_problems, install_problem_handlers
@@ -100,6 +100,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     figures = {relay.context: relay.figures for relay in app.state.relays}
     app.state.metrics = Metrics(container.retry_counters(), figures)
     app.state.metrics.install(app, also=log_request if settings.access_log else None)
+    app.add_middleware(ReleaseKeys)
     app.add_middleware(RefuseUndecodablePaths)
     app.add_middleware(
         LimitRequestBodies,

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import InvalidValue
 from domain.idempotency import KEY_MAX_LENGTH, IdempotencyKey, KeyInUse
@@ -73,10 +74,9 @@ async def answer_once(
     response: Response,
     principal: PrincipalDep,
     idempotency_key: KeyHeader = NO_KEY,
-) -> AsyncIterator[Once]:
+) -> Once:
     """The request's Idempotency-Key, if it has one, scoped to its principal."""
-    async with keyed_request(request, response, principal.subject) as once:
-        yield once
+    return claim_key(request, response, principal.subject, await _fingerprint_if_keyed(request))
 
 
 async def answer_once_required(
@@ -84,36 +84,77 @@ async def answer_once_required(
     response: Response,
     principal: PrincipalDep,
     idempotency_key: KeyHeader,
-) -> AsyncIterator[Once]:
+) -> Once:
     """The request's Idempotency-Key, which it must have, scoped to its principal."""
-    async with keyed_request(request, response, principal.subject) as once:
-        yield once
+    return claim_key(request, response, principal.subject, await _fingerprint_if_keyed(request))
 
 
 OnceDep = Annotated[Once, Depends(answer_once)]
 RequiredOnceDep = Annotated[Once, Depends(answer_once_required)]
 
+# Where a request's claimed keys wait for ReleaseKeys, in its ASGI scope.
+CLAIMS = "app.idempotency_claims"
+type Claims = list[tuple[set[tuple[str, str]], tuple[str, str]]]
 
-@asynccontextmanager
-async def keyed_request(request: Request, response: Response, scope: str) -> AsyncIterator[Once]:
+
+class ReleaseKeys:
+    """Lets go of the keys a request claimed (claim_key) once it is answered, however it ends.
+
+    A middleware rather than a dependency with a `yield`: FastAPI enters a cancel scope and
+    an exit stack for those, 70 µs a request measured on POST /todos (245 against 172 µs).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        claims: Claims = []
+        scope[CLAIMS] = claims  # a list that copies of the scope downstream share
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _release(claims)
+
+
+def claim_key(request: Request, response: Response, scope: str, fingerprint: str) -> Once:
     """The request's key in `scope` (whose keys they are), held by this process until the
     request is answered: a second request with it meanwhile is a 409. (Two processes cannot
     both apply it: each looks for the key inside its write transaction, one after the other.)"""
     status = request.scope["route"].status_code or HTTPStatus.OK
     keys = request.headers.getlist("idempotency-key")
     if not keys:
-        yield Once(None, status, response)
-        return
-    keyed = KeyedRequest(scope, _one_key(keys), await _fingerprint(request))
+        return Once(None, status, response)
+    keyed = KeyedRequest(scope, _one_key(keys), fingerprint)
     in_flight: set[tuple[str, str]] = request.app.state.keys_in_flight
     claim = (keyed.scope, keyed.key.text)
     if claim in in_flight:
         raise KeyInUse(keyed.key)
+    claims: Claims | None = request.scope.get(CLAIMS)
+    if claims is None:
+        raise RuntimeError("a key is claimed only under ReleaseKeys, or in keyed_request()")
     in_flight.add(claim)
+    claims.append((in_flight, claim))
+    return Once(keyed, status, response)
+
+
+@asynccontextmanager
+async def keyed_request(request: Request, response: Response, scope: str) -> AsyncIterator[Once]:
+    """claim_key() for an app without ReleaseKeys: the key is let go when the block ends."""
+    claims: Claims = []
+    request.scope[CLAIMS] = claims
     try:
-        yield Once(keyed, status, response)
+        yield claim_key(request, response, scope, await _fingerprint_if_keyed(request))
     finally:
+        _release(claims)
+
+
+def _release(claims: Claims) -> None:
+    for in_flight, claim in claims:
         in_flight.discard(claim)
+    claims.clear()
 
 
 def _one_key(values: list[str]) -> IdempotencyKey:
@@ -123,8 +164,11 @@ def _one_key(values: list[str]) -> IdempotencyKey:
     return IdempotencyKey(values[0])
 
 
-async def _fingerprint(request: Request) -> str:
-    """What the request asks, whatever the spacing or key order of its JSON body."""
+async def _fingerprint_if_keyed(request: Request) -> str:
+    """What the request asks, whatever the spacing or key order of its JSON body ("" when it
+    has no key, and so nothing to compare)."""
+    if "idempotency-key" not in request.headers:
+        return ""
     body = await request.body()
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))

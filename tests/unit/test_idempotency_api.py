@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from adapters.memory.store import InMemoryStore, InMemoryUnitOfWork
+from domain.errors import Conflict
 from service.errors import OutcomeUnknown
 from service.retry import RetrySettings
 from tests.unit import probe_routes
@@ -73,6 +74,31 @@ async def test_twenty_concurrent_requests_with_one_key_apply_once(
     assert len({r.content for r in responses if r.status_code == 201}) == 1
     assert probe_routes.entered == [7]
     assert stored_counts(app) == [7]
+
+
+class RefusesEveryCommit(InMemoryUnitOfWork, ProbeUnitOfWork):
+    async def commit(self, result: object = None) -> None:
+        raise Conflict("refused at commit")
+
+
+async def test_a_key_is_let_go_when_its_request_ends_whether_answered_or_refused(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    store: InMemoryStore = app.state.store
+
+    async def refusing() -> ProbeUnitOfWork:
+        return RefusesEveryCommit(store, store.databases[ProbeUnitOfWork])
+
+    answered = await send(client, "k-1", 7)
+    app.dependency_overrides[new_unit_of_work] = refusing
+    refused = await send(client, "k-2", 8)
+    del app.dependency_overrides[new_unit_of_work]
+    held_after = set(app.state.keys_in_flight)
+    again = await send(client, "k-2", 8)
+
+    assert (answered.status_code, refused.status_code, again.status_code) == (201, 409, 201)
+    assert held_after == set()
+    assert stored_counts(app) == [7, 8]
 
 
 async def test_a_key_is_its_principal_s_alone(

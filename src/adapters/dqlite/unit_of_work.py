@@ -149,7 +149,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
                 await self._group_failed(rollback_error)
         finally:
             try:
-                await self._session.close()
+                await self._close_session()
             finally:
                 self._give_read_slot_back()
                 self._leave_writers()
@@ -175,7 +175,14 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._committed()
 
     async def rollback(self) -> None:
-        await self._session.rollback()
+        if self._session.in_transaction():  # an untouched session has nothing to undo
+            await self._session.rollback()
+
+    async def _close_session(self) -> None:
+        # A session still untouched holds no connection and no rows: closing it would only
+        # cost its greenlet hops (the fresh one after a grouped commit is mostly unused).
+        if self._session.in_transaction() or self._session.identity_map:
+            await self._session.close()
 
     @property
     def shared_transaction(self) -> SharedTransaction | None:

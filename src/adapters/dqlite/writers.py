@@ -35,12 +35,22 @@ class WriterQueue:
         self._open = asyncio.Event()
         self._refused_for_space_at: float | None = None
         self.queued = 0  # writers waiting for the turn
+        self._contending = 0  # calls that wait for the turn, or settle their wait
 
     async def enter(self) -> bool:
         """Wait for this writer's turn: True once it has it (`leave()` when done), False when
         the queue is open and the writer goes on without one."""
         if self._open.is_set():
             return False
+        if not (self._turn.locked() or self._contending):  # nobody holds or awaits the turn
+            return await self._turn.acquire()  # which then takes it without waiting
+        self._contending += 1
+        try:
+            return await self._wait_for_turn()
+        finally:
+            self._contending -= 1
+
+    async def _wait_for_turn(self) -> bool:
         turn = asyncio.ensure_future(self._turn.acquire())
         opened = asyncio.ensure_future(self._open.wait())
         self.queued += 1
@@ -71,7 +81,11 @@ class WriterQueue:
     async def take_turn(self) -> None:
         """Wait for the turn however long it takes, whether the queue is open or not (for
         work that must not be skipped, such as committing what others wait for)."""
-        await self._turn.acquire()
+        self._contending += 1
+        try:
+            await self._turn.acquire()
+        finally:
+            self._contending -= 1
 
     def leave(self) -> None:
         self._turn.release()
