@@ -195,7 +195,7 @@ class Aggregate:
 
     @property
     def orm_imports(self) -> str:
-        names = {"Base", "delete_row", "get_row", "insert", "next_id", "update_row"}
+        names = {"Base", "Connection", "delete_row", "get_row", "insert", "next_id", "update_row"}
         names |= {{"bool": "Flag", "date": "IsoDate"}.get(k, "") for k in self._kinds()} - {""}
         if self.uses_aware:
             names |= {"AwareDateTime", "instant", "instant_key"}

@@ -1,11 +1,10 @@
 """Account repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
 from sqlalchemy import CheckConstraint, String, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
-from adapters.orm import Base, insert, next_id
+from adapters.orm import Base, Connection, get_row, insert, next_id
 from domain.accounts import HOLDER_MAX_LENGTH, AbstractAccountRepository, Account, Holder
 from domain.errors import AlreadyExists, StaleWrite
 from domain.principals import SUBJECT_MAX_LENGTH
@@ -24,11 +23,11 @@ class AccountRow(Base):
 
 
 class SqlAlchemyAccountRepository(AbstractAccountRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return await next_id(self._session, AccountRow.id)
+        return await next_id(self._connection, AccountRow.id)
 
     async def add(self, account: Account) -> None:
         row = AccountRow(
@@ -38,11 +37,10 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
             balance_cents=account.balance_cents,
             version=account.version,
         )
-        await insert(self._session, row, AlreadyExists("account", account.id))
+        await insert(self._connection, row, AlreadyExists("account", account.id))
 
     async def get(self, id: int) -> Account | None:
-        # populate_existing: the conditional UPDATE below bypasses the session's copy.
-        row = await self._session.get(AccountRow, id, populate_existing=True)
+        row = await get_row(self._connection, AccountRow, id)
         if row is None:
             return None
         return Account(row.id, row.owner, Holder(row.holder), row.balance_cents, row.version)
@@ -52,9 +50,8 @@ class SqlAlchemyAccountRepository(AbstractAccountRepository):
             update(AccountRow)
             .where(AccountRow.id == account.id, AccountRow.version == account.version)
             .values(balance_cents=account.balance_cents, version=account.version + 1)
-            .execution_options(synchronize_session=False)
         )
-        result = await self._session.execute(statement)
+        result = await self._connection.execute(statement)
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleWrite("account", account.id)
         account.version += 1

@@ -7,10 +7,9 @@ from typing import cast
 
 from sqlalchemy import Integer, Table
 from sqlalchemy.dialects.sqlite import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.orm import Base
+from adapters.orm import Base, Connection
 
 ROW_ID = 1
 
@@ -29,8 +28,8 @@ barrier_table = cast(Table, ReadBarrierRow.__table__)
 
 
 class SqlAlchemyReadBarrier:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def pass_through(self) -> None:
         """Count one more barrier, in one statement (the row is made by the first)."""
@@ -38,4 +37,4 @@ class SqlAlchemyReadBarrier:
         counted = statement.on_conflict_do_update(
             index_elements=[barrier_table.c.id], set_={"passed": barrier_table.c.passed + 1}
         )
-        await self._session.execute(counted)
+        await self._connection.execute(counted)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import MetaData, Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.accounts import InMemoryAccountRepository, SqlAlchemyAccountRepository
 from adapters.barrier import ReadBarrierRow
 from adapters.idempotency import StoredAnswerRow
 from adapters.login_attempts import InMemoryLoginFailureRepository, SqlAlchemyLoginFailureRepository
 from adapters.memory.table import InMemoryTable
-from adapters.orm import Base
+from adapters.orm import Base, Connection
 from adapters.outbox import OutboxEventRow
 from adapters.people import InMemoryPersonRepository, SqlAlchemyPersonRepository
 from adapters.posts import InMemoryPostRepository, SqlAlchemyPostRepository
@@ -43,7 +42,7 @@ from service.unit_of_work import AbstractUnitOfWork
 @dataclass(frozen=True)
 class Registration:
     name: str  # the unit of work's attribute, as its context's class declares it
-    sql: Callable[[AsyncSession], object]
+    sql: Callable[[Connection], object]
     memory: Callable[[InMemoryTable[Any, Any]], object]
 
 

@@ -15,11 +15,10 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
-from adapters.orm import Base
+from adapters.orm import Base, Connection
 from domain.idempotency import KEY_MAX_LENGTH, IdempotencyKey
 from domain.principals import SUBJECT_MAX_LENGTH
 from service.idempotency import AbstractStoredAnswers, Answer, KeyedRequest, StoredAnswer
@@ -44,14 +43,14 @@ answers_table = cast(Table, StoredAnswerRow.__table__)
 
 
 class SqlAlchemyStoredAnswers(AbstractStoredAnswers):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def get(self, scope: str, key: IdempotencyKey) -> StoredAnswer | None:
         statement = select(answers_table).where(
             answers_table.c.scope == scope, answers_table.c.key == key.text
         )
-        row = (await self._session.execute(statement)).one_or_none()
+        row = (await self._connection.execute(statement)).one_or_none()
         if row is None:
             return None
         request = KeyedRequest(row.scope, IdempotencyKey(row.key), row.fingerprint)
@@ -59,7 +58,7 @@ class SqlAlchemyStoredAnswers(AbstractStoredAnswers):
         return StoredAnswer(request, answer, row.stored_at_ms)
 
     async def add(self, stored: StoredAnswer) -> None:
-        await self._session.execute(insert(answers_table).values(_row(stored)))
+        await self._connection.execute(insert(answers_table).values(_row(stored)))
 
     async def prune(self, stored_before_ms: int, limit: int) -> int:
         rowid: ColumnElement[int] = literal_column("rowid")
@@ -69,7 +68,7 @@ class SqlAlchemyStoredAnswers(AbstractStoredAnswers):
             .order_by(answers_table.c.stored_at_ms)
             .limit(limit)
         )
-        result = await self._session.execute(delete(answers_table).where(rowid.in_(oldest)))
+        result = await self._connection.execute(delete(answers_table).where(rowid.in_(oldest)))
         return int(getattr(result, "rowcount", 0))
 
 

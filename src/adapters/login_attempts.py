@@ -4,11 +4,10 @@ in-memory twin."""
 from collections.abc import Sequence
 
 from sqlalchemy import Index, String, delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
-from adapters.orm import Base, insert, next_id
+from adapters.orm import Base, Connection, insert, next_id
 from domain.errors import AlreadyExists
 from domain.login_attempts import SCOPE_MAX_LENGTH, AbstractLoginFailureRepository
 
@@ -26,34 +25,30 @@ class LoginFailureRow(Base):
 
 
 class SqlAlchemyLoginFailureRepository(AbstractLoginFailureRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def add(self, scope: str, at_ms: int) -> int:
-        id = await next_id(self._session, LoginFailureRow.id)
+        id = await next_id(self._connection, LoginFailureRow.id)
         row = LoginFailureRow(id=id, scope=scope[:SCOPE_MAX_LENGTH], at_ms=at_ms)
-        await insert(self._session, row, AlreadyExists("login failure", id))
+        await insert(self._connection, row, AlreadyExists("login failure", id))
         return id
 
     async def forget(self, ids: Sequence[int]) -> None:
         if ids:
-            await self._session.execute(
-                delete(LoginFailureRow)
-                .where(LoginFailureRow.id.in_(ids))
-                .execution_options(synchronize_session=False)
+            await self._connection.execute(
+                delete(LoginFailureRow).where(LoginFailureRow.id.in_(ids))
             )
 
     async def since(self, scope: str, since_ms: int) -> list[int]:
         statement = select(LoginFailureRow.at_ms).where(
             LoginFailureRow.scope == scope[:SCOPE_MAX_LENGTH], LoginFailureRow.at_ms > since_ms
         )
-        return list(await self._session.scalars(statement))
+        return list((await self._connection.execute(statement)).scalars())
 
     async def prune(self, before_ms: int) -> None:
-        await self._session.execute(
-            delete(LoginFailureRow)
-            .where(LoginFailureRow.at_ms < before_ms)
-            .execution_options(synchronize_session=False)
+        await self._connection.execute(
+            delete(LoginFailureRow).where(LoginFailureRow.at_ms < before_ms)
         )
 
 

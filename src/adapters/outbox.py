@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Index, Integer, String, Table, Text, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base
+from adapters.orm import AwareDateTime, Base, Connection, rows
 from domain.events import DomainEvent
 from service.outbox import AbstractOutbox, OutboxCounts, StoredEvent, payload_of
 
@@ -54,8 +53,8 @@ lease_table = cast(Table, OutboxLeaseRow.__table__)
 
 
 class SqlAlchemyOutbox(AbstractOutbox):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def add(
         self, events: Sequence[DomainEvent], *, trace_context: dict[str, str] | None = None
@@ -73,7 +72,7 @@ class SqlAlchemyOutbox(AbstractOutbox):
             }
             for event in events
         ]
-        await self._session.execute(insert(events_table), rows)
+        await self._connection.execute(insert(events_table), rows)
 
     async def undelivered(self, limit: int) -> list[StoredEvent]:
         parked_streams = select(OutboxEventRow.stream).where(
@@ -89,11 +88,11 @@ class SqlAlchemyOutbox(AbstractOutbox):
             .order_by(OutboxEventRow.id)
             .limit(limit)
         )
-        return [_stored(row) for row in await self._session.scalars(statement)]
+        return [_stored(row) for row in await rows(self._connection, OutboxEventRow, statement)]
 
     async def mark_delivered(self, event_id: int, now_ms: int) -> None:
         statement = update(events_table).where(events_table.c.id == event_id)
-        await self._session.execute(statement.values(delivered_at_ms=now_ms))
+        await self._connection.execute(statement.values(delivered_at_ms=now_ms))
 
     async def mark_failed(
         self, event_id: int, error: str, *, retry_at_ms: int | None, now_ms: int
@@ -108,7 +107,7 @@ class SqlAlchemyOutbox(AbstractOutbox):
                 last_error=error[:ERROR_MAX_LENGTH],
             )
         )
-        await self._session.execute(statement)
+        await self._connection.execute(statement)
 
     async def parked(self) -> list[StoredEvent]:
         statement = (
@@ -116,7 +115,7 @@ class SqlAlchemyOutbox(AbstractOutbox):
             .where(OutboxEventRow.parked_at_ms.is_not(None))
             .order_by(OutboxEventRow.id)
         )
-        return [_stored(row) for row in await self._session.scalars(statement)]
+        return [_stored(row) for row in await rows(self._connection, OutboxEventRow, statement)]
 
     async def unpark(self, event_id: int) -> bool:
         statement = (
@@ -124,7 +123,7 @@ class SqlAlchemyOutbox(AbstractOutbox):
             .where(events_table.c.id == event_id, events_table.c.parked_at_ms.is_not(None))
             .values(parked_at_ms=None, attempts=0, retry_at_ms=None)
         )
-        result = await self._session.execute(statement)
+        result = await self._connection.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
     async def counts(self) -> OutboxCounts:
@@ -133,7 +132,7 @@ class SqlAlchemyOutbox(AbstractOutbox):
         statement = select(
             func.count().filter(undelivered & ~parked), func.count().filter(parked)
         ).select_from(events_table)
-        pending, parked_count = (await self._session.execute(statement)).one()
+        pending, parked_count = (await self._connection.execute(statement)).one()
         return OutboxCounts(pending or 0, parked_count or 0)
 
     async def prune(self, delivered_before_ms: int) -> int:
@@ -142,20 +141,20 @@ class SqlAlchemyOutbox(AbstractOutbox):
             events_table.c.delivered_at_ms < delivered_before_ms,
             events_table.c.id < newest,  # kept, so that no id is ever given out twice
         )
-        result = await self._session.execute(statement)
+        result = await self._connection.execute(statement)
         return int(getattr(result, "rowcount", 0))
 
     async def take_lease(self, holder: str, now_ms: int, until_ms: int) -> bool:
-        row = (await self._session.execute(select(lease_table))).first()
+        row = (await self._connection.execute(select(lease_table))).first()
         if row is None:
-            await self._session.execute(
+            await self._connection.execute(
                 insert(lease_table).values(id=LEASE_ID, holder=holder, until_ms=until_ms)
             )
             return True
         if row.holder != holder and row.until_ms > now_ms:
             return False
         statement = update(lease_table).where(lease_table.c.id == LEASE_ID)
-        await self._session.execute(statement.values(holder=holder, until_ms=until_ms))
+        await self._connection.execute(statement.values(holder=holder, until_ms=until_ms))
         return True
 
 

@@ -26,13 +26,12 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from adapters.orm import Base
+from adapters.orm import Base, Connection, rows
 from adapters.search import Search
 from domain.paging import COUNT_LIMIT, SCAN_LIMIT, Cursor, Page, Position, Total, Window
 
@@ -104,60 +103,60 @@ def _unindexed(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return unindexed
 
 
-async def find(session: AsyncSession, listing: Listing[Any], window: Window) -> Page[Any]:
+async def find(connection: Connection, listing: Listing[Any], window: Window) -> Page[Any]:
     """The page of rows `window` asks for, with its total if asked."""
     if listing.search is not None:
         rowids = listing.search.rowids().limit(SCAN_LIMIT + 1)
-        found = await session.scalar(select(func.count()).select_from(rowids.subquery()))
+        found = await connection.scalar(select(func.count()).select_from(rowids.subquery()))
         if (found or 0) <= SCAN_LIMIT:
             listing = listing.found_by_search(rowids)
-    read = await page(session, listing, window.limit, window.offset, window.after)
-    return read.counted(await total(session, listing)) if window.with_total else read
+    read = await page(connection, listing, window.limit, window.offset, window.after)
+    return read.counted(await total(connection, listing)) if window.with_total else read
 
 
 async def page(
-    session: AsyncSession, listing: Listing[Any], limit: int, offset: int, after: Cursor | None
+    connection: Connection, listing: Listing[Any], limit: int, offset: int, after: Cursor | None
 ) -> Page[Any]:
     """One page of rows, and the cursor of the next (see domain.paging.page_of)."""
     start = None if after is None else after.position
     if not listing.scanning:
         walked = listing.walk(start, offset + limit + 1).offset(offset).limit(limit + 1)
-        rows = list(await session.scalars(walked))
-        more = len(rows) > limit
+        found = await rows(connection, listing.row, walked)
+        more = len(found) > limit
         return Page(
-            tuple(rows[:limit]), Cursor(listing.position(rows[limit - 1])) if more else None
+            tuple(found[:limit]), Cursor(listing.position(found[limit - 1])) if more else None
         )
-    end = await _position_at(session, listing, start, SCAN_LIMIT - 1)
+    end = await _position_at(connection, listing, start, SCAN_LIMIT - 1)
     window = listing.walk(start, SCAN_LIMIT).where(*listing.scanning)
     if end is not None:
         window = window.where(listing.up_to(end))
-    found = list(await session.scalars(window.limit(limit + 1)))
+    found = await rows(connection, listing.row, window.limit(limit + 1))
     if len(found) > limit:
         return Page(tuple(found[:limit]), Cursor(listing.position(found[limit - 1])))
     return Page(tuple(found), None if end is None else Cursor(end))
 
 
-async def total(session: AsyncSession, listing: Listing[Any]) -> Total:
+async def total(connection: Connection, listing: Listing[Any]) -> Total:
     """How many rows match, walking at most COUNT_LIMIT + 1 (see domain.paging.total_of)."""
     if not listing.scanning:
         walked = listing.walk(None, COUNT_LIMIT + 1)
         walked = walked.with_only_columns(literal(1), maintain_column_froms=True)
         walked = walked.limit(COUNT_LIMIT + 1)
-        count = await session.scalar(select(func.count()).select_from(walked.subquery())) or 0
+        count = await connection.scalar(select(func.count()).select_from(walked.subquery())) or 0
         return Total(count, capped=count > COUNT_LIMIT)
-    end = await _position_at(session, listing, None, COUNT_LIMIT)
+    end = await _position_at(connection, listing, None, COUNT_LIMIT)
     matching = select(func.count()).select_from(listing.row)
     matching = matching.where(*listing.narrowing, *listing.scanning)
     if end is not None:
         matching = matching.where(listing.up_to(end))
-    return Total(await session.scalar(matching) or 0, capped=end is not None)
+    return Total(await connection.scalar(matching) or 0, capped=end is not None)
 
 
 async def _position_at(
-    session: AsyncSession, listing: Listing[Any], after: Position | None, index: int
+    connection: Connection, listing: Listing[Any], after: Position | None, index: int
 ) -> Position | None:
     """The sort key of the row at `index` (0-based) of the walk, or None if it is shorter."""
     walked = listing.walk(after, index + 1).with_only_columns(*listing.order)
     walked = walked.offset(index).limit(1)
-    found = (await session.execute(walked)).first()
+    found = (await connection.execute(walked)).first()
     return None if found is None else tuple(found)

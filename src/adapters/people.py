@@ -3,11 +3,20 @@
 from datetime import datetime
 
 from sqlalchemy import String, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, Flag, insert, next_id
+from adapters.orm import (
+    AwareDateTime,
+    Base,
+    Connection,
+    Flag,
+    first_row,
+    get_row,
+    insert,
+    next_id,
+    update_row,
+)
 from domain.errors import AlreadyExists
 from domain.fields import EMAIL_MAX_LENGTH, Email
 from domain.people import PASSWORD_HASH_MAX_LENGTH, AbstractPersonRepository, Person
@@ -32,11 +41,11 @@ def _email_taken(person: Person) -> AlreadyExists:
 
 
 class SqlAlchemyPersonRepository(AbstractPersonRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return await next_id(self._session, PersonRow.id)
+        return await next_id(self._connection, PersonRow.id)
 
     async def add(self, person: Person) -> None:
         row = PersonRow(
@@ -48,22 +57,24 @@ class SqlAlchemyPersonRepository(AbstractPersonRepository):
             disabled=person.disabled,
             created_at=person.created_at,
         )
-        await insert(self._session, row, _email_taken(person))
+        await insert(self._connection, row, _email_taken(person))
 
     async def get(self, id: int) -> Person | None:
-        row = await self._session.get(PersonRow, id)
+        row = await get_row(self._connection, PersonRow, id)
         return None if row is None else _to_entity(row)
 
     async def get_by_email(self, email: Email) -> Person | None:
-        row = await self._session.scalar(select(PersonRow).where(PersonRow.email_key == email.key))
+        by_email = select(PersonRow).where(PersonRow.email_key == email.key)
+        row = await first_row(self._connection, PersonRow, by_email)
         return None if row is None else _to_entity(row)
 
     async def update(self, person: Person) -> None:
-        row = await self._session.get_one(PersonRow, person.id)
-        row.password_hash = person.password_hash
-        row.roles = " ".join(sorted(person.roles))
-        row.disabled = person.disabled
-        await self._session.flush()
+        values = {
+            "password_hash": person.password_hash,
+            "roles": " ".join(sorted(person.roles)),
+            "disabled": person.disabled,
+        }
+        await update_row(self._connection, PersonRow, (person.id,), values)
 
 
 def _to_entity(row: PersonRow) -> Person:

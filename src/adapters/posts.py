@@ -16,12 +16,20 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, Flag, get_row, insert, next_id
+from adapters.orm import (
+    AwareDateTime,
+    Base,
+    Connection,
+    Flag,
+    get_row,
+    insert,
+    next_id,
+    rows,
+)
 from domain.errors import AlreadyExists
 from domain.paging import Page
 from domain.posts import (
@@ -53,22 +61,22 @@ class PostRow(Base):
 
 
 class SqlAlchemyPostRepository(AbstractPostRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return await next_id(self._session, PostRow.id)
+        return await next_id(self._connection, PostRow.id)
 
     async def add(self, post: Post) -> None:
-        await insert(self._session, _to_row(post), AlreadyExists("post", post.id))
+        await insert(self._connection, _to_row(post), AlreadyExists("post", post.id))
 
     async def get(self, id: int) -> Post | None:
-        row = await get_row(self._session, PostRow, id)
+        row = await get_row(self._connection, PostRow, id)
         return None if row is None else _to_post(row)
 
     async def find(self, query: PostFilter) -> Page[Post]:
         listing = pages.Listing(PostRow, (PostRow.id,), _conditions(query))
-        page = await pages.find(self._session, listing, query)
+        page = await pages.find(self._connection, listing, query)
         return Page(tuple(_to_post(row) for row in page.items), page.next, page.total)
 
     async def by_authors(
@@ -94,7 +102,8 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
                 .join(PostRow, PostRow.id.in_(first.scalar_subquery()))
                 .order_by(PostRow.id)
             )
-        return _group_by_author(_to_post(row) for row in await self._session.scalars(statement))
+        found = await rows(self._connection, PostRow, statement)
+        return _group_by_author(_to_post(row) for row in found)
 
     async def count_by_authors(self, author_ids: Sequence[int]) -> dict[int, int]:
         if not author_ids:
@@ -109,7 +118,7 @@ class SqlAlchemyPostRepository(AbstractPostRepository):
         )
         count = select(func.count()).select_from(walked).scalar_subquery()
         statement = select(authors.c.value, count).where(count > 0)
-        return {author: n for author, n in (await self._session.execute(statement)).all()}
+        return {author: n for author, n in (await self._connection.execute(statement)).all()}
 
 
 def _ids_in_one_parameter(ids: Sequence[int]) -> TableValuedAlias:

@@ -5,11 +5,19 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Index, String, delete, update
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, Flag, insert, instant, instant_key
+from adapters.orm import (
+    AwareDateTime,
+    Base,
+    Connection,
+    Flag,
+    get_row,
+    insert,
+    instant,
+    instant_key,
+)
 from domain.errors import AlreadyExists
 from domain.refresh_tokens import (
     FAMILY_LENGTH,
@@ -37,8 +45,8 @@ class RefreshTokenRow(Base):
 
 
 class SqlAlchemyRefreshTokenRepository(AbstractRefreshTokenRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def add(self, token: RefreshToken) -> None:
         row = RefreshTokenRow(
@@ -50,10 +58,10 @@ class SqlAlchemyRefreshTokenRepository(AbstractRefreshTokenRepository):
             used=token.used,
             revoked=token.revoked,
         )
-        await insert(self._session, row, AlreadyExists("refresh token", "(hidden)"))
+        await insert(self._connection, row, AlreadyExists("refresh token", "(hidden)"))
 
     async def get(self, token_hash: str) -> RefreshToken | None:
-        row = await self._session.get(RefreshTokenRow, token_hash, populate_existing=True)
+        row = await get_row(self._connection, RefreshTokenRow, token_hash)
         if row is None:
             return None
         return RefreshToken(
@@ -76,18 +84,17 @@ class SqlAlchemyRefreshTokenRepository(AbstractRefreshTokenRepository):
         await self._change(RefreshTokenRow.person_id == person_id, revoked=True)
 
     async def prune(self, expired_before: datetime) -> None:
-        await self._session.execute(
-            delete(RefreshTokenRow)
-            .where(instant(RefreshTokenRow.expires_at) < instant_key(expired_before))
-            .execution_options(synchronize_session=False)
+        await self._connection.execute(
+            delete(RefreshTokenRow).where(
+                instant(RefreshTokenRow.expires_at) < instant_key(expired_before)
+            )
         )
 
     async def _change(self, condition: object, **values: bool) -> None:
-        await self._session.execute(
+        await self._connection.execute(
             update(RefreshTokenRow)
             .where(condition)  # type: ignore[arg-type]
             .values(**values)
-            .execution_options(synchronize_session=False)
         )
 
 

@@ -1,12 +1,11 @@
 """Todo repositories: SQLAlchemy on dqlite, and its in-memory twin."""
 
 from sqlalchemy import ColumnElement, Index, String, func
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import Base, Flag, delete_row, get_row, insert, update_row
+from adapters.orm import Base, Connection, Flag, delete_row, get_row, insert, update_row
 from adapters.search import Search, search_index
 from domain.errors import AlreadyExists
 from domain.paging import Page, searchable
@@ -39,26 +38,26 @@ search_index(TodoRow, "key", "value")  # for the substring filters
 
 
 class SqlAlchemyTodoRepository(AbstractTodoRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def add(self, todo: Todo) -> None:
         row = TodoRow(owner=todo.owner, key=todo.key.text, value=todo.value.text, done=todo.done)
-        await insert(self._session, row, AlreadyExists("todo", todo.key.text))
+        await insert(self._connection, row, AlreadyExists("todo", todo.key.text))
 
     async def get(self, owner: str, key: TodoKey) -> Todo | None:
-        row = await get_row(self._session, TodoRow, owner, key.text)
+        row = await get_row(self._connection, TodoRow, owner, key.text)
         return None if row is None else _to_entity(row)
 
     async def update(self, todo: Todo) -> None:
         values = {"value": todo.value.text, "done": todo.done}
-        await update_row(self._session, TodoRow, _primary_key(todo), values)
+        await update_row(self._connection, TodoRow, _primary_key(todo), values)
 
     async def delete(self, owner: str, key: TodoKey) -> None:
-        await delete_row(self._session, TodoRow, owner, key.text)
+        await delete_row(self._connection, TodoRow, owner, key.text)
 
     async def find(self, query: TodoFilter) -> Page[Todo]:
-        page = await pages.find(self._session, _listing(query), query)
+        page = await pages.find(self._connection, _listing(query), query)
         return Page(tuple(_to_entity(row) for row in page.items), page.next, page.total)
 
 

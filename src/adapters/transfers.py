@@ -4,12 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Select, String, select, union
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, insert, next_id
+from adapters.orm import AwareDateTime, Base, Connection, insert, next_id
 from domain.errors import AlreadyExists
 from domain.idempotency import KEY_MAX_LENGTH, IdempotencyKey
 from domain.paging import Page, Position
@@ -40,20 +39,20 @@ def _id_taken(transfer: Transfer) -> AlreadyExists:
 
 
 class SqlAlchemyTransferRepository(AbstractTransferRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return await next_id(self._session, TransferRow.id)
+        return await next_id(self._connection, TransferRow.id)
 
     async def add(self, transfer: Transfer) -> None:
-        await insert(self._session, _to_row(transfer), _id_taken(transfer))
+        await insert(self._connection, _to_row(transfer), _id_taken(transfer))
 
     async def find(self, query: TransferFilter) -> Page[Transfer]:
         listing: pages.Listing[TransferRow] = pages.Listing(TransferRow, (TransferRow.id,))
         if query.account_id is not None:
             listing = _AccountTransfers(TransferRow, (TransferRow.id,), account=query.account_id)
-        page = await pages.find(self._session, listing, query)
+        page = await pages.find(self._connection, listing, query)
         return Page(tuple(_to_transfer(row) for row in page.items), page.next, page.total)
 
 

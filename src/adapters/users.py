@@ -3,12 +3,11 @@
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Index, String, func
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters import pages
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime, Base, Flag, get_row, insert, next_id
+from adapters.orm import AwareDateTime, Base, Connection, Flag, get_row, insert, next_id
 from adapters.search import Search, search_index
 from domain.errors import AlreadyExists
 from domain.fields import EMAIL_MAX_LENGTH, Email, folded
@@ -50,21 +49,21 @@ search_index(UserRow, "name", "email_key")  # for the substring filters
 
 
 class SqlAlchemyUserRepository(AbstractUserRepository):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return await next_id(self._session, UserRow.id)
+        return await next_id(self._connection, UserRow.id)
 
     async def add(self, user: User) -> None:
-        await insert(self._session, _to_row(user), _email_taken(user))
+        await insert(self._connection, _to_row(user), _email_taken(user))
 
     async def get(self, id: int) -> User | None:
-        row = await get_row(self._session, UserRow, id)
+        row = await get_row(self._connection, UserRow, id)
         return None if row is None else to_user(row)
 
     async def find(self, query: UserFilter) -> Page[User]:
-        page = await pages.find(self._session, _listing(query), query)
+        page = await pages.find(self._connection, _listing(query), query)
         return Page(tuple(to_user(row) for row in page.items), page.next, page.total)
 
 

@@ -16,7 +16,7 @@ from dqliteclient.protocol import DqliteProtocol
 from dqlitedbapi import OperationalError as DriverOperationalError
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.dqlite import group_commit
 from adapters.dqlite.group_commit import GroupCommit
@@ -47,11 +47,10 @@ def grouped(
     engine: AsyncEngine, writers: WriterQueue | None = None
 ) -> Callable[[], SqlAlchemyUnitOfWork]:
     """Units of work as the store builds them: queued writers, committing as a group."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     writers = writers or WriterQueue()
     group = GroupCommit(engine, writers)
     return lambda: SqlAlchemyUnitOfWork(
-        sessions, registrations=REGISTRATIONS, writers=writers, group=group
+        engine, registrations=REGISTRATIONS, writers=writers, group=group
     )
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    async_sessionmaker,
     create_async_engine,
 )
 
@@ -47,8 +46,7 @@ def engine(ledger_engine: AsyncEngine) -> AsyncEngine:
 
 
 def unit_of_work(engine: AsyncEngine) -> SqlAlchemyUnitOfWork:
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    return SqlAlchemyUnitOfWork(sessions, registrations=REGISTRATIONS)
+    return SqlAlchemyUnitOfWork(engine, registrations=REGISTRATIONS)
 
 
 async def rows_in_table(engine: AsyncEngine) -> list[tuple[int, str]]:
@@ -71,7 +69,7 @@ async def test_an_exception_after_two_adds_leaves_neither_row(engine: AsyncEngin
         async with uow:
             await accounts_of(uow).add(Account(1, "first", 1))
             await accounts_of(uow).add(Account(2, "second", 2))
-            # Both INSERTs ran in the database's transaction, not only in the session.
+            # Both INSERTs ran in the database's transaction: they read back within it.
             assert None not in [await accounts_of(uow).get(1), await accounts_of(uow).get(2)]
             raise SimulatedFailureError
 
@@ -188,7 +186,7 @@ async def note_impatiently(engine: AsyncEngine, what: str) -> None:
     """Store an event straight into `engine`'s database, as another process would (no queue
     of this process's writers to wait in), waiting at most 0.2 s for its write lock."""
     impatient_engine = create_async_engine(engine.url, connect_args={"busy_timeout": 0.2})
-    uow = SqlAlchemyUnitOfWork(async_sessionmaker(impatient_engine, expire_on_commit=False))
+    uow = SqlAlchemyUnitOfWork(impatient_engine)
     try:
         async with uow:
             await uow.outbox.add([Wrote(what)])

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import TextClause, event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.contexts import context_named
 from adapters.dqlite.engine import TooManyParameters
@@ -63,8 +63,7 @@ async def engine(dqlite_node: DqliteNode) -> AsyncIterator[AsyncEngine]:
 def unit_of_work(engine: AsyncEngine) -> BlogUnitOfWork:
     """A unit of work of the blog context on `engine` alone (no writers' queue, no read-only
     pool), so that every statement it sends goes through `engine`."""
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    uow = BLOG.implemented_by(SqlAlchemyUnitOfWork)(sessions, registrations=BLOG.registrations)
+    uow = BLOG.implemented_by(SqlAlchemyUnitOfWork)(engine, registrations=BLOG.registrations)
     assert isinstance(uow, BlogUnitOfWork)
     return uow
 

@@ -16,12 +16,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from adapters.contexts import Context, Registration
 from adapters.memory.table import InMemoryTable
-from adapters.orm import AwareDateTime
+from adapters.orm import AwareDateTime, Connection
 from domain.errors import AlreadyExists
 from tests.ledger.model import (
     ACCOUNTS,
@@ -72,11 +72,11 @@ async def create_tables(connection: AsyncConnection) -> None:
 
 
 class SqlAlchemyAccounts(AbstractAccounts):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return (await self._session.scalar(select(func.max(accounts_table.c.id))) or 0) + 1
+        return (await self._connection.scalar(select(func.max(accounts_table.c.id))) or 0) + 1
 
     async def add(self, account: Account) -> None:
         values = {
@@ -86,12 +86,12 @@ class SqlAlchemyAccounts(AbstractAccounts):
             "version": account.version,
         }
         try:
-            await self._session.execute(insert(accounts_table).values(values))
+            await self._connection.execute(insert(accounts_table).values(values))
         except IntegrityError:
             raise AlreadyExists("account", account.id) from None
 
     async def get(self, id: int) -> Account | None:
-        row = (await self._session.execute(select(accounts_table).filter_by(id=id))).first()
+        row = (await self._connection.execute(select(accounts_table).filter_by(id=id))).first()
         return None if row is None else Account(row.id, row.owner, row.balance_cents, row.version)
 
     async def update(self, account: Account) -> None:
@@ -100,21 +100,21 @@ class SqlAlchemyAccounts(AbstractAccounts):
             .filter_by(id=account.id)
             .values(balance_cents=account.balance_cents, version=accounts_table.c.version + 1)
         )
-        await self._session.execute(statement)
+        await self._connection.execute(statement)
 
     async def page(self, limit: int, offset: int) -> tuple[list[Account], int]:
         statement = select(accounts_table).order_by("id").limit(limit).offset(offset)
-        rows = (await self._session.execute(statement)).all()
-        total = await self._session.scalar(select(func.count()).select_from(accounts_table))
+        rows = (await self._connection.execute(statement)).all()
+        total = await self._connection.scalar(select(func.count()).select_from(accounts_table))
         return [Account(**row._asdict()) for row in rows], total or 0
 
 
 class SqlAlchemyTransfers(AbstractTransfers):
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     async def next_id(self) -> int:
-        return (await self._session.scalar(select(func.max(transfers_table.c.id))) or 0) + 1
+        return (await self._connection.scalar(select(func.max(transfers_table.c.id))) or 0) + 1
 
     async def add(self, transfer: Transfer) -> None:
         values = {
@@ -125,19 +125,19 @@ class SqlAlchemyTransfers(AbstractTransfers):
             **values, idempotency_key=transfer.idempotency_key
         )
         try:
-            await self._session.execute(statement)
+            await self._connection.execute(statement)
         except IntegrityError:
             raise AlreadyExists("transfer with key", transfer.idempotency_key) from None
 
     async def get_by_key(self, key: str) -> Transfer | None:
         statement = select(transfers_table).filter_by(idempotency_key=key)
-        row = (await self._session.execute(statement)).first()
+        row = (await self._connection.execute(statement)).first()
         return None if row is None else Transfer(**row._asdict())
 
     async def page(self, limit: int, offset: int) -> tuple[list[Transfer], int]:
         statement = select(transfers_table).order_by("id").limit(limit).offset(offset)
-        rows = (await self._session.execute(statement)).all()
-        total = await self._session.scalar(select(func.count()).select_from(transfers_table))
+        rows = (await self._connection.execute(statement)).all()
+        total = await self._connection.scalar(select(func.count()).select_from(transfers_table))
         return [Transfer(**row._asdict()) for row in rows], total or 0
 
 

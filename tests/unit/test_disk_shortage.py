@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.dqlite.node import DqliteNode
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
@@ -22,13 +22,13 @@ def test_a_node_s_disk_is_short_while_less_than_its_reserve_is_free(tmp_path: Pa
     assert f"under the {(free + 2**30) // 2**20} MB kept" in (shortage.disk_shortage() or "")
 
 
-class ReadOnlySession:
-    """Stands for a read-only session: all the unit of work does with it here is begin its
+class ReadOnlyConnection:
+    """Stands for a read-only connection: all the unit of work does with it here is begin its
     snapshot and end it."""
 
     began = ended = False
 
-    async def execute(self, statement: object) -> None:
+    async def execute(self, statement: object, parameters: object = None) -> None:
         self.began = str(statement) == "BEGIN"
 
     async def rollback(self) -> None:
@@ -41,13 +41,20 @@ class ReadOnlySession:
 async def test_while_the_disk_is_short_writes_are_refused_before_they_begin_and_reads_go_on() -> (
     None
 ):
-    def no_session() -> AsyncSession:
-        raise AssertionError("no write may begin")
+    read_connection = ReadOnlyConnection()
 
-    read_session = ReadOnlySession()
+    class Engine:
+        def __init__(self, connection: ReadOnlyConnection | None) -> None:
+            self._connection = connection
+
+        async def connect(self) -> ReadOnlyConnection:
+            if self._connection is None:
+                raise AssertionError("no write may begin")
+            return self._connection
+
     uow = SqlAlchemyUnitOfWork(
-        cast(async_sessionmaker[AsyncSession], no_session),
-        read_session_factory=cast(async_sessionmaker[AsyncSession], lambda: read_session),
+        cast(AsyncEngine, Engine(None)),
+        read_engine=cast(AsyncEngine, Engine(read_connection)),
         disk_shortage=lambda: "3 MB free on the node's disk",
     )
     with pytest.raises(StoreFull, match="3 MB free"):
@@ -56,5 +63,5 @@ async def test_while_the_disk_is_short_writes_are_refused_before_they_begin_and_
     async with uow.read_only():
         pass
 
-    assert read_session.began
-    assert read_session.ended
+    assert read_connection.began
+    assert read_connection.ended

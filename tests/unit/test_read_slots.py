@@ -5,19 +5,19 @@ import asyncio
 from typing import cast
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.dqlite.unit_of_work import SqlAlchemyUnitOfWork
 
 
-class ReadSession:
-    """Stands for a read-only session; its BEGIN fails when told to."""
+class ReadConnection:
+    """Stands for a read-only connection; its BEGIN fails when told to."""
 
     def __init__(self, begin_fails: bool = False, begin_hangs: bool = False) -> None:
         self.begin_fails = begin_fails
         self.begin_hangs = begin_hangs
 
-    async def execute(self, statement: object) -> None:
+    async def execute(self, statement: object, parameters: object = None) -> None:
         if self.begin_fails:
             raise RuntimeError("the node went away")
         if self.begin_hangs:
@@ -30,15 +30,24 @@ class ReadSession:
         pass
 
 
-def reader(slots: asyncio.Semaphore, session: ReadSession | None = None) -> SqlAlchemyUnitOfWork:
-    def no_session() -> AsyncSession:
-        raise AssertionError("a read-only unit of work writes nothing")
+class Engine:
+    """Stands for an engine: hands out `connection`, or refuses to connect at all."""
 
+    def __init__(self, connection: ReadConnection | None = None) -> None:
+        self._connection = connection
+
+    async def connect(self) -> ReadConnection:
+        if self._connection is None:
+            raise AssertionError("a read-only unit of work writes nothing")
+        return self._connection
+
+
+def reader(
+    slots: asyncio.Semaphore, connection: ReadConnection | None = None
+) -> SqlAlchemyUnitOfWork:
     return SqlAlchemyUnitOfWork(
-        cast(async_sessionmaker[AsyncSession], no_session),
-        read_session_factory=cast(
-            async_sessionmaker[AsyncSession], lambda: session or ReadSession()
-        ),
+        cast(AsyncEngine, Engine()),
+        read_engine=cast(AsyncEngine, Engine(connection or ReadConnection())),
         read_slots=slots,
     )
 
@@ -71,7 +80,7 @@ async def test_readers_beyond_the_slots_wait_and_go_in_the_order_they_came() -> 
 async def test_a_reader_whose_begin_fails_gives_its_slot_back() -> None:
     slots = asyncio.Semaphore(1)
     with pytest.raises(RuntimeError, match="went away"):
-        async with reader(slots, ReadSession(begin_fails=True)).read_only():
+        async with reader(slots, ReadConnection(begin_fails=True)).read_only():
             pass
 
     assert not slots.locked()
@@ -81,7 +90,7 @@ async def test_a_reader_cancelled_during_its_begin_gives_its_slot_back() -> None
     slots = asyncio.Semaphore(1)
 
     async def read() -> None:
-        async with reader(slots, ReadSession(begin_hangs=True)).read_only():
+        async with reader(slots, ReadConnection(begin_hangs=True)).read_only():
             pass
 
     with pytest.raises(TimeoutError):

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from dqlitewire.constants import NodeRole
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.contexts import Context, context_named
 from adapters.dqlite.backup import (
@@ -159,8 +158,8 @@ class ClusterAdmin:
         url = dqlite_url(self.tracker.leader, database)
         engine = create_dqlite_engine(url, connect_args={"async_creator_fn": self.tracker.connect})
         try:
-            async with AsyncSession(engine) as session, session.begin():
-                yield SqlAlchemyOutbox(session)
+            async with engine.begin() as connection:
+                yield SqlAlchemyOutbox(connection)
         finally:
             await engine.dispose()
 

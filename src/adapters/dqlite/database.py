@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import QueuePool, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.contexts import Context
 from adapters.dqlite.engine import create_dqlite_engine, create_dqlite_read_engine, dqlite_url
@@ -65,8 +64,6 @@ class DqliteDatabase:
         self.read_engine = create_dqlite_read_engine(
             url, **{**engine_options, "connect_args": read_connect_args}
         )
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         connections = engine_options.get("pool_size", 5) + engine_options.get("max_overflow", 10)
         self._read_slots = asyncio.Semaphore(connections)  # FIFO: see SqlAlchemyUnitOfWork
         self.writers = WriterQueue()
@@ -79,14 +76,14 @@ class DqliteDatabase:
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return self._unit_of_work_class(
-            self._sessions,
+            self.engine,
             self._retry_settings,
             self._retry_counters,
             self._follow_leader,
             registrations=self.context.registrations,
             writers=self.writers,
             group=self._group,
-            read_session_factory=self._read_sessions,
+            read_engine=self.read_engine,
             read_slots=self._read_slots,
             disk_shortage=self._disk_shortage,
             outbox_bell=self.outbox_bell,

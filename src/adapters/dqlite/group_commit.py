@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from opentelemetry.context import Context
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, SpanContext
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.dqlite.errors import classify
 from adapters.dqlite.writers import SiblingWriteLock, WriterQueue
@@ -41,7 +41,7 @@ class SharedTransaction:
 
 
 class GroupCommit:
-    """Hands each writer that holds the queue's turn a session inside the shared transaction.
+    """Lets each writer that holds the queue's turn into the shared transaction.
 
     The first writer of a transaction works in it directly (nothing else is in it yet, so its
     rollback rolls back the whole); each later one inside a SAVEPOINT, so a failing unit of
@@ -72,9 +72,9 @@ class GroupCommit:
         """Whether `shared` is the transaction writers join now: its COMMIT is not sent yet."""
         return shared is self._current
 
-    async def join(self) -> tuple[AsyncSession, SharedTransaction]:
-        """A session in the shared transaction (opened when there is none); call holding the
-        writers' turn."""
+    async def join(self) -> tuple[SharedTransaction, bool]:
+        """The shared transaction (opened when there is none), and whether this writer is its
+        first: call holding the writers' turn."""
         shared = self._current
         if shared is None:
             if self._siblings is not None:
@@ -94,14 +94,11 @@ class GroupCommit:
             shared = self._current = SharedTransaction(
                 connection, asyncio.get_running_loop().create_future()
             )
-        mode = "rollback_only" if shared.joined == 0 else "create_savepoint"
+        first = shared.joined == 0
         shared.joined += 1
         if self._tracing.on:
             shared.member_spans.append(current_span_context())
-        session = AsyncSession(
-            bind=shared.connection, join_transaction_mode=mode, expire_on_commit=False
-        )
-        return session, shared
+        return shared, first
 
     async def leave(self, shared: SharedTransaction, *, committed: bool) -> None:
         """Give up the turn, after the COMMIT when this writer is the batch's last; when it

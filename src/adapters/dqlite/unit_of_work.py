@@ -1,14 +1,14 @@
-"""The unit of work on dqlite: one SQLAlchemy session per `async with`, in a transaction of its
-own or in the one this process's queued writers share."""
+"""The unit of work on dqlite: one connection per `async with`, in a transaction of its own or
+in the one this process's queued writers share (in a SAVEPOINT of its own there)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from sqlalchemy import text
+from sqlalchemy import Executable, Result, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from adapters.barrier import SqlAlchemyReadBarrier
 from adapters.contexts import Registration
@@ -31,8 +31,8 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     Read-write units of work given `writers` wait there for their turn; given `group` too,
     they work inside the transaction the queued writers share (see GroupCommit), otherwise
-    in their own, keeping the turn to the end. Read-only ones use `read_session_factory`
-    when given, once they hold one of `read_slots` (as many as its pool's connections): those
+    in their own, keeping the turn to the end. Read-only ones use `read_engine` when given,
+    once they hold one of `read_slots` (as many as its pool's connections): those
     are handed out first come first served, where SQLAlchemy's pool gives a returned
     connection to whoever asks next, ahead of those already waiting (at 64 clients, a GET's p50
     was 45 ms and its p99 1.75 s). A read-only one asked to be linearizable first awaits
@@ -42,7 +42,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         retry_settings: RetrySettings | None = None,
         retry_counters: RetryCounters | None = None,
         on_failure: Callable[[], Awaitable[object]] | None = None,
@@ -50,7 +50,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         registrations: Sequence[Registration] = (),
         writers: WriterQueue | None = None,
         group: GroupCommit | None = None,
-        read_session_factory: async_sessionmaker[AsyncSession] | None = None,
+        read_engine: AsyncEngine | None = None,
         read_slots: asyncio.Semaphore | None = None,
         disk_shortage: Callable[[], str | None] = lambda: None,
         outbox_bell: OutboxBell | None = None,
@@ -58,11 +58,11 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         tracing: Tracing | None = None,
     ) -> None:
         super().__init__(retry_settings, retry_counters, outbox_bell, tracing)
-        self._session_factory = session_factory
+        self._engine = engine
         self._registrations = registrations
         self._writers = writers
         self._group = group
-        self._read_session_factory = read_session_factory
+        self._read_engine = read_engine
         self._read_slots = read_slots
         self._holds_read_slot = False
         self._disk_shortage = disk_shortage
@@ -79,46 +79,55 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             if shortage := self._disk_shortage():
                 raise StoreFull(shortage)
             self._holds_turn = self._writers is not None and await self._writers.enter()
-            session = await self._writing_session()
-        elif self._read_session_factory is not None:  # its connections are read-only already
+            connection = await self._writing_connection()
+        elif self._read_engine is not None:  # its connections are read-only already
             if self._read_slots is not None:
                 await self._read_slots.acquire()
                 self._holds_read_slot = True
-            session = self._read_session_factory()
+            connection = LazyConnection(self._read_engine.connect)
             if self.reading_snapshot:  # they begin no transaction unless asked
-                await self._begin_reading(session)
+                await self._begin_reading(connection)
         else:  # a deferred BEGIN and PRAGMA query_only, not IMMEDIATE
-            session = self._session_factory()
+            connection = LazyConnection(self._read_only_connection)
             try:
-                await session.connection(execution_options={"dqlite_session_mode": "read_only"})
+                await connection.connected()
             except Exception as error:  # the session-mode switch raises the driver's own errors
-                await session.close()
                 await self._reraise(error, during_commit=False)
-        self._use(session)
+        self._use(connection)
 
-    async def _begin_reading(self, session: AsyncSession) -> None:
+    async def _read_only_connection(self) -> AsyncConnection:
+        connection = await self._engine.connect()
         try:
-            await session.execute(text("BEGIN"))  # deferred, read-only: the connection's mode
+            await connection.execution_options(dqlite_session_mode="read_only")
+            await connection.begin()
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
+
+    async def _begin_reading(self, connection: "LazyConnection") -> None:
+        try:
+            await connection.execute(text("BEGIN"))  # deferred, read-only: the connection's mode
         except BaseException as error:  # cancelled too: __aexit__ will not run
             self._give_read_slot_back()
-            await session.close()
+            await connection.close()
             if not isinstance(error, Exception):
                 raise
             await self._reraise(error, during_commit=False)
 
-    def _use(self, session: AsyncSession) -> None:
-        self._session = session
-        self.outbox = SqlAlchemyOutbox(session)
-        self.answers = SqlAlchemyStoredAnswers(session)
-        self.barrier = SqlAlchemyReadBarrier(session)
+    def _use(self, connection: "LazyConnection") -> None:
+        self._connection = connection
+        self.outbox = SqlAlchemyOutbox(connection)
+        self.answers = SqlAlchemyStoredAnswers(connection)
+        self.barrier = SqlAlchemyReadBarrier(connection)
         for registration in self._registrations:
-            setattr(self, registration.name, registration.sql(session))
+            setattr(self, registration.name, registration.sql(connection))
 
-    async def _writing_session(self) -> AsyncSession:
+    async def _writing_connection(self) -> "LazyConnection":
         if not (self._holds_turn and self._group is not None):
-            return self._session_factory()
+            return LazyConnection(self._engine.connect)  # SQLAlchemy then sends BEGIN
         try:
-            session, self._shared = await self._group.join()
+            self._shared, first = await self._group.join()
         except BaseException as error:  # __aexit__ will not run: give the turn up here
             try:
                 if isinstance(error, DBAPIError):
@@ -127,7 +136,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             finally:
                 self._leave_writers()
         self._holds_turn = False  # the group gives the turn up for this unit of work
-        return session
+        return InSharedTransaction(self._shared.connection, first=first)
 
     async def _end(
         self,
@@ -136,7 +145,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         traceback: TracebackType | None,
     ) -> None:
         if self._shared is not None and _loses_connection(exc, self._shared):
-            await self._session.invalidate()  # and the shared transaction with it
+            await self._shared.connection.invalidate()  # and the shared transaction with it
             await self._group_failed(
                 exc if isinstance(exc, Exception) else StoreUnavailable(f"interrupted: {exc!r}")
             )
@@ -149,7 +158,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
                 await self._group_failed(rollback_error)
         finally:
             try:
-                await self._close_session()
+                await self._connection.close()
             finally:
                 self._give_read_slot_back()
                 self._leave_writers()
@@ -161,28 +170,20 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         try:
             await self._store_collected_events()
             await self._store_answer(result)
-            await self._session.commit()  # in the group: the savepoint released, no COMMIT
+            await self._connection.commit()  # in the group: its savepoint released, no COMMIT
         except DBAPIError as error:
             await self._reraise(error, during_commit=self._shared is None)
         if (shared := self._shared) is not None:
-            await self._session.close()
             await self._leave_group(committed=True)  # returns once the group's COMMIT is done
             self._note_membership(shared)
             # Work after the commit is a new transaction: one of its own, begun if it is used.
-            self._use(self._session_factory())
+            self._use(LazyConnection(self._engine.connect))
         elif self._writers is not None:
             self._writers.committed()
         self._committed()
 
     async def rollback(self) -> None:
-        if self._session.in_transaction():  # an untouched session has nothing to undo
-            await self._session.rollback()
-
-    async def _close_session(self) -> None:
-        # A session still untouched holds no connection and no rows: closing it would only
-        # cost its greenlet hops (the fresh one after a grouped commit is mostly unused).
-        if self._session.in_transaction() or self._session.identity_map:
-            await self._session.close()
+        await self._connection.rollback()
 
     @property
     def shared_transaction(self) -> SharedTransaction | None:
@@ -236,3 +237,73 @@ def _loses_connection(error: BaseException | None, shared: SharedTransaction) ->
     if isinstance(error, DBAPIError) and classify(error, during_commit=False) is not None:
         return True
     return error is not None and shared.connection.invalidated
+
+
+class LazyConnection:
+    """The connection a unit of work's repositories run their statements on, in a transaction
+    of its own: taken by `open` at the first statement (SQLAlchemy then sends BEGIN), so a
+    unit of work that runs none costs nothing."""
+
+    def __init__(self, open: Callable[[], Awaitable[AsyncConnection]]) -> None:
+        self._open = open
+        self._connection: AsyncConnection | None = None
+
+    async def connected(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self._open()
+        return self._connection
+
+    async def execute(self, statement: Executable, parameters: Any = None, /) -> Result[Any]:
+        connection = self._connection or await self.connected()
+        return await connection.execute(statement, parameters)
+
+    async def scalar(self, statement: Executable, parameters: Any = None, /) -> Any:
+        return (await self.execute(statement, parameters)).scalar()
+
+    async def commit(self) -> None:
+        if self._connection is not None:
+            await self._connection.commit()
+
+    async def rollback(self) -> None:
+        if self._connection is not None:
+            await self._connection.rollback()
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+class InSharedTransaction(LazyConnection):
+    """A group member's statements, in the transaction the queued writers share (GroupCommit):
+    the first member's directly (nothing else is in it yet, so its rollback rolls back the
+    whole), each later one's inside a SAVEPOINT begun at its first statement. Its commit
+    sends no COMMIT (the group does), and the connection stays the group's to close."""
+
+    def __init__(self, shared: AsyncConnection, *, first: bool) -> None:
+        super().__init__(self._joined)
+        self._shared = shared
+        self._first = first
+        self._savepoint: AsyncTransaction | None = None
+
+    async def _joined(self) -> AsyncConnection:
+        if not self._first:
+            self._savepoint = await self._shared.begin_nested()
+        return self._shared
+
+    async def commit(self) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        if savepoint is not None:
+            await savepoint.commit()
+
+    async def rollback(self) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        if self._shared.closed or self._shared.invalidated:  # the group dropped it already
+            return
+        if savepoint is not None and savepoint.is_active:
+            await savepoint.rollback()
+        elif self._first and self._connection is not None:
+            await self._shared.rollback()
+
+    async def close(self) -> None:
+        self._connection = None
