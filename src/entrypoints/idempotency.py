@@ -101,7 +101,8 @@ class ReleaseKeys:
     """Lets go of the keys a request claimed (claim_key) once it is answered, however it ends.
 
     A middleware rather than a dependency with a `yield`: FastAPI enters a cancel scope and
-    an exit stack for those, 70 µs a request measured on POST /todos (245 against 172 µs).
+    an exit stack for those, 70 µs a request (measured in one process, on a POST that creates
+    a row in memory: 245 against 172 µs).
     """
 
     def __init__(self, app: ASGIApp) -> None:
