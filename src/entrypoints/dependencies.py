@@ -55,21 +55,34 @@ async def get_metrics(request: Request) -> Metrics:
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-# auto_error=False: a missing token becomes our own problem+json 401, not FastAPI's.
-bearer_token = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+class BearerPrincipal(OAuth2PasswordBearer):
+    """The principal the request's bearer token names; 401 without a valid one.
+
+    The OAuth2 scheme itself, not a dependency on it: OpenAPI documents it the same, and
+    FastAPI solves one dependency where it solved two (15 µs a request, measured in one
+    process). auto_error=False: a missing token becomes our own problem+json 401.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            tokenUrl="/auth/token", scheme_name="OAuth2PasswordBearer", auto_error=False
+        )
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        return await self.principal_of(request, await super().__call__(request))
+
+    @staticmethod
+    async def principal_of(request: Request, token: str | None) -> Principal:
+        if token is None:
+            raise Unauthenticated("this needs a bearer token: sign in at POST /auth/token")
+        verifier: AbstractTokenVerifier = request.app.state.token_verifier
+        return await verifier.principal(token)
 
 
-async def current_principal(
-    request: Request, token: Annotated[str | None, Depends(bearer_token)]
-) -> Principal:
-    """The principal the request's bearer token names; 401 without a valid one."""
-    if token is None:
-        raise Unauthenticated("this needs a bearer token: sign in at POST /auth/token")
-    verifier: AbstractTokenVerifier = request.app.state.token_verifier
-    return await verifier.principal(token)
-
-
+current_principal = BearerPrincipal()
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+# The same scheme, for a route whose token is optional (auto_error=False: None without one).
+bearer_token = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
 async def metrics_reader(
@@ -78,7 +91,7 @@ async def metrics_reader(
     """/metrics is open unless APP_METRICS_ROLE names the role a reader's token must carry."""
     role: str | None = request.app.state.metrics_role
     if role is not None:
-        principal = await current_principal(request, token)
+        principal = await current_principal.principal_of(request, token)
         principal.check_role(role)
 
 

@@ -237,6 +237,66 @@ async def test_a_writer_cancelled_as_the_turn_reaches_it_leaves_no_member_withou
     assert await stored_owners(engine) == ["first", "later"]
 
 
+async def test_a_committer_cancelled_during_the_commit_frees_the_turn_and_answers_the_others(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer that sends its batch's COMMIT is cancelled while it waits for it. Alone in
+    the batch, it takes the COMMIT down with it and the turn is free again; with another
+    member, the COMMIT goes on, and that member is told its changes are stored."""
+    monkeypatch.setattr(group_commit, "MAX_SECONDS", 60.0)  # no batch ends for its age here
+    original = GroupCommit._commit
+    committing, gate = asyncio.Event(), asyncio.Event()
+
+    async def held(self: GroupCommit, shared: group_commit.SharedTransaction) -> None:
+        committing.set()
+        await gate.wait()
+        await original(self, shared)
+
+    monkeypatch.setattr(GroupCommit, "_commit", held)
+    writers = WriterQueue()
+    new_unit_of_work = grouped(engine, writers)
+
+    async def write(id: int, owner: str, before_commit: asyncio.Event | None = None) -> str:
+        async with new_unit_of_work() as uow:
+            await accounts_of(uow).add(Account(id, owner, 0))
+            if before_commit is not None:
+                await before_commit.wait()
+            await uow.commit()
+        return owner
+
+    alone = asyncio.create_task(write(1, "alone"))
+    await asyncio.wait_for(committing.wait(), timeout=5)
+    alone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await alone
+    gate.set()
+    assert await asyncio.wait_for(write(2, "after"), timeout=5)
+    assert await stored_owners(engine) == ["after"]
+
+    committing.clear()
+    gate.clear()
+    second_queued = asyncio.Event()
+    first = asyncio.create_task(write(3, "kept", before_commit=second_queued))
+    await asyncio.sleep(0.1)  # the first holds the turn
+    second = asyncio.create_task(write(4, "cancelled"))
+    async with asyncio.timeout(5):
+        while writers.queued != 1:  # noqa: ASYNC110 (the queue has no event for this)
+            await asyncio.sleep(0.01)
+    second_queued.set()
+    await asyncio.wait_for(committing.wait(), timeout=5)  # the second sends the COMMIT
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    gate.set()
+
+    assert await asyncio.wait_for(first, timeout=5) == "kept"
+    assert await stored_owners(engine) == [
+        "after",
+        "cancelled",
+        "kept",
+    ]
+
+
 async def test_a_writer_cancelled_mid_statement_fails_its_batch_and_the_next_commits(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
